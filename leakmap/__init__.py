@@ -1,0 +1,3 @@
+"""leakmap: what apps and websites leak to analytics and advertising trackers."""
+
+__version__ = "0.1.0"

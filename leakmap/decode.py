@@ -1,0 +1,253 @@
+"""Decode stage: the steps a rule chains to turn raw request parts into a payload tree.
+
+A rule endpoint declares operations `{at: PATH, steps: [...]}`. Each operation finds the
+nodes at PATH in the request document (`query`, `body`, `header`, `cookie`) and replaces
+each one by the result of its steps, in order. `{any: [[...], [...]]}` tries alternatives and
+keeps the first that works, which is how one endpoint serves several SDK formats. A step that
+fails leaves the node as it was and records why: the request stays visible as "not decoded".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from . import compression, paths
+
+
+class DecodeError(ValueError):
+    """One step could not decode its input; the message says why."""
+
+
+DEFAULT_MAX_BODY = 8 * 1024 * 1024
+DEFAULT_MAX_DECOMPRESSED = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Explicit ceilings for hostile input (DESIGN.md, "Failure policy")."""
+
+    max_body: int = DEFAULT_MAX_BODY
+    max_decompressed: int = DEFAULT_MAX_DECOMPRESSED
+    max_depth: int = 32
+    max_fields: int = 20_000
+
+
+def _as_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")
+    raise DecodeError(f"expected text or bytes, got {type(value).__name__}")
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise DecodeError(f"not UTF-8 text (byte {e.start})") from None
+    raise DecodeError(f"expected text or bytes, got {type(value).__name__}")
+
+
+def step_text(value: Any, limits: Limits) -> str:
+    return _as_text(value)
+
+
+def step_json(value: Any, limits: Limits) -> Any:
+    text = _as_text(value).strip()
+    if not text or text[0] not in '{["':
+        raise DecodeError("not JSON")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DecodeError(f"invalid JSON: {e.msg} at character {e.pos}") from None
+    except RecursionError:
+        raise DecodeError("JSON nested too deep") from None
+
+
+def step_ndjson(value: Any, limits: Limits) -> list[Any]:
+    lines = [line for line in _as_text(value).splitlines() if line.strip()]
+    out = []
+    for number, line in enumerate(lines, 1):
+        try:
+            out.append(step_json(line, limits))
+        except DecodeError as e:
+            raise DecodeError(f"line {number}: {e}") from None
+    return out
+
+
+_FORM_SAFE = re.compile(r"^[\x20-\x7e\t\r\n\u00a0-\uffff]*$")
+
+
+def step_form(value: Any, limits: Limits) -> dict[str, Any]:
+    text = _as_text(value)
+    if "=" not in text or not _FORM_SAFE.match(text):
+        raise DecodeError("not form data")
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=limits.max_fields)
+    except ValueError as e:
+        raise DecodeError(f"form: {e}") from None
+    return multidict(pairs)
+
+
+def multidict(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Pairs → dict; a repeated key keeps all its values as a list."""
+    out: dict[str, Any] = {}
+    for key, val in pairs:
+        if key in out:
+            prev = out[key]
+            out[key] = [*prev, val] if isinstance(prev, list) else [prev, val]
+        else:
+            out[key] = val
+    return out
+
+
+_B64 = re.compile(rb"^[A-Za-z0-9+/\-_]+={0,2}$")
+
+
+def step_base64(value: Any, limits: Limits) -> bytes:
+    """Standard or URL-safe base64, padding optional (SDKs use all four variants)."""
+    raw = re.sub(rb"\s", b"", _as_bytes(value).replace(b" ", b"+"))
+    if len(raw) < 4 or not _B64.match(raw):
+        raise DecodeError("not base64")
+    raw = raw.rstrip(b"=").replace(b"-", b"+").replace(b"_", b"/")
+    raw += b"=" * (-len(raw) % 4)
+    try:
+        return base64.b64decode(raw, validate=True)
+    except binascii.Error as e:
+        raise DecodeError(f"invalid base64: {e}") from None
+
+
+def step_gzip(value: Any, limits: Limits) -> bytes:
+    try:
+        return compression.gunzip(_as_bytes(value), limits.max_decompressed)
+    except compression.DecompressionError as e:
+        raise DecodeError(str(e)) from None
+
+
+def step_zlib(value: Any, limits: Limits) -> bytes:
+    try:
+        return compression.inflate(_as_bytes(value), limits.max_decompressed)
+    except compression.DecompressionError as e:
+        raise DecodeError(str(e)) from None
+
+
+def step_as_list(value: Any, limits: Limits) -> list[Any]:
+    """A single record → a one-item batch, so fields are mapped the same way for both."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        return [value]
+    raise DecodeError(f"expected an object or array, got {type(value).__name__}")
+
+
+def step_basic_auth(value: Any, limits: Limits) -> dict[str, str]:
+    """`Authorization: Basic base64(user:password)`, the way many SDKs send their project
+    key (Mixpanel, Segment, RudderStack): → {user, password}."""
+    scheme, _, credentials = _as_text(value).strip().partition(" ")
+    if scheme.lower() != "basic" or not credentials:
+        raise DecodeError("not HTTP Basic authorization")
+    user, _, password = _as_text(step_base64(credentials.strip(), limits)).partition(":")
+    return {"user": user, "password": password}
+
+
+StepFn = Callable[[Any, Limits], Any]
+STEPS: dict[str, StepFn] = {
+    "text": step_text,
+    "json": step_json,
+    "ndjson": step_ndjson,
+    "form": step_form,
+    "base64": step_base64,
+    "gzip": step_gzip,
+    "zlib": step_zlib,
+    "as_list": step_as_list,
+    "basic_auth": step_basic_auth,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """A compiled list of steps; `alternatives` is set for an `any` step instead."""
+
+    names: tuple[str, ...]
+    alternatives: tuple["Chain", ...] = ()
+
+    def run(self, value: Any, limits: Limits) -> tuple[Any, str]:
+        """Apply the steps; return the value and the chain text actually used."""
+        used: list[str] = []
+        for name in self.names:
+            if name == "any":
+                value, text = self._first(value, limits)
+                used.append(text)
+            else:
+                value = STEPS[name](value, limits)
+                used.append(name)
+        return value, " → ".join(used)
+
+    def _first(self, value: Any, limits: Limits) -> tuple[Any, str]:
+        reasons = []
+        for alternative in self.alternatives:
+            try:
+                return alternative.run(value, limits)
+            except DecodeError as e:
+                reasons.append(f"[{' → '.join(alternative.names)}] {e}")
+        raise DecodeError("no alternative decoded: " + "; ".join(reasons))
+
+
+def compile_steps(spec: list[Any]) -> Chain:
+    """Rule step list → Chain. Raises ValueError naming an unknown step (the rule loader
+    turns it into a rule error with file and line)."""
+    names: list[str] = []
+    alternatives: tuple[Chain, ...] = ()
+    for step in spec:
+        if isinstance(step, str):
+            if step not in STEPS:
+                raise ValueError(f"unknown decode step {step!r} (known: {', '.join(sorted(STEPS))}, any)")
+            names.append(step)
+        elif isinstance(step, dict) and set(step) == {"any"}:
+            if alternatives:
+                raise ValueError("only one 'any' step per chain; nest the rest inside it")
+            alternatives = tuple(compile_steps(list(alt)) for alt in step["any"])
+            names.append("any")
+        else:
+            raise ValueError(f"a decode step is a name or {{any: [[...], ...]}}, not {step!r}")
+    return Chain(tuple(names), alternatives)
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """Decode the nodes at `at` with `chain`."""
+
+    at: str
+    segments: tuple[str, ...]
+    chain: Chain
+    optional: bool = False  # failure is noted in the chain log, not an error
+
+
+def run_operations(doc: dict[str, Any], operations: list[Operation], limits: Limits) -> tuple[list[str], list[str]]:
+    """Apply operations in order to *doc*, in place. Returns (chain log, errors)."""
+    log: list[str] = []
+    errors: list[str] = []
+    for op in operations:
+        for container, key, concrete in list(paths.slots(doc, list(op.segments))):
+            value = container[key]
+            if value in (b"", "", None):
+                continue
+            try:
+                container[key], used = op.chain.run(value, limits)
+                log.append(f"{concrete}: {used}")
+            except DecodeError as e:
+                if op.optional:
+                    log.append(f"{concrete}: left as is ({e})")
+                else:
+                    errors.append(f"{concrete}: {e}")
+    return log, errors

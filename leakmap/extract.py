@@ -1,0 +1,291 @@
+"""Extract stage: every uploaded field of a decoded request, labelled with a data type.
+
+Three detectors label a field, strongest first, and each finding says which decided:
+- ``rule``: the tracker rule maps this path to a type (or marks it as not personal);
+- ``key_name``: the key itself names a type (`user_email`, `phoneNumber`, `lat`...), and the
+  value passes that type's sanity check (an email key needs an `@`, a latitude a number);
+- ``pattern``: the value has an unmistakable shape (an email address, an E.164 phone number);
+- ``indicator``: a honey value the user planted, found plain, URL-, base64-, hex-encoded or hashed.
+Key names and patterns live here, not in any rule, so every tracker gets them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+from . import paths
+from .model import Finding
+from .rules import NOT_PERSONAL, Endpoint
+
+IDENTITY_TYPES = ("app_id", "app_name", "project_key")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_HEX_HASH = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$", re.I)
+EMAIL_IN_TEXT = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}(?![\w-])")
+_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+
+def normalize_key(key: str) -> str:
+    """`$userEmail` → `user_email`: the form KEY_NAMES is written in."""
+    return _NON_ALNUM.sub("_", _CAMEL.sub("_", key.lstrip("$_@")).lower()).strip("_")
+
+
+def _names(data_type: str, names: str) -> dict[str, str]:
+    return {name: data_type for name in names.split()}
+
+
+# Normalized key → data type. Exact names only: a token match on "name" or "id" alone would
+# label every event name and insert id, which is worse than no label.
+KEY_NAMES: dict[str, str] = {
+    **_names("email", "email e_mail email_address emailaddress mail user_email useremail customer_email "
+             "contact_email account_email login_email billing_email"),
+    **_names("hashed_email", "email_hash hashed_email email_sha256 email_md5 email_sha1 em sha256_email md5_email"),
+    **_names("phone", "phone phone_number phonenumber mobile mobile_number mobile_phone telephone tel msisdn "
+             "user_phone contact_phone"),
+    **_names("hashed_phone", "phone_hash hashed_phone phone_sha256 ph"),
+    **_names("name", "first_name firstname last_name lastname full_name fullname given_name family_name surname "
+             "middle_name user_full_name customer_name"),
+    **_names("username", "username user_name login screen_name_user nickname"),
+    **_names("password", "password passwd pwd pass_word user_password"),
+    **_names("birth_date", "birthday birth_date birthdate dob date_of_birth"),
+    **_names("gender", "gender sex"),
+    **_names("age", "age user_age"),
+    **_names("postal_address", "address street street_address address_line1 address_line_1 home_address "
+             "postal_address billing_address shipping_address"),
+    **_names("postal_code", "zip zipcode zip_code postal_code postcode post_code"),
+    **_names("city", "city user_city"),
+    **_names("region", "region province"),
+    **_names("country", "country country_code user_country"),
+    **_names("latitude", "lat latitude geo_lat location_lat"),
+    **_names("longitude", "lng lon long longitude geo_lng geo_lon location_lng location_lon"),
+    **_names("public_ip", "ip ip_address ipaddress client_ip user_ip remote_ip"),
+    **_names("advertising_id", "advertising_id advertisingid ad_id adid idfa gaid aaid google_ad_id gps_adid "
+             "android_advertising_id ios_ifa ifa"),
+    **_names("vendor_id", "idfv vendor_id identifier_for_vendor"),
+    **_names("android_id", "android_id androidid"),
+    **_names("user_id", "user_id userid customer_id member_id account_id"),
+    **_names("device_id", "device_id deviceid"),
+    **_names("session_id", "session_id sessionid"),
+    **_names("auth_token", "access_token auth_token id_token refresh_token bearer_token session_token api_token"),
+    **_names("payment_card", "card_number credit_card credit_card_number cc_number card_no"),
+    **_names("push_token", "push_token fcm_token apns_token device_token registration_id"),
+    **_names("wifi_ssid", "ssid wifi_ssid"),
+    **_names("wifi_bssid", "bssid wifi_bssid"),
+    **_names("search_term", "search_term search_query searchterm keyword"),
+}
+
+
+def _is_number_in(text: str, low: float, high: float) -> bool:
+    try:
+        return low <= float(text) <= high
+    except ValueError:
+        return False
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _luhn(text: str) -> bool:
+    digits = [int(c) for c in text if c.isdigit()]
+    if not 13 <= len(digits) <= 19 or len(digits) != len(re.sub(r"[\s-]", "", text)):
+        return False
+    total = sum(d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2) for i, d in enumerate(reversed(digits)))
+    return total % 10 == 0
+
+
+# A key name labels a value only when the value could be of that type.
+_VALUE_CHECKS = {
+    "email": lambda v: "@" in v or bool(_HEX_HASH.match(v)),
+    "hashed_email": lambda v: bool(_HEX_HASH.match(v)),
+    "hashed_phone": lambda v: bool(_HEX_HASH.match(v)),
+    "phone": lambda v: 7 <= sum(c.isdigit() for c in v) <= 15 and not re.search(r"[A-Za-z]", v),
+    "latitude": lambda v: _is_number_in(v, -90, 90),
+    "longitude": lambda v: _is_number_in(v, -180, 180),
+    "public_ip": _is_ip,
+    "advertising_id": lambda v: bool(_UUID.match(v)) or bool(_HEX_HASH.match(v)),
+    "payment_card": _luhn,
+    "age": lambda v: _is_number_in(v, 0, 130),
+}
+_NOT_A_VALUE = {"", "true", "false", "null", "none", "undefined"}
+
+
+def classify_key(key: str, value: str) -> str:
+    """Data type named by *key*, if *value* fits it, else ""."""
+    data_type = KEY_NAMES.get(normalize_key(key), "")
+    if not data_type or value.lower() in _NOT_A_VALUE:
+        return ""
+    if data_type == "email" and _HEX_HASH.match(value):
+        return "hashed_email"
+    check = _VALUE_CHECKS.get(data_type)
+    return data_type if check is None or check(value) else ""
+
+
+def scalar_text(value: Any) -> str | None:
+    """A leaf as the text a finding stores; None for values that carry nothing."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return None
+    if isinstance(value, (dict, list)):  # deeper than the depth limit
+        return str(value)[:200]
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """A honey value: something the tester typed into the app, to be found however encoded."""
+
+    data_type: str
+    value: str
+    forms: tuple[tuple[str, str], ...]  # (form name, text to look for)
+
+    @classmethod
+    def make(cls, data_type: str, value: str) -> "Indicator":
+        forms: dict[str, str] = {}
+        for variant in dict.fromkeys([value, value.strip().lower()]):
+            raw = variant.encode()
+            forms.setdefault(variant, "plain" if variant == value else "lowercase")
+            forms.setdefault(quote(variant, safe=""), "url-encoded")
+            forms.setdefault(quote_plus(variant), "url-encoded")
+            forms.setdefault(base64.b64encode(raw).decode().rstrip("="), "base64")
+            forms.setdefault(base64.urlsafe_b64encode(raw).decode().rstrip("="), "base64url")
+            forms.setdefault(raw.hex(), "hex")
+            for algorithm in ("md5", "sha1", "sha256"):
+                forms.setdefault(hashlib.new(algorithm, raw).hexdigest(), algorithm)
+        # Very short base64 forms would match by chance inside unrelated tokens.
+        kept = tuple((name, text) for text, name in forms.items() if len(text) >= 4)
+        return cls(data_type, value, kept)
+
+    def find(self, text: str) -> str:
+        """Name of the first form of this value inside *text*, or ""."""
+        lowered = text.lower()
+        for name, form in self.forms:
+            if form in text or (name in ("hex", "md5", "sha1", "sha256") and form in lowered):
+                return name
+        return ""
+
+
+def _context(path: str) -> str:
+    root = path.split(".", 1)[0].split("[", 1)[0]
+    return root if root in ("query", "body", "header", "cookie", "path") else "body"
+
+
+class Extraction:
+    """Collects fields and findings for one request, one finding per (data type, value)."""
+
+    def __init__(self) -> None:
+        self.fields: list[tuple[str, str, str]] = []
+        self.findings: list[Finding] = []
+        self.identity: dict[str, str] = {}
+        self._seen: set[tuple[str, str]] = set()
+
+    def add(self, data_type: str, value: str, path: str, detector: str, detail: str) -> None:
+        if (data_type, value) in self._seen:
+            return
+        self._seen.add((data_type, value))
+        self.findings.append(Finding(data_type, value, path, _context(path), detector, detail))
+        if data_type in IDENTITY_TYPES and data_type not in self.identity:
+            self.identity[data_type] = value
+            self.identity[f"{data_type}_path"] = path
+
+
+def _record_roots(doc: Any, endpoint: Endpoint) -> list[str]:
+    """Concrete paths of each record (event) the endpoint's `records` point at."""
+    for segments in endpoint.records:
+        for path, node in paths.resolve(doc, segments):
+            if isinstance(node, list) and node and all(isinstance(x, dict) for x in node):
+                return [paths.item(path, i) for i in range(len(node))]
+            if isinstance(node, dict):
+                return [path]
+    return []
+
+
+def _relative(path: str, roots: list[str]) -> str | None:
+    """*path* relative to the record that holds it, or None when outside every record."""
+    for root in roots:
+        if path.startswith(root) and len(path) > len(root) and path[len(root)] in ".[":
+            rest = path[len(root):]
+            return rest[1:] if rest[0] == "." else rest
+    return None
+
+
+def extract(doc: dict[str, Any], endpoint: Endpoint | None, indicators: Iterable[Indicator], max_depth: int) -> Extraction:
+    """Walk every leaf of the decoded document and label it."""
+    out = Extraction()
+    indicators = list(indicators)
+    roots = _record_roots(doc, endpoint) if endpoint else []
+    for path, raw in paths.leaves(doc, max_depth=max_depth):
+        value = scalar_text(raw)
+        if value is None:
+            if isinstance(raw, bytes) and not path.startswith("header"):
+                out.fields.append((path, f"<{len(raw)} bytes not decoded>", ""))
+            continue
+        labelled = _label(out, path, value, endpoint, roots)
+        for indicator in indicators:
+            form = indicator.find(value)
+            if form:
+                out.add(indicator.data_type, indicator.value, path, "indicator", form)
+                labelled = labelled or indicator.data_type
+        if labelled or not path.startswith("header"):
+            out.fields.append((path, value, labelled))
+    return out
+
+
+def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, roots: list[str]) -> str:
+    """Apply rule, key-name and pattern detectors to one leaf; return its main data type."""
+    rule_hit = None
+    if endpoint is not None:
+        relative = _relative(path, roots) if roots else path
+        if relative is not None:
+            rule_hit = endpoint.fields.lookup(relative)
+        if rule_hit is None:
+            rule_hit = endpoint.request_fields.lookup(path)
+    main = ""
+    if value.lower() in _NOT_A_VALUE:
+        return rule_hit[0] if rule_hit and rule_hit[0] != NOT_PERSONAL else ""
+    # A catch-all (`properties.*`) yields to key names and patterns; `*.$email` does not.
+    is_catch_all = rule_hit is not None and rule_hit[1].endswith("*")
+    if rule_hit and not is_catch_all:
+        if rule_hit[0] == NOT_PERSONAL:
+            return ""
+        main = rule_hit[0]
+        out.add(main, value, path, "rule", rule_hit[1])
+    elif endpoint is not None and not path.startswith("header"):
+        key = paths.last_key(path)
+        main = classify_key(key, value)
+        if main:
+            out.add(main, value, path, "key_name", key)
+        elif rule_hit and rule_hit[0] != NOT_PERSONAL:
+            main = rule_hit[0]
+            out.add(main, value, path, "rule", rule_hit[1])
+    for found in _patterns(value):
+        if found[0] != main:
+            out.add(found[0], found[1], path, "pattern", found[2])
+            main = main or found[0]
+    return main
+
+
+def _patterns(value: str) -> list[tuple[str, str, str]]:
+    """(data type, matched text, pattern name) for unmistakable value shapes."""
+    found = []
+    if "@" in value:
+        for match in EMAIL_IN_TEXT.finditer(value[:4096]):
+            found.append(("email", match.group(0), "email address" if match.group(0) == value else "email address inside value"))
+    if value[:1] == "+" and _E164.match(value):
+        found.append(("phone", value, "E.164 phone number"))
+    return found

@@ -1,0 +1,155 @@
+"""Field paths: how rules name a place in a decoded payload, and how findings cite it.
+
+A rule path is dot-separated keys, with `[*]` for "every array item" and `*` for "every key":
+`properties.$os`, `batch[*].context.device.id`, `$set.*`. Keys may start with `$`; a key that
+holds a dot or bracket is written `["a.b"]`. A concrete path (`body.data[3].properties.$os`)
+is what a finding stores as evidence. Matching a concrete path against rule paths is a dict
+lookup on its *shape* (indices replaced by `[*]`), so it costs the same for any number of rules.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+_TOKEN = re.compile(r'\[\*\]|\[\d+\]|\["((?:[^"\\]|\\.)*)"\]|([^.\[\]]+)|\.')
+_INDEX = re.compile(r"\[\d+\]")
+_PLAIN_KEY = re.compile(r"^[^.\[\]\"\s]+$")
+
+
+class PathError(ValueError):
+    """A rule path that cannot be parsed."""
+
+
+def parse(path: str) -> list[str]:
+    """Split a rule path into segments: keys, `[*]`, or `*`."""
+    segments: list[str] = []
+    pos = 0
+    while pos < len(path):
+        match = _TOKEN.match(path, pos)
+        if not match or match.end() == pos:
+            raise PathError(f"cannot parse field path {path!r} at character {pos + 1}")
+        token = match.group(0)
+        if token != ".":
+            if match.group(1) is not None:
+                segments.append(json.loads(f'"{match.group(1)}"'))
+            elif token.startswith("[") and token != "[*]":
+                segments.append(token)
+            else:
+                segments.append(token)
+        pos = match.end()
+    if not segments:
+        raise PathError("empty field path")
+    return segments
+
+
+def shape(concrete: str) -> str:
+    """The rule-path shape of a concrete path: `a[3].b` → `a[*].b`."""
+    return _INDEX.sub("[*]", concrete)
+
+
+def child(prefix: str, key: Any) -> str:
+    """Concrete path of dict item *key* under *prefix*."""
+    key = str(key)
+    part = key if _PLAIN_KEY.match(key) else json.dumps(key, ensure_ascii=False).join("[]")
+    if not prefix:
+        return part
+    return f"{prefix}{part}" if part.startswith("[") else f"{prefix}.{part}"
+
+
+def item(prefix: str, index: int) -> str:
+    """Concrete path of list item *index* under *prefix*."""
+    return f"{prefix}[{index}]"
+
+
+def resolve(doc: Any, segments: list[str], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every (concrete path, value) that *segments* reach in *doc*."""
+    if not segments:
+        yield prefix, doc
+        return
+    head, rest = segments[0], segments[1:]
+    if head == "[*]":
+        if isinstance(doc, list):
+            for i, value in enumerate(doc):
+                yield from resolve(value, rest, item(prefix, i))
+    elif head.startswith("[") and head.endswith("]") and head[1:-1].isdigit():
+        index = int(head[1:-1])
+        if isinstance(doc, list) and index < len(doc):
+            yield from resolve(doc[index], rest, item(prefix, index))
+    elif head == "*":
+        if isinstance(doc, dict):
+            for key, value in doc.items():
+                yield from resolve(value, rest, child(prefix, key))
+    elif isinstance(doc, dict) and head in doc:
+        yield from resolve(doc[head], rest, child(prefix, head))
+
+
+def leaves(doc: Any, prefix: str = "", max_depth: int = 32) -> Iterator[tuple[str, Any]]:
+    """Every scalar in *doc* with its concrete path; containers deeper than *max_depth* are
+    yielded whole (as one leaf) rather than walked, so hostile nesting cannot blow the stack."""
+    stack: list[tuple[str, Any, int]] = [(prefix, doc, 0)]
+    while stack:
+        path, value, depth = stack.pop()
+        if isinstance(value, dict) and depth < max_depth:
+            stack.extend((child(path, k), v, depth + 1) for k, v in reversed(list(value.items())))
+        elif isinstance(value, list) and depth < max_depth:
+            stack.extend((item(path, i), v, depth + 1) for i, v in reversed(list(enumerate(value))))
+        else:
+            yield path, value
+
+
+def last_key(concrete: str) -> str:
+    """The last dict key named in a concrete path (`a[2].$email` → `$email`), or ""."""
+    for segment in reversed(parse(concrete)):
+        if not segment.startswith("["):
+            return segment
+    return ""
+
+
+def slots(doc: Any, segments: list[str], prefix: str = "") -> Iterator[tuple[Any, Any, str]]:
+    """Like `resolve`, but yields (container, key or index, concrete path) so a decode step
+    can replace the value in place."""
+    head, rest = segments[0], segments[1:]
+    if head == "[*]" and isinstance(doc, list):
+        keys: list[Any] = list(range(len(doc)))
+    elif head == "*" and isinstance(doc, dict):
+        keys = list(doc)
+    elif head.startswith("[") and head[1:-1].isdigit() and isinstance(doc, list):
+        keys = [int(head[1:-1])] if int(head[1:-1]) < len(doc) else []
+    elif isinstance(doc, dict) and head in doc:
+        keys = [head]
+    else:
+        keys = []
+    for key in keys:
+        path = item(prefix, key) if isinstance(key, int) else child(prefix, key)
+        if rest:
+            yield from slots(doc[key], rest, path)
+        else:
+            yield doc, key, path
+
+
+def render(segments: list[str]) -> str:
+    """Canonical text of a parsed rule path, in the same form `child`/`item` produce, so a
+    rule path and the shape of a concrete path compare equal."""
+    out = ""
+    for segment in segments:
+        out = f"{out}{segment}" if segment.startswith("[") else child(out, segment)
+    return out
+
+
+def wildcard_regex(segments: list[str]) -> re.Pattern[str]:
+    """Regex over concrete paths for a rule path that contains `*` keys."""
+    out = ""
+    for segment in segments:
+        if segment.startswith("["):
+            out += r"\[\d+\]"
+            continue
+        dot = r"\." if out else ""
+        if segment == "*":
+            out += rf'(?:{dot}[^.\[\]"]+|\["(?:[^"\\]|\\.)*"\])'
+        else:
+            text = child("", segment)
+            out += re.escape(text) if text.startswith("[") else dot + re.escape(text)
+    return re.compile(out + "$")

@@ -1,0 +1,180 @@
+"""The analysis pipeline for one request: match → decode → extract → attribute.
+
+`Analyzer` is built once (rules compiled, host index built) and then called for every
+request from any source: the live addon, a .mitm dump or a HAR file.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from dataclasses import dataclass, field
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+from urllib.parse import parse_qsl
+
+from . import paths
+from .attribute import Attributor
+from .decode import Limits, multidict, run_operations
+from .extract import Indicator, extract
+from .match import HostIndex
+from .model import Analysis, Request
+from .rules import Endpoint, Rule
+
+
+@dataclass(slots=True)
+class Stats:
+    """What happened to the flows of one source, for the summary and the report."""
+
+    flows_read: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    tracker_requests: int = 0
+    decoded: int = 0
+    not_decoded: Counter[str] = field(default_factory=Counter)
+    other_requests_with_findings: int = 0
+    findings: int = 0
+
+    def count(self, analysis: Analysis | None) -> None:
+        if analysis is None:
+            return
+        analysis_findings = len(analysis.findings)
+        self.findings += analysis_findings
+        if analysis.status == "no_rule":
+            self.other_requests_with_findings += 1
+            return
+        self.tracker_requests += 1
+        if analysis.status == "decoded":
+            self.decoded += 1
+        else:
+            self.not_decoded[analysis.error.split(":", 1)[0] if analysis.error else "unknown"] += 1
+
+
+def build_document(request: Request, endpoint: Endpoint | None, limits: Limits) -> tuple[dict[str, Any], str]:
+    """The request as a tree the rule's operations and paths work on:
+    `query`, `path` (named groups of the endpoint's path regex), `body` (raw bytes until a
+    decode step parses it), `header` and `cookie`. Returns (document, error)."""
+    doc: dict[str, Any] = {}
+    error = request.body_error
+    if request.query:
+        doc["query"] = multidict(parse_qsl(request.query, keep_blank_values=True, max_num_fields=limits.max_fields))
+    if endpoint is not None and endpoint.path is not None:
+        found = endpoint.path.search(request.path)
+        groups = {k: v for k, v in (found.groupdict() if found else {}).items() if v}
+        if groups:
+            doc["path"] = groups
+    if request.body:
+        if len(request.body) > limits.max_body:
+            error = error or f"body: {len(request.body)} bytes exceeds the {limits.max_body}-byte limit"
+        else:
+            doc["body"] = request.body
+    doc["header"] = {k.lower(): v for k, v in request.headers if k.lower() != "cookie"}
+    cookie = request.header("cookie")
+    if cookie:
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(cookie)
+            doc["cookie"] = {k: m.value for k, m in jar.items()}
+        except CookieError:
+            doc["cookie"] = {"": cookie}
+    return doc, error
+
+
+def evidence(doc: Any) -> Any:
+    """The decoded document made JSON-safe: bytes that no step decoded are shown as base64."""
+    if isinstance(doc, dict):
+        return {str(k): evidence(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [evidence(v) for v in doc]
+    if isinstance(doc, bytes):
+        return {"undecoded_bytes": len(doc), "base64": base64.b64encode(doc[:4096]).decode()}
+    return doc
+
+
+class Analyzer:
+    """Compiled rules + detectors + attribution state; `analyze` is called per request."""
+
+    def __init__(self, rules: list[Rule], limits: Limits | None = None, indicators: list[Indicator] | None = None,
+                 label: str = "") -> None:
+        self.rules = rules
+        self.limits = limits or Limits()
+        self.indicators = indicators or []
+        self.index = HostIndex(rules)
+        self.endpoints = {(rule.id, e.id): e for rule in rules for e in rule.endpoints}
+        self.attributor = Attributor(label)
+
+    def analyze(self, request: Request) -> Analysis | None:
+        """The analysis of *request*, or None when it is neither a tracker request nor
+        carries anything a generic detector recognises (most traffic: kept out of the store)."""
+        match = self.index.match(request)
+        if match is not None:
+            analysis = Analysis(request, "decoded", match.rule.id, match.rule.company, match.rule.category,
+                                match_via="host")
+            if match.endpoint is None:
+                analysis.endpoint = "(no endpoint rule)"
+                self._decode(analysis, None, f"no endpoint rule: {match.rule.name} host, "
+                                             f"but no endpoint matches {request.method} {request.path}")
+            else:
+                self._decode(analysis, match.endpoint)
+        else:
+            analysis = self._by_shape(request) or self._generic(request)
+            if analysis is None:
+                self.attributor.observe(request)
+                return None
+        found = self.attributor.attribute(analysis)
+        analysis.app, analysis.app_signal, analysis.app_evidence = found.app, found.signal, found.evidence
+        return analysis
+
+    def _decode(self, analysis: Analysis, endpoint: Endpoint | None, error: str = "") -> dict[str, Any]:
+        doc, body_error = build_document(analysis.request, endpoint, self.limits)
+        errors = [e for e in (error, body_error) if e]
+        if endpoint is not None:
+            analysis.endpoint = endpoint.id
+            analysis.rule_source = " ".join(endpoint.sources)
+            log, step_errors = run_operations(doc, endpoint.operations, self.limits)
+            analysis.decode_chain = log
+            errors.extend(step_errors)
+        elif isinstance(doc.get("body"), bytes):
+            # No rule says how to decode it: look at it as text, if it is text.
+            try:
+                doc["body"] = doc["body"].decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+        extraction = extract(doc, endpoint, self.indicators, self.limits.max_depth)
+        analysis.fields, analysis.findings, analysis.identity = extraction.fields, extraction.findings, extraction.identity
+        analysis.payload = evidence(doc)
+        if errors:
+            analysis.status, analysis.error = "not_decoded", "; ".join(errors)
+        return doc
+
+    def _by_shape(self, request: Request) -> Analysis | None:
+        """Recognise a tracker behind an unknown (proxy) host by what its payload contains."""
+        for endpoint in self.index.shape_candidates(request):
+            if endpoint.methods and request.method not in endpoint.methods:
+                continue
+            rule = endpoint.rule
+            analysis = Analysis(request, "decoded", rule.id, rule.company, rule.category, match_via="payload_shape")
+            doc = self._decode(analysis, endpoint)
+            if analysis.status == "decoded" and self._has_required(doc, endpoint):
+                analysis.decode_chain.insert(0, f"host {request.host} is not a known {rule.name} host: "
+                                                "recognised by payload shape (custom proxy host?)")
+                return analysis
+        return None
+
+    @staticmethod
+    def _has_required(doc: dict[str, Any], endpoint: Endpoint) -> bool:
+        for segments in endpoint.records or [[]]:
+            for _, node in (paths.resolve(doc, segments) if segments else [("", doc)]):
+                records = node if isinstance(node, list) else [node]
+                if records and all(isinstance(r, dict) and all(any(True for _ in paths.resolve(r, req))
+                                                               for req in endpoint.shape_require) for r in records):
+                    return True
+        return False
+
+    def _generic(self, request: Request) -> Analysis | None:
+        """Honey values and unmistakable patterns in any request, tracker or not."""
+        if not self.indicators and "@" not in request.url and b"@" not in request.body:
+            return None
+        analysis = Analysis(request, "no_rule")
+        self._decode(analysis, None)
+        analysis.status = "no_rule"
+        return analysis if analysis.findings else None

@@ -1,0 +1,200 @@
+"""Read stage: turn flow sources into `Request`s, streaming, one broken entry at a time.
+
+Sources: mitmproxy dumps (`.mitm`, `.flow`, read with mitmproxy's own FlowReader) and HAR
+files (browsers, Charles, HTTP Toolkit, mitmproxy's savehar), streamed entry by entry with
+ijson so a multi-gigabyte HAR never sits in memory. Readers yield `Problem`s in the stream
+for what they cannot read, then carry on where they can.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import ijson
+from mitmproxy import http, io
+from mitmproxy.exceptions import FlowReadException
+
+from . import compression
+from .decode import Limits
+from .model import Problem, Request
+
+Item = Request | Problem
+Progress = Callable[[int], None] | None  # called with the byte position reached in the file
+HAR_SUFFIXES = {".har", ".json"}
+
+
+def decode_body(raw: bytes, content_encoding: str, limits: Limits) -> tuple[bytes, str]:
+    """Undo Content-Encoding with size limits; on failure keep raw bytes and say why.
+    HAR tools often store bodies already decoded while keeping the header, so a body that
+    does not look compressed is taken as it is."""
+    if not raw or not content_encoding or content_encoding.strip().lower() == "identity":
+        return raw, ""
+    try:
+        return compression.decode_content(raw, content_encoding, limits.max_decompressed), ""
+    except compression.DecompressionError as e:
+        if not _looks_compressed(raw):
+            return raw, ""
+        return raw, f"content-encoding: {e}"
+
+
+def _looks_compressed(raw: bytes) -> bool:
+    head = raw[:4]
+    return head.startswith(b"\x1f\x8b") or head.startswith(b"\x28\xb5\x2f\xfd") or not _is_text(raw[:512])
+
+
+def _is_text(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError as e:
+        return e.start >= len(data) - 3  # a character cut at the sample's end
+
+
+def request_from_flow(flow: http.HTTPFlow, source: str, limits: Limits, label: str = "") -> Request:
+    """Normalize a mitmproxy HTTP flow (live or from a dump)."""
+    req = flow.request
+    raw = req.raw_content or b""
+    body, error = decode_body(raw, req.headers.get("content-encoding", ""), limits)
+    client = flow.client_conn.peername[0] if flow.client_conn and flow.client_conn.peername else ""
+    mode = flow.client_conn.proxy_mode.full_spec if flow.client_conn and flow.client_conn.proxy_mode else ""
+    return Request(
+        flow_id=flow.id,
+        source=source,
+        timestamp=req.timestamp_start or 0.0,
+        method=req.method,
+        url=req.pretty_url,
+        headers=[(k, v) for k, v in req.headers.items(multi=True)],
+        body=body,
+        client=str(client),
+        proxy_mode=mode,
+        body_error=error,
+        label=label,
+    )
+
+
+def read_mitm(path: Path, limits: Limits, label: str = "", progress: Progress = None) -> Iterator[Item]:
+    """Stream HTTP flows from a mitmproxy dump; a truncated or corrupt tail is one Problem."""
+    source = str(path)
+    with path.open("rb") as f:
+        index = 0
+        try:
+            for index, flow in enumerate(io.FlowReader(f).stream(), 1):
+                if progress and index % 256 == 0:
+                    progress(f.tell())
+                if isinstance(flow, http.HTTPFlow):
+                    yield request_from_flow(flow, source, limits, label)
+                else:
+                    yield Problem(source, f"flow {index}", f"skipped: {type(flow).__name__} is not an HTTP flow")
+        except FlowReadException as e:
+            yield Problem(source, f"after flow {index} (byte {f.tell()})", f"corrupt or truncated dump: {e}")
+        except Exception as e:  # mitmproxy's deserializer raises assorted errors on garbage
+            yield Problem(source, f"after flow {index} (byte {f.tell()})", f"unreadable flow data: {type(e).__name__}: {e}")
+
+
+def _har_body(container: dict[str, Any], text_key: str = "text") -> bytes:
+    """Body bytes from a HAR postData/content object, honouring the base64 variants that
+    HAR writers use for binary data (`encoding`, `_encoding`, `_base64`)."""
+    text = container.get(text_key)
+    if text is None:
+        return b""
+    if not isinstance(text, str):
+        raise ValueError(f"{text_key} is {type(text).__name__}, not a string")
+    encoding = str(container.get("encoding") or container.get("_encoding") or "").lower()
+    if encoding == "base64" or container.get("_base64") is True:
+        try:
+            return base64.b64decode(text, validate=False)
+        except (binascii.Error, ValueError) as e:
+            raise ValueError(f"{text_key} is marked base64 but does not decode: {e}") from None
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _har_timestamp(value: Any) -> float:
+    if not value:
+        return 0.0
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def request_from_har(entry: dict[str, Any], source: str, index: int, limits: Limits, label: str = "") -> Request:
+    """Normalize one HAR entry. Raises ValueError/KeyError/TypeError on a broken entry."""
+    req = entry["request"]
+    headers = [(str(h["name"]), str(h["value"])) for h in req.get("headers", [])]
+    # Some writers omit the Cookie header but list cookies separately.
+    if req.get("cookies") and not any(k.lower() == "cookie" for k, _ in headers):
+        headers.append(("Cookie", "; ".join(f"{c['name']}={c['value']}" for c in req["cookies"])))
+    post = req.get("postData") or {}
+    raw = _har_body(post) if isinstance(post, dict) else b""
+    if not raw and isinstance(post, dict) and post.get("params"):
+        raw = "&".join(f"{p['name']}={p.get('value', '')}" for p in post["params"]).encode()
+    content_encoding = next((v for k, v in headers if k.lower() == "content-encoding"), "")
+    body, error = decode_body(raw, content_encoding, limits)
+    url = req["url"]
+    if not isinstance(url, str) or "://" not in url:
+        raise ValueError(f"request.url is not an absolute URL: {str(url)[:80]!r}")
+    return Request(
+        flow_id=str(entry.get("_id") or entry.get("pageref") and f"{entry['pageref']}#{index}" or f"har-{index}"),
+        source=source,
+        timestamp=_har_timestamp(entry.get("startedDateTime")),
+        method=str(req["method"]).upper(),
+        url=url,
+        headers=headers,
+        body=body,
+        client=str(entry.get("_clientAddress") or entry.get("clientIPAddress") or ""),
+        body_error=error,
+        label=label,
+    )
+
+
+def read_har(path: Path, limits: Limits, label: str = "", progress: Progress = None) -> Iterator[Item]:
+    """Stream entries of `log.entries`; a broken entry is a Problem, invalid JSON ends the
+    file with a Problem after every entry read before it."""
+    source = str(path)
+    index = 0
+    with path.open("rb") as f:
+        try:
+            for index, entry in enumerate(ijson.items(f, "log.entries.item", use_float=True), 1):
+                if progress and index % 256 == 0:
+                    progress(f.tell())
+                try:
+                    yield request_from_har(entry, source, index, limits, label)
+                except (KeyError, TypeError, ValueError, AttributeError) as e:
+                    what = f"missing {e}" if isinstance(e, KeyError) else str(e)
+                    yield Problem(source, f"entry {index}", f"skipped broken HAR entry: {what}")
+        except ijson.JSONError as e:
+            yield Problem(source, f"after entry {index} (byte {f.tell()})", f"invalid HAR/JSON: {e}")
+            return
+    if index == 0:
+        yield Problem(source, "", "no HAR entries found (expected a JSON object with log.entries)")
+
+
+def sniff_format(path: Path) -> str:
+    """'har' or 'mitm', by suffix, else by the first byte (HAR is JSON; a mitmproxy dump
+    starts with a tnetstring length)."""
+    if path.suffix.lower() in HAR_SUFFIXES:
+        return "har"
+    if path.suffix.lower() in (".mitm", ".flow", ".flows", ".dump"):
+        return "mitm"
+    with path.open("rb") as f:
+        head = f.read(64).lstrip()
+    return "har" if head[:1] == b"{" else "mitm"
+
+
+def read_any(path: Path, limits: Limits, label: str = "", progress: Progress = None) -> Iterator[Item]:
+    """Requests and problems from one capture file of either format."""
+    try:
+        kind = sniff_format(path)
+    except OSError as e:
+        yield Problem(str(path), "", f"cannot open: {e.strerror or e}")
+        return
+    reader = read_har if kind == "har" else read_mitm
+    try:
+        yield from reader(path, limits, label, progress)
+    except OSError as e:
+        yield Problem(str(path), "", f"cannot read: {e.strerror or e}")

@@ -1,0 +1,323 @@
+"""Tracker rules: load the declarative YAML files, validate them, compile them once.
+
+A rule reads like a Sigma rule or a Nuclei template: metadata (id, name, company, category),
+then `endpoints`, each with matchers (hosts, methods, path), decoding operations, and
+extractors (`fields`: payload path → data type). `docs/rules.md` describes the format. A
+malformed file is reported with its file, line and what is wrong; the other rules still load.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from . import datatypes, paths
+from .decode import Operation, compile_steps
+from .model import Problem
+
+#: A field mapped to this value is known and kept as an uploaded field, but is not personal
+#: data; naming it stops the key-name heuristics from guessing a type for it.
+NOT_PERSONAL = "uploaded"
+
+_NAME = r"^[a-z0-9][a-z0-9_.-]*$"
+_PATHS = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}
+_FIELD_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "name", "company", "category", "endpoints"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string", "pattern": _NAME},
+        "name": {"type": "string", "minLength": 1},
+        "company": {"type": "string", "minLength": 1},
+        "category": {"type": "string", "minLength": 1},
+        "website": {"type": "string"},
+        "country": {"type": "string"},
+        "description": {"type": "string"},
+        "references": {"type": "array", "items": {"type": "string"}},
+        "endpoints": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["id", "hosts", "source"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "string", "pattern": _NAME},
+                    "description": {"type": "string"},
+                    "hosts": _PATHS,
+                    "methods": {"type": "array", "items": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]}},
+                    "path": {"type": "string"},
+                    "decode": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["at", "steps"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "at": {"type": "string"},
+                                "steps": {"type": "array", "minItems": 1},
+                                "optional": {"type": "boolean"},
+                            },
+                        },
+                    },
+                    "records": _PATHS,
+                    "fields": _FIELD_MAP,
+                    "request_fields": _FIELD_MAP,
+                    "shape": {
+                        "type": "object",
+                        "required": ["segments", "require"],
+                        "additionalProperties": False,
+                        "properties": {"segments": _PATHS, "require": _PATHS},
+                    },
+                    "reply": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "status": {"type": "integer"},
+                            "body": {"type": "string"},
+                            "content_type": {"type": "string"},
+                        },
+                    },
+                    "source": {"oneOf": [{"type": "string"}, _PATHS]},
+                },
+            },
+        },
+    },
+}
+_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+class RuleError(ValueError):
+    """A rule file that cannot be used; `str()` gives file:line: what is wrong."""
+
+    def __init__(self, file: str, line: int, message: str) -> None:
+        super().__init__(f"{file}:{line}: {message}")
+        self.file, self.line, self.message = file, line, message
+
+
+@dataclass(slots=True)
+class FieldMap:
+    """Payload paths → data types, compiled for lookup by the shape of a concrete path."""
+
+    exact: dict[str, str] = field(default_factory=dict)
+    wildcards: list[tuple[re.Pattern[str], str, str]] = field(default_factory=list)
+
+    def lookup(self, relative_path: str) -> tuple[str, str] | None:
+        """(data type, rule path) for a concrete path relative to the record, or None."""
+        key = paths.shape(relative_path)
+        if key in self.exact:
+            return self.exact[key], key
+        for regex, data_type, text in self.wildcards:
+            if regex.match(relative_path):
+                return data_type, text
+        return None
+
+
+@dataclass(slots=True)
+class Endpoint:
+    rule: "Rule"
+    id: str
+    description: str
+    hosts: tuple[str, ...]
+    methods: frozenset[str]
+    path: re.Pattern[str] | None
+    operations: list[Operation]
+    records: list[list[str]]
+    fields: FieldMap
+    request_fields: FieldMap
+    shape_segments: tuple[str, ...]
+    shape_require: list[list[str]]
+    reply: dict[str, Any]
+    sources: tuple[str, ...]
+
+    def accepts(self, method: str, path: str) -> bool:
+        """Method and path conditions (the host was matched by the index)."""
+        if self.methods and method not in self.methods:
+            return False
+        return self.path is None or self.path.search(path) is not None
+
+
+@dataclass(slots=True)
+class Rule:
+    id: str
+    name: str
+    company: str
+    category: str
+    website: str
+    country: str
+    file: str
+    endpoints: list[Endpoint] = field(default_factory=list)
+
+
+def _line_of(data: Any, path: Iterable[Any]) -> int:
+    """1-based line of the node at *path* in ruamel round-trip data (best effort)."""
+    line = getattr(getattr(data, "lc", None), "line", 0)
+    node = data
+    for key in path:
+        lc = getattr(node, "lc", None)
+        try:
+            if lc is not None:
+                line = lc.key(key)[0] if isinstance(key, str) else lc.item(key)[0]
+            node = node[key]
+        except (KeyError, IndexError, TypeError, AttributeError):
+            break
+    return line + 1
+
+
+def _plain(data: Any) -> Any:
+    """ruamel containers → plain dicts/lists (jsonschema and the compiler want plain types)."""
+    if isinstance(data, dict):
+        return {str(k): _plain(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_plain(v) for v in data]
+    return data
+
+
+def _compile_fields(mapping: dict[str, str], where: Any, fail: Any) -> FieldMap:
+    compiled = FieldMap()
+    for path_text, data_type in mapping.items():
+        if data_type != NOT_PERSONAL and data_type not in datatypes.DATA_TYPES:
+            fail(where + [path_text], f"unknown data type {data_type!r} for field {path_text!r} "
+                 f"(see leakmap/datatypes.py, or '{NOT_PERSONAL}' for a non-personal field)")
+        try:
+            segments = paths.parse(path_text)
+        except paths.PathError as e:
+            fail(where + [path_text], str(e))
+        if "*" in segments:
+            compiled.wildcards.append((paths.wildcard_regex(segments), data_type, path_text))
+        else:
+            compiled.exact[paths.render(segments)] = data_type
+    return compiled
+
+
+def compile_rule(raw: Any, file: str) -> Rule:
+    """Validate one parsed rule document and compile it. Raises RuleError."""
+
+    def fail(where: list[Any], message: str) -> None:
+        raise RuleError(file, _line_of(raw, where), message)
+
+    errors = sorted(_VALIDATOR.iter_errors(_plain(raw)), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        where = "/".join(str(p) for p in error.absolute_path) or "top level"
+        fail(list(error.absolute_path), f"{where}: {error.message}")
+    data = _plain(raw)
+    rule = Rule(data["id"], data["name"], data["company"], data["category"], data.get("website", ""),
+                data.get("country", ""), file)
+    seen: set[str] = set()
+    for index, ep in enumerate(data["endpoints"]):
+        where = ["endpoints", index]
+        if ep["id"] in seen:
+            fail(where + ["id"], f"duplicate endpoint id {ep['id']!r}")
+        seen.add(ep["id"])
+        rule.endpoints.append(_compile_endpoint(rule, ep, where, fail))
+    return rule
+
+
+def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: Any) -> Endpoint:
+    try:
+        path = re.compile(ep["path"]) if "path" in ep else None
+    except re.error as e:
+        fail(where + ["path"], f"invalid path regex: {e}")
+    operations = []
+    for i, op in enumerate(ep.get("decode", [])):
+        try:
+            operations.append(Operation(op["at"], tuple(paths.parse(op["at"])), compile_steps(op["steps"]),
+                                        op.get("optional", False)))
+        except (ValueError, TypeError) as e:
+            fail(where + ["decode", i], str(e))
+
+    def parse_list(key: str, sub: dict[str, Any]) -> list[list[str]]:
+        out = []
+        for i, text in enumerate(sub.get(key, [])):
+            try:
+                out.append(paths.parse(text))
+            except paths.PathError as e:
+                fail(where + [key, i], str(e))
+        return out
+
+    shape = ep.get("shape", {})
+    for host in ep["hosts"]:
+        if host != host.lower() or " " in host or "/" in host:
+            fail(where + ["hosts"], f"host {host!r} must be a lower-case host name (or *.domain)")
+    sources = (ep["source"],) if isinstance(ep["source"], str) else tuple(ep["source"])
+    return Endpoint(
+        rule=rule,
+        id=ep["id"],
+        description=ep.get("description", ""),
+        hosts=tuple(ep["hosts"]),
+        methods=frozenset(ep.get("methods", [])),
+        path=path,
+        operations=operations,
+        records=parse_list("records", ep),
+        fields=_compile_fields(ep.get("fields", {}), where + ["fields"], fail),
+        request_fields=_compile_fields(ep.get("request_fields", {}), where + ["request_fields"], fail),
+        shape_segments=tuple(shape.get("segments", [])),
+        shape_require=parse_list("require", shape),
+        reply=ep.get("reply", {}),
+        sources=sources,
+    )
+
+
+def bundled_rules_dir() -> Path:
+    """The rules shipped with leakmap: inside the installed package, or the checkout's
+    top-level tracker_rules/ when running from a clone."""
+    packaged = Path(str(resources.files("leakmap"))) / "tracker_rules"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "tracker_rules"
+
+
+def rule_files(locations: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for location in locations:
+        if location.is_dir():
+            files.extend(sorted(p for p in location.iterdir() if p.suffix in (".yaml", ".yml")))
+        else:
+            files.append(location)
+    return files
+
+
+def load_file(file: Path) -> Rule:
+    """Parse, validate and compile one rule file. Raises RuleError."""
+    try:
+        raw = YAML(typ="rt").load(file.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise RuleError(str(file), 0, f"cannot read: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise RuleError(str(file), 0, f"not UTF-8 text (byte {e.start})") from None
+    except YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise RuleError(str(file), (mark.line + 1) if mark else 0, f"invalid YAML: {problem}") from None
+    if not isinstance(raw, dict):
+        raise RuleError(str(file), 1, "a rule file must be a mapping with id, name, company, category, endpoints")
+    return compile_rule(raw, str(file))
+
+
+def load_rules(extra: Iterable[Path] = (), bundled: bool = True) -> tuple[list[Rule], list[Problem]]:
+    """All usable rules plus one Problem per unusable file. A rule id defined twice keeps
+    the later file, so a user's rule directory can override a bundled rule."""
+    locations = ([bundled_rules_dir()] if bundled else []) + [Path(p) for p in extra]
+    by_id: dict[str, Rule] = {}
+    problems: list[Problem] = []
+    for file in rule_files(locations):
+        if not file.exists():
+            problems.append(Problem(str(file), "", "no such rule file or directory"))
+            continue
+        try:
+            rule = load_file(file)
+        except RuleError as e:
+            problems.append(Problem(e.file, f"line {e.line}", e.message))
+            continue
+        by_id[rule.id] = rule
+    return list(by_id.values()), problems

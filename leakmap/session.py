@@ -1,0 +1,86 @@
+"""Glue for one analysis run: flow source → Analyzer → Store, with per-source counters.
+
+Used by the CLI (replay of capture files) and by the addon (live traffic), so both count,
+store and report exactly the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from pathlib import Path
+
+from .decode import Limits
+from .extract import Indicator
+from .model import Analysis, Problem, Request
+from .pipeline import Analyzer, Stats
+from .read import read_any
+from .rules import load_rules
+from .store import Store
+
+
+def parse_indicator(text: str) -> Indicator:
+    """`email=alice@example.com` → Indicator; a bare value is typed `other_id`."""
+    from .datatypes import DATA_TYPES
+
+    data_type, sep, value = text.partition("=")
+    if not sep:
+        return Indicator.make("other_id", text)
+    if data_type not in DATA_TYPES:
+        raise ValueError(f"unknown data type {data_type!r} in honey value {text!r}")
+    if not value:
+        raise ValueError(f"empty honey value in {text!r}")
+    return Indicator.make(data_type, value)
+
+
+class Session:
+    """One analyzer and one store; `feed` takes requests from any source."""
+
+    def __init__(self, store: Store, rule_dirs: Iterable[Path] = (), bundled_rules: bool = True,
+                 limits: Limits | None = None, indicators: list[Indicator] | None = None, label: str = "") -> None:
+        rules, self.rule_problems = load_rules(rule_dirs, bundled=bundled_rules)
+        self.analyzer = Analyzer(rules, limits, indicators, label)
+        self.store = store
+        self.stats: dict[str, Stats] = {}
+        for problem in self.rule_problems:
+            store.add_problem(problem)
+
+    def stats_for(self, source: str) -> Stats:
+        return self.stats.setdefault(source, Stats())
+
+    def feed(self, request: Request, commit: bool = True) -> Analysis | None:
+        """Analyse and store one request; returns its analysis (None: nothing of interest)."""
+        stats = self.stats_for(request.source)
+        stats.flows_read += 1
+        analysis = self.analyzer.analyze(request)
+        stats.count(analysis)
+        if analysis is not None:
+            self.store.add(analysis, commit=commit)
+        return analysis
+
+    def problem(self, problem: Problem) -> None:
+        self.store.add_problem(problem)
+        reason = problem.message.split(":", 1)[0]
+        self.stats_for(problem.source).skipped[reason] += 1
+
+    def save_stats(self) -> None:
+        for source, stats in self.stats.items():
+            self.store.set_stats(source, asdict(stats))
+
+    def replay(self, path: Path, limits: Limits, label: str = "", on_problem: Callable[[Problem], None] | None = None,
+               progress: Callable[[int], None] | None = None) -> Stats:
+        """Analyse every flow of one capture file, committing in batches for speed (a replay
+        can simply be rerun, unlike a live capture)."""
+        stats = self.stats_for(str(path))
+        for n, item in enumerate(read_any(path, limits, label, progress), 1):
+            if isinstance(item, Problem):
+                self.problem(item)
+                if on_problem:
+                    on_problem(item)
+            else:
+                self.feed(item, commit=False)
+            if n % 2000 == 0:
+                self.store.commit()
+        self.store.commit()
+        self.save_stats()
+        return stats
