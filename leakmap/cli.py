@@ -2,11 +2,13 @@
 
 Exit codes: 0 success (problems with some inputs are reported but do not fail the run);
 2 wrong usage; 3 nothing could be read from any input; 4 `rules check` found invalid rules;
-5 the findings store cannot be opened.
+5 the findings store cannot be opened; 70 an internal error (a bug: please report it; set
+LEAKMAP_DEBUG=1 to see the traceback).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from collections import Counter
@@ -22,6 +24,7 @@ from .rules import bundled_rules_dir, load_file, load_rules, rule_files, RuleErr
 from .session import Session, parse_indicator
 from .store import Store, StoreError, export_findings
 
+EXIT_INTERNAL = 70
 EXIT_NOTHING_READ = 3
 EXIT_BAD_RULES = 4
 EXIT_BAD_STORE = 5
@@ -256,5 +259,17 @@ def capture(ctx: click.Context, label: str, db: str, output: str, block: bool, r
     sys.exit(mitmdump([*args, *ctx.args]) or 0)
 
 
+def entry() -> None:
+    """Console entry point: a bug becomes one line on stderr, not a traceback, unless
+    LEAKMAP_DEBUG is set."""
+    try:
+        main()
+    except Exception as e:  # click handles its own errors and exits before this
+        if os.environ.get("LEAKMAP_DEBUG"):
+            raise
+        click.echo(f"leakmap: internal error: {type(e).__name__}: {e} (set LEAKMAP_DEBUG=1 for details)", err=True)
+        sys.exit(EXIT_INTERNAL)
+
+
 if __name__ == "__main__":
-    main()
+    entry()

@@ -34,6 +34,11 @@ class Stats:
     other_requests_with_findings: int = 0
     findings: int = 0
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"flows_read": self.flows_read, "skipped": dict(self.skipped), "tracker_requests": self.tracker_requests,
+                "decoded": self.decoded, "not_decoded": dict(self.not_decoded),
+                "other_requests_with_findings": self.other_requests_with_findings, "findings": self.findings}
+
     def count(self, analysis: Analysis | None) -> None:
         if analysis is None:
             return

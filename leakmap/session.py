@@ -7,7 +7,6 @@ store and report exactly the same way.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
 from pathlib import Path
 
 from .decode import Limits
@@ -65,7 +64,7 @@ class Session:
 
     def save_stats(self) -> None:
         for source, stats in self.stats.items():
-            self.store.set_stats(source, asdict(stats))
+            self.store.set_stats(source, stats.to_dict())
 
     def replay(self, path: Path, limits: Limits, label: str = "", on_problem: Callable[[Problem], None] | None = None,
                progress: Callable[[int], None] | None = None) -> Stats:

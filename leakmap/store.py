@@ -99,7 +99,7 @@ class Store:
 
     def set_stats(self, source: str, stats: dict[str, Any]) -> None:
         self.db.execute("INSERT OR REPLACE INTO sources VALUES (?,?,?)",
-                        (source, json.dumps(stats, default=dict), time.time()))
+                        (source, json.dumps(stats), time.time()))
         self.db.commit()
 
     def commit(self) -> None:
