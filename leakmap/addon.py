@@ -53,7 +53,7 @@ class Leakmap:
         loader.add_option("leakmap_max_body", int, DEFAULT_MAX_BODY, "Bodies larger than this (bytes) are not decoded.")
 
     def configure(self, updated: set[str]) -> None:
-        if "leakmap_block" in updated and ctx.options.leakmap_block:
+        if "leakmap_block" in updated and ctx.options.leakmap_block and "connection_strategy" in ctx.options.keys():
             # Connect upstream only when a request must be forwarded: a blocked tracker then
             # never even sees a TCP connection, and capture works with no network at all.
             ctx.options.update(connection_strategy="lazy")

@@ -34,11 +34,9 @@ def gunzip(data: bytes, limit: int) -> bytes:
 
 
 def inflate(data: bytes, limit: int) -> bytes:
-    """zlib-wrapped deflate, falling back to raw deflate (servers and SDKs use both)."""
-    try:
-        return _zlib(data, zlib.MAX_WBITS, limit, "zlib")
-    except DecompressionError:
-        return _zlib(data, -zlib.MAX_WBITS, limit, "deflate")
+    """zlib-wrapped deflate, or raw deflate when there is no zlib header (both are used)."""
+    has_header = len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+    return _zlib(data, zlib.MAX_WBITS if has_header else -zlib.MAX_WBITS, limit, "deflate")
 
 
 def unbrotli(data: bytes, limit: int) -> bytes:

@@ -23,9 +23,14 @@ _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_t
 
 @lru_cache(maxsize=65536)
 def registrable_domain(host: str) -> str:
-    """`api.mixpanel.com` → `mixpanel.com`; IPs and bare names come back unchanged."""
+    """`api.mixpanel.com` → `mixpanel.com`. Hosts under a name that is no public suffix
+    (`.example`, `.internal`, `.lan`) keep their last two labels; IPs come back unchanged."""
     parts = _EXTRACT(host)
-    return parts.top_domain_under_public_suffix or host
+    if parts.top_domain_under_public_suffix:
+        return parts.top_domain_under_public_suffix
+    if parts.ipv4 or ":" in host or host.count(".") < 1:
+        return host
+    return ".".join(host.rsplit(".", 2)[-2:])
 
 
 @dataclass(slots=True)

@@ -234,7 +234,7 @@ def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: An
             operations.append(Operation(op["at"], tuple(paths.parse(op["at"])), compile_steps(op["steps"]),
                                         op.get("optional", False)))
         except (ValueError, TypeError) as e:
-            fail(where + ["decode", i], str(e))
+            fail(where + ["decode", i, "steps"], str(e))
 
     def parse_list(key: str, sub: dict[str, Any]) -> list[list[str]]:
         out = []

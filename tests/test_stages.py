@@ -1,0 +1,369 @@
+"""Unit tests, one block per pipeline stage, on small inputs built by hand."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import zlib
+from pathlib import Path
+
+import brotli
+import pytest
+import zstandard
+
+from leakmap import compression, decode, paths
+from leakmap.attribute import Attributor
+from leakmap.extract import Indicator, classify_key, extract
+from leakmap.match import HostIndex, registrable_domain
+from leakmap.model import Analysis, Request
+from leakmap.pipeline import Analyzer
+from leakmap.rules import RuleError, compile_rule, load_file, load_rules
+from leakmap.store import EXPORT_COLUMNS, Store
+
+LIMITS = decode.Limits()
+
+
+def request(url: str, body: bytes = b"", method: str = "POST", headers=(), client: str = "10.0.0.2",
+            timestamp: float = 1000.0, **kw) -> Request:
+    return Request("f1", "test", timestamp, method, url, list(headers), body, client=client, **kw)
+
+
+# --- paths -----------------------------------------------------------------------------------
+
+def test_paths_parse_dollar_keys_arrays_and_quoted_keys():
+    assert paths.parse("batch[*].properties.$os") == ["batch", "[*]", "properties", "$os"]
+    assert paths.parse('properties["Experiment name"]') == ["properties", "Experiment name"]
+    assert paths.render(paths.parse('a["x.y"][*].b')) == 'a["x.y"][*].b'
+    with pytest.raises(paths.PathError):
+        paths.parse("a..]")
+
+
+def test_concrete_paths_and_shapes():
+    doc = {"data": [{"properties": {"$os": "Android", "a b": 1}}, {"properties": {"$os": "iOS"}}]}
+    leaves = dict(paths.leaves(doc))
+    assert leaves == {"data[0].properties.$os": "Android", 'data[0].properties["a b"]': 1,
+                      "data[1].properties.$os": "iOS"}
+    assert paths.shape("data[1].properties.$os") == "data[*].properties.$os"
+
+
+def test_leaves_stop_at_the_depth_limit():
+    deep: dict = {}
+    node = deep
+    for _ in range(100):
+        node["k"] = {}
+        node = node["k"]
+    (path, value), = list(paths.leaves(deep, max_depth=5))
+    assert path == "k.k.k.k.k" and isinstance(value, dict)
+
+
+def test_wildcards_need_separators():
+    regex = paths.wildcard_regex(paths.parse("*.$email"))
+    assert regex.match("$set.$email") and not regex.match("x$email") and not regex.match("a.b.$email")
+
+
+# --- compression and decode steps ----------------------------------------------------------------
+
+@pytest.mark.parametrize("encoding,encode", [
+    ("gzip", gzip.compress), ("deflate", zlib.compress), ("br", brotli.compress),
+    ("zstd", lambda d: zstandard.ZstdCompressor().compress(d)),
+])
+def test_content_encodings_decode_within_limits(encoding, encode):
+    data = b'{"x": 1}' * 100
+    assert compression.decode_content(encode(data), encoding, 10_000) == data
+    with pytest.raises(compression.DecompressionError, match="beyond the 100-byte limit"):
+        compression.decode_content(encode(data), encoding, 100)
+
+
+def test_truncated_gzip_is_an_error_that_says_so():
+    with pytest.raises(compression.DecompressionError, match="truncated"):
+        compression.gunzip(gzip.compress(b"x" * 1000)[:-10], 10_000)
+
+
+@pytest.mark.parametrize("text", [
+    base64.b64encode(b'[{"a":"\xfb\xff"}]').decode(),                     # standard, padded, with + and /
+    base64.urlsafe_b64encode(b'[{"a":"\xfb\xff"}]').decode().rstrip("="),  # URL-safe, unpadded
+    base64.b64encode(b'[{"a":"\xfb\xff"}]').decode().replace("+", " "),   # '+' turned into ' ' by form decoding
+])
+def test_base64_variants(text):
+    assert decode.step_base64(text, LIMITS) == b'[{"a":"\xfb\xff"}]'
+
+
+def test_form_keeps_repeated_keys_and_rejects_binary():
+    assert decode.step_form("a=1&a=2&b=", LIMITS) == {"a": ["1", "2"], "b": ""}
+    with pytest.raises(decode.DecodeError, match="not form data|not UTF-8"):
+        decode.step_form(b"\x1f\x8b\x08binary", LIMITS)
+
+
+def test_any_reports_every_alternative_when_all_fail():
+    chain = decode.compile_steps([{"any": [["json"], ["base64", "json"]]}])
+    assert chain.run('{"a":1}', LIMITS) == ({"a": 1}, "json")
+    assert chain.run(base64.b64encode(b'{"a":1}').decode(), LIMITS) == ({"a": 1}, "base64 → json")
+    with pytest.raises(decode.DecodeError, match=r"\[json\] not JSON; \[base64 → json\] not base64"):
+        chain.run("%%%", LIMITS)
+
+
+def test_basic_auth_and_ndjson():
+    assert decode.step_basic_auth("Basic " + base64.b64encode(b"tok:").decode(), LIMITS) == {"user": "tok", "password": ""}
+    with pytest.raises(decode.DecodeError):
+        decode.step_basic_auth("Bearer abc", LIMITS)
+    assert decode.step_ndjson('{"a":1}\n\n{"b":2}\n', LIMITS) == [{"a": 1}, {"b": 2}]
+    with pytest.raises(decode.DecodeError, match="line 2"):
+        decode.step_ndjson('{"a":1}\n{oops', LIMITS)
+
+
+def test_unknown_step_is_refused():
+    with pytest.raises(ValueError, match="unknown decode step 'rot13'"):
+        decode.compile_steps(["rot13"])
+
+
+# --- rules ---------------------------------------------------------------------------------------
+
+RULE = """id: acme
+name: Acme Analytics
+company: Acme Inc.
+category: analytics
+endpoints:
+  - id: collect
+    hosts: [collect.acme.example, "*.acme-cdn.example"]
+    methods: [POST]
+    path: ^/v1/(?P<kind>collect|batch)$
+    decode:
+      - at: body
+        steps: [json]
+    records: [body.events, body]
+    fields:
+      uid: user_id
+      props.*: custom_property
+    source: acme-sdk:src/send.js
+"""
+
+
+def write_rule(tmp_path: Path, text: str, name: str = "acme.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("change,line,message", [
+    ("    path: ^/v1/(?P<kind>collect|batch)$", 9, "invalid path regex"),
+    ("        steps: [json]", 12, "unknown decode step 'jsonn'"),
+    ("      uid: user_id", 15, "unknown data type 'userid'"),
+    ("    methods: [POST]", 8, "'YEET' is not one of"),
+])
+def test_rule_errors_name_file_and_line(tmp_path, change, line, message):
+    broken = {
+        "    path: ^/v1/(?P<kind>collect|batch)$": "    path: ^/v1/(unclosed",
+        "        steps: [json]": "        steps: [jsonn]",
+        "      uid: user_id": "      uid: userid",
+        "    methods: [POST]": "    methods: [YEET]",
+    }[change]
+    path = write_rule(tmp_path, RULE.replace(change, broken))
+    with pytest.raises(RuleError) as error:
+        load_file(path)
+    assert error.value.line == line, str(error.value)
+    assert message in error.value.message
+    assert str(error.value).startswith(f"{path}:{line}: ")
+
+
+def test_missing_required_key_is_reported(tmp_path):
+    with pytest.raises(RuleError, match="'company' is a required property"):
+        load_file(write_rule(tmp_path, RULE.replace("company: Acme Inc.\n", "")))
+
+
+def test_user_rule_overrides_bundled_rule_with_same_id(tmp_path):
+    override = (Path(__file__).parent.parent / "tracker_rules" / "mixpanel.yaml").read_text()
+    override = override.replace("name: Mixpanel\n", "name: Mixpanel (my fork)\n", 1)
+    write_rule(tmp_path, override, "mixpanel.yaml")
+    rules, problems = load_rules([tmp_path])
+    assert problems == []
+    assert [r.name for r in rules if r.id == "mixpanel"] == ["Mixpanel (my fork)"]
+
+
+# --- match ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def acme(tmp_path):
+    return load_file(write_rule(tmp_path, RULE))
+
+
+def test_host_index_exact_wildcard_and_lookalikes(acme):
+    index = HostIndex([acme])
+    assert index.match(request("https://collect.acme.example/v1/batch")).endpoint.id == "collect"
+    assert index.match(request("https://eu.x.acme-cdn.example/v1/collect")).endpoint.id == "collect"
+    for host in ("acme.example", "collect.acme.example.evil.net", "notacme-cdn.example", "acme-cdn.example.org"):
+        assert index.match(request(f"https://{host}/v1/collect")) is None, host
+    unknown_path = index.match(request("https://collect.acme.example/favicon.ico", method="GET"))
+    assert unknown_path.endpoint is None and unknown_path.rule.id == "acme"
+
+
+def test_registrable_domain_uses_the_offline_suffix_list():
+    assert registrable_domain("a.b.example.co.uk") == "example.co.uk"
+    assert registrable_domain("api-js.mixpanel.com") == "mixpanel.com"
+
+
+# --- extract -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key,value,expected", [
+    ("user_email", "a@b.io", "email"),
+    ("emailAddress", "a@b.io", "email"),
+    ("email_verified", "true", ""),
+    ("email", "5d41402abc4b2a76b9719d911017c592", "hashed_email"),
+    ("lat", "48.85", "latitude"),
+    ("lat", "north", ""),
+    ("lng", "200", ""),
+    ("phoneNumber", "+33 6 12 34 56 78", "phone"),
+    ("phone", "call me", ""),
+    ("idfa", "6D92078A-8246-4BA4-AE5B-76104861E7DC", "advertising_id"),
+    ("card_number", "4111 1111 1111 1111", "payment_card"),
+    ("card_number", "4111 1111 1111 1112", ""),
+    ("name", "Checkout", ""),
+])
+def test_key_names_label_only_plausible_values(key, value, expected):
+    assert classify_key(key, value) == expected
+
+
+def test_extract_labels_by_rule_key_name_and_pattern(acme):
+    doc = {"body": {"events": [{"uid": "bob@example.org", "props": {"fav": "blue", "contactEmail": "c@d.io"}}]}}
+    found = {(f.data_type, f.value, f.detector, f.path) for f in extract(doc, acme.endpoints[0], [], 32).findings}
+    assert ("user_id", "bob@example.org", "rule", "body.events[0].uid") in found
+    assert ("email", "bob@example.org", "pattern", "body.events[0].uid") in found
+    assert ("custom_property", "blue", "rule", "body.events[0].props.fav") in found
+    assert ("email", "c@d.io", "key_name", "body.events[0].props.contactEmail") in found
+
+
+def test_email_inside_a_url_is_found():
+    doc = {"query": {"u": "https://shop.example/reset?email=eve%40x.org&to=eve@x.org"}}
+    found = [(f.data_type, f.value, f.detail) for f in extract(doc, None, [], 32).findings]
+    assert found == [("email", "eve@x.org", "email address inside value")]
+
+
+@pytest.mark.parametrize("encode,form", [
+    (lambda v: v, "plain"),
+    (lambda v: base64.b64encode(v.encode()).decode(), "base64"),
+    (lambda v: __import__("hashlib").sha256(v.encode()).hexdigest(), "sha256"),
+    (lambda v: __import__("hashlib").md5(v.encode()).hexdigest().upper(), "md5"),
+    (lambda v: __import__("urllib.parse").parse.quote(v, safe=""), "url-encoded"),
+])
+def test_honey_values_are_found_however_encoded(encode, form):
+    honey = Indicator.make("email", "Honey.User@Example.com")
+    target = "honey.user@example.com" if form in ("sha256", "md5") else "Honey.User@Example.com"
+    doc = {"body": {"blob": "prefix-" + encode(target) + "-suffix"}}
+    findings = [f for f in extract(doc, None, [honey], 32).findings if f.detector == "indicator"]
+    assert [(f.data_type, f.value, f.detail) for f in findings] == [("email", "Honey.User@Example.com", form if form != "md5" else "md5")]
+
+
+# --- attribute -----------------------------------------------------------------------------------
+
+def attribute(req: Request, identity=None, label: str = "", attributor: Attributor | None = None):
+    analysis = Analysis(req, "decoded", "acme", identity=identity or {})
+    found = (attributor or Attributor(label)).attribute(analysis)
+    return found.app, found.signal
+
+
+def test_attribution_signals_in_order_of_strength():
+    url = "https://collect.acme.example/v1/collect"
+    assert attribute(request(url), label="My App") == ("My App", "capture_label")
+    assert attribute(request(url, proxy_mode="local:Spotify")) == ("Spotify", "local_mode")
+    assert attribute(request(url), {"app_id": "com.example.notes", "app_id_path": "body.app"}) == \
+        ("com.example.notes", "payload_app_id")
+    assert attribute(request(url, headers=[("X-Requested-With", "com.example.web")])) == ("com.example.web", "header")
+    assert attribute(request(url, headers=[("X-Requested-With", "XMLHttpRequest")])) == ("unattributed", "unattributed")
+    assert attribute(request(url, headers=[("User-Agent", "Notes%20Pro/381 CFNetwork/1494.0.7 Darwin/23.4.0")])) == \
+        ("Notes Pro", "header")
+    assert attribute(request(url, headers=[("User-Agent", "okhttp/4.12.0")])) == ("unattributed", "unattributed")
+    assert attribute(request(url, headers=[("Origin", "https://www.shop.example.co.uk")])) == \
+        ("example.co.uk", "first_party_site")
+    assert attribute(request(url), {"project_key": "k1"}) == ("acme project k1", "payload_project_key")
+
+
+def test_nearby_requests_of_the_same_client_attribute_the_rest():
+    attributor = Attributor()
+    attributor.observe(request("https://api.notes.example/sync", headers=[("X-Requested-With", "com.notes")]))
+    later = request("https://collect.acme.example/v1/collect", timestamp=1060.0)
+    assert attribute(later, attributor=attributor) == ("com.notes", "same_client_nearby")
+    other_client = request("https://collect.acme.example/v1/collect", client="10.0.0.9", timestamp=1060.0)
+    assert attribute(other_client, attributor=attributor) == ("unattributed", "unattributed")
+    much_later = request("https://collect.acme.example/v1/collect", timestamp=5000.0)
+    assert attribute(much_later, attributor=attributor) == ("unattributed", "unattributed")
+
+
+# --- pipeline, store and report ------------------------------------------------------------------
+
+XSS = '<img src=x onerror=alert(1)><script>alert("pwn")</script>'
+
+
+def test_report_escapes_captured_values_and_redacts(tmp_path, acme):
+    from leakmap.report import CSP, build_context, render
+
+    analyzer = Analyzer([acme])
+    body = json.dumps({"events": [{"uid": XSS, "props": {XSS: "x@evil.example"}}]}).encode()
+    analysis = analyzer.analyze(request("https://collect.acme.example/v1/collect?" + "q=" + "%3Cscript%3E",
+                                        body, headers=[("X-Requested-With", XSS)]))
+    store = Store(tmp_path / "s.db")
+    store.add(analysis)
+    html = render(build_context(store))
+    assert "<script" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;" in html
+    assert f'content="{CSP}"' in __import__("html").unescape(html)
+    redacted = render(build_context(store, redact=True))
+    assert "x@evil.example" not in redacted and "x@…#" in redacted
+
+
+def test_store_is_wal_and_exports_the_contract_columns(tmp_path, acme):
+    store = Store(tmp_path / "s.db")
+    analysis = Analyzer([acme]).analyze(request("https://collect.acme.example/v1/batch",
+                                                b'{"events":[{"uid":"u1"},{"uid":"u2"}]}'))
+    store.add(analysis)
+    store.close()
+    reopened = Store(tmp_path / "s.db")
+    assert reopened.db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    frame = reopened.findings_frame()
+    assert list(frame.columns) == EXPORT_COLUMNS
+    assert sorted(frame["value"]) == ["u1", "u2"]
+    assert set(frame["context"]) == {"body"} and set(frame["detector"]) == {"rule"}
+
+
+def test_path_groups_are_part_of_the_document(acme):
+    analysis = Analyzer([acme]).analyze(request("https://collect.acme.example/v1/batch", b'{"uid":"u"}'))
+    assert ("path.kind", "batch", "") in analysis.fields
+
+
+# --- addon ---------------------------------------------------------------------------------------
+
+def test_addon_never_breaks_a_flow_and_validates_options(tmp_path, monkeypatch):
+    from mitmproxy import exceptions
+    from mitmproxy.test import taddons, tflow
+
+    from leakmap.addon import Leakmap
+
+    from mitmproxy.addons.proxyserver import Proxyserver
+
+    addon = Leakmap()
+    with taddons.context(Proxyserver(), addon) as tctx:
+        with pytest.raises(exceptions.OptionsError, match="leakmap_honey"):
+            tctx.configure(addon, leakmap_db=str(tmp_path / "a.db"), leakmap_honey=["nosuchtype=1"])
+        tctx.configure(addon, leakmap_db=str(tmp_path / "a.db"), leakmap_honey=[], leakmap_block=True)
+        assert tctx.options.connection_strategy == "lazy"
+
+        def explode(_request):
+            raise RuntimeError("bug in a decoder")
+
+        monkeypatch.setattr(addon.session.analyzer, "analyze", explode)
+        flow = tflow.tflow()
+        flow.request.host = "api.mixpanel.com"
+        addon.request(flow)  # must not raise
+        assert flow.response is None and flow.request.host == "api.mixpanel.com"
+        monkeypatch.undo()
+
+        tracker = tflow.tflow()
+        tracker.request.host, tracker.request.path = "api.mixpanel.com", "/track/?ip=1"
+        tracker.request.headers["origin"] = "https://shop.example"
+        tracker.request.content = b"data=" + base64.b64encode(b'[{"event":"e","properties":{"token":"t"}}]')
+        addon.request(tracker)
+        assert tracker.response.status_code == 200
+        assert tracker.response.headers["access-control-allow-origin"] == "https://shop.example"
+        report = tmp_path / "now.html"
+        addon.report(str(report))
+        assert "shop.example" in report.read_text()
+        addon.done()
