@@ -65,7 +65,13 @@ def _export(store: Store, path: Path | None, fmt: str | None, redact: bool) -> N
     click.echo(f"findings: {len(frame)} rows written to {path} ({fmt})")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+EPILOG = """\b
+Exit codes: 0 success (problems with some inputs are listed but do not fail the run),
+2 wrong usage, 3 nothing could be read from any input, 4 invalid rules (rules check),
+5 the findings store cannot be opened, 70 internal error (please report it)."""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=EPILOG)
 @click.version_option(__version__, prog_name="leakmap")
 def main() -> None:
     """Show what apps and websites leak to analytics and advertising trackers.

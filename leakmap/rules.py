@@ -2,7 +2,7 @@
 
 A rule reads like a Sigma rule or a Nuclei template: metadata (id, name, company, category),
 then `endpoints`, each with matchers (hosts, methods, path), decoding operations, and
-extractors (`fields`: payload path → data type). `docs/rules.md` describes the format. A
+extractors (`fields`: payload path → data type). README.md ("Writing rules") describes the format. A
 malformed file is reported with its file, line and what is wrong; the other rules still load.
 """
 
