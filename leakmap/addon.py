@@ -97,7 +97,10 @@ class Leakmap:
     def _answer(flow: http.HTTPFlow, endpoint: Endpoint | None) -> None:
         """Answer a tracker request in the proxy (block mode), with the reply the rule
         declares and CORS headers so browser SDKs see a normal response."""
-        reply = endpoint.reply if endpoint else {}
+        params = dict(flow.request.query)
+        if "urlencoded" in flow.request.headers.get("content-type", ""):
+            params |= dict(flow.request.urlencoded_form)
+        reply = endpoint.reply(params) if endpoint else {}
         headers = {"content-type": reply.get("content_type", "text/plain"), "x-leakmap": "answered-by-proxy"}
         origin = flow.request.headers.get("origin")
         if origin:

@@ -30,6 +30,16 @@ NOT_PERSONAL = "uploaded"
 _NAME = r"^[a-z0-9][a-z0-9_.-]*$"
 _PATHS = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}
 _FIELD_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+_REPLY = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "if_param": {"type": "string"},  # applies when the query or form has this parameter (not "0")
+        "status": {"type": "integer"},
+        "body": {"type": "string"},
+        "content_type": {"type": "string"},
+    },
+}
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["id", "name", "company", "category", "endpoints"],
@@ -78,15 +88,7 @@ SCHEMA: dict[str, Any] = {
                         "additionalProperties": False,
                         "properties": {"segments": _PATHS, "require": _PATHS},
                     },
-                    "reply": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "properties": {
-                            "status": {"type": "integer"},
-                            "body": {"type": "string"},
-                            "content_type": {"type": "string"},
-                        },
-                    },
+                    "reply": {"oneOf": [_REPLY, {"type": "array", "items": _REPLY, "minItems": 1}]},
                     "source": {"oneOf": [{"type": "string"}, _PATHS]},
                 },
             },
@@ -136,8 +138,17 @@ class Endpoint:
     request_fields: FieldMap
     shape_segments: tuple[str, ...]
     shape_require: list[list[str]]
-    reply: dict[str, Any]
+    replies: list[dict[str, Any]]
     sources: tuple[str, ...]
+
+    def reply(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The block-mode answer for a request with these query/form parameters: the first
+        variant whose `if_param` is present (and not "0"), else the first without one."""
+        for variant in self.replies:
+            name = variant.get("if_param")
+            if name is None or params.get(name) not in (None, "", "0"):
+                return variant
+        return {}
 
     def accepts(self, method: str, path: str) -> bool:
         """Method and path conditions (the host was matched by the index)."""
@@ -263,7 +274,7 @@ def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: An
         request_fields=_compile_fields(ep.get("request_fields", {}), where + ["request_fields"], fail),
         shape_segments=tuple(shape.get("segments", [])),
         shape_require=parse_list("require", shape),
-        reply=ep.get("reply", {}),
+        replies=ep["reply"] if isinstance(ep.get("reply"), list) else [ep.get("reply", {})],
         sources=sources,
     )
 
