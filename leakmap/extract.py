@@ -258,8 +258,8 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, ro
     main = ""
     if value.lower() in _NOT_A_VALUE:
         return rule_hit[0] if rule_hit and rule_hit[0] != NOT_PERSONAL else ""
-    # A catch-all (`properties.*`) yields to key names and patterns; `*.$email` does not.
-    is_catch_all = rule_hit is not None and rule_hit[1].endswith("*")
+    # A catch-all (`properties.*`, `*.*[*]`) yields to key names and patterns; `*.$email` does not.
+    is_catch_all = rule_hit is not None and paths.INDEX_SUFFIX.sub("", rule_hit[1]).endswith("*")
     if rule_hit and not is_catch_all:
         if rule_hit[0] == NOT_PERSONAL:
             return ""

@@ -16,6 +16,7 @@ from typing import Any
 
 _TOKEN = re.compile(r'\[\*\]|\[\d+\]|\["((?:[^"\\]|\\.)*)"\]|([^.\[\]]+)|\.')
 _INDEX = re.compile(r"\[\d+\]")
+INDEX_SUFFIX = re.compile(r"(?:\[(?:\d+|\*)\])+$")  # trailing `[3]` / `[*]` segments
 _PLAIN_KEY = re.compile(r"^[^.\[\]\"\s]+$")
 
 
@@ -139,16 +140,23 @@ def render(segments: list[str]) -> str:
     return out
 
 
+_PLAIN = r'[^.\[\]"]+'
+_QUOTED = r'\["(?:[^"\\]|\\.)*"\]'
+_INDEXED = r"\[\d+\]"
+
+
 def wildcard_regex(segments: list[str]) -> re.Pattern[str]:
-    """Regex over concrete paths for a rule path that contains `*` keys."""
+    """Regex over concrete paths for a rule path with `*` (any one key) or `**` (any keys and
+    indices, at any depth: `properties.**` covers `properties.cart.items[2].sku`)."""
     out = ""
     for segment in segments:
-        if segment.startswith("["):
-            out += r"\[\d+\]"
-            continue
         dot = r"\." if out else ""
-        if segment == "*":
-            out += rf'(?:{dot}[^.\[\]"]+|\["(?:[^"\\]|\\.)*"\])'
+        if segment.startswith("["):
+            out += _INDEXED
+        elif segment == "*":
+            out += f"(?:{dot}{_PLAIN}|{_QUOTED})"
+        elif segment == "**":
+            out += f"(?:{dot}{_PLAIN}|{_QUOTED}|{_INDEXED})(?:\\.{_PLAIN}|{_QUOTED}|{_INDEXED})*"
         else:
             text = child("", segment)
             out += re.escape(text) if text.startswith("[") else dot + re.escape(text)

@@ -367,3 +367,19 @@ def test_addon_never_breaks_a_flow_and_validates_options(tmp_path, monkeypatch):
         addon.report(str(report))
         assert "shop.example" in report.read_text()
         addon.done()
+
+
+def test_double_star_reaches_any_depth():
+    regex = paths.wildcard_regex(paths.parse("properties.**"))
+    for path in ("properties.a", "properties.cart.items[2].sku", 'properties["a b"].c', "properties.a[0]"):
+        assert regex.match(path), path
+    for path in ("properties", "propertiesx.a", "other.a"):
+        assert not regex.match(path), path
+
+
+def test_block_mode_reply_follows_verbose():
+    rules, _ = load_rules()
+    track = next(e for r in rules if r.id == "mixpanel" for e in r.endpoints if e.id == "track")
+    assert track.reply({"verbose": "1"})["body"] == '{"status":1,"error":null}'
+    assert track.reply({"ip": "1"})["body"] == "1"
+    assert track.reply({"verbose": "0"})["body"] == "1"
