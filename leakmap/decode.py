@@ -16,9 +16,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
+
+import blackboxprotobuf
+import lzstring
+from mitmproxy.net.http import multipart
 
 from . import compression, paths
+
+_LZ = lzstring.LZString()
 
 
 class DecodeError(ValueError):
@@ -160,6 +166,143 @@ def step_basic_auth(value: Any, limits: Limits) -> dict[str, str]:
     return {"user": user, "password": password}
 
 
+def step_urldecode(value: Any, limits: Limits) -> str:
+    """Percent-decoding of a string that was URL-encoded once more than the form needed."""
+    return unquote_plus(_as_text(value))
+
+
+def step_hex(value: Any, limits: Limits) -> bytes:
+    text = re.sub(r"\s", "", _as_text(value))
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise DecodeError("not hex") from None
+
+
+def step_jwt(value: Any, limits: Limits) -> dict[str, Any]:
+    """A JSON Web Token's header and claims (the signature is dropped, never verified)."""
+    parts = _as_text(value).strip().split(".")
+    if len(parts) != 3:
+        raise DecodeError("not a JWT (expected three dot-separated parts)")
+    return {"header": step_json(step_base64(parts[0], limits), limits),
+            "payload": step_json(step_base64(parts[1], limits), limits)}
+
+
+def step_expand_json(value: Any, limits: Limits) -> Any:
+    """Replace, anywhere in a tree, string values that hold a JSON object or array by the
+    parsed value (JSON inside strings: Facebook `extinfo`, `custom_events`, many SDKs)."""
+    if isinstance(value, dict):
+        return {k: step_expand_json(v, limits) for k, v in value.items()}
+    if isinstance(value, list):
+        return [step_expand_json(v, limits) for v in value]
+    if isinstance(value, str) and value[:1] in "[{" and value.rstrip()[-1:] in "]}":
+        try:
+            return step_expand_json(json.loads(value), limits)
+        except (json.JSONDecodeError, RecursionError):
+            return value
+    return value
+
+
+def step_lzstring(value: Any, limits: Limits) -> str:
+    """LZ-string, base64 flavour (`compressToBase64`; PostHog's `lz64`)."""
+    text = _as_text(value).strip()
+    try:
+        out = _LZ.decompressFromBase64(text)
+    except Exception as e:  # the library raises assorted errors on garbage
+        raise DecodeError(f"not LZ-string: {type(e).__name__}") from None
+    if not out:
+        raise DecodeError("not LZ-string (nothing decoded)")
+    return out
+
+
+def step_lzstring_uri(value: Any, limits: Limits) -> str:
+    """LZ-string, URI-safe flavour (`compressToEncodedURIComponent`)."""
+    text = _as_text(value).strip().replace(" ", "+")
+    try:
+        out = _LZ.decompressFromEncodedURIComponent(text)
+    except Exception as e:
+        raise DecodeError(f"not LZ-string: {type(e).__name__}") from None
+    if not out:
+        raise DecodeError("not LZ-string (nothing decoded)")
+    return out
+
+
+def step_protobuf(value: Any, limits: Limits) -> dict[str, Any]:
+    """Protocol Buffers without a schema: field numbers become keys ("1", "14"), a repeated
+    field a list; nested messages and strings are told apart by trial, as protoc
+    --decode_raw does. Rules name fields by number (`1.2.14`)."""
+    data = _as_bytes(value)
+    try:
+        message, _ = blackboxprotobuf.decode_message(data)
+    except Exception as e:  # bbpb raises its own and assorted errors on non-protobuf input
+        raise DecodeError(f"not protobuf: {type(e).__name__}: {str(e)[:80]}") from None
+    return _protobuf_plain(message)
+
+
+def _protobuf_plain(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {str(k): _protobuf_plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_protobuf_plain(v) for v in node]
+    if isinstance(node, bytearray):
+        return bytes(node)
+    return node
+
+
+def step_multipart(value: Any, limits: Limits) -> dict[str, Any]:
+    """multipart/form-data: part name → text (or bytes for binary parts). The boundary is
+    read from the body's first line, so the step needs no header."""
+    data = _as_bytes(value)
+    first = data.lstrip(b"\r\n").split(b"\r\n", 1)[0]
+    if not first.startswith(b"--") or len(first) < 3:
+        raise DecodeError("not multipart (no boundary line)")
+    boundary = first[2:].decode("latin-1")
+    parts = multipart.decode_multipart(f"multipart/form-data; boundary={boundary}", data)
+    if not parts:
+        raise DecodeError("not multipart (no parts)")
+    out: list[tuple[str, Any]] = []
+    for name, content in parts:
+        try:
+            out.append((name.decode("utf-8", "replace"), content.decode("utf-8")))
+        except UnicodeDecodeError:
+            out.append((name.decode("utf-8", "replace"), content))
+    return multidict(out)
+
+
+def step_sentry_envelope(value: Any, limits: Limits) -> dict[str, Any]:
+    """A Sentry envelope: a JSON header line, then items, each a JSON item header line and a
+    payload (of `length` bytes when the item header says so, else up to the next newline).
+    JSON payloads are parsed; others stay text or bytes."""
+    data = _as_bytes(value)
+    header_line, _, rest = data.partition(b"\n")
+    envelope: dict[str, Any] = {"header": step_json(header_line, limits), "items": []}
+    while rest.strip():
+        item_line, _, rest = rest.partition(b"\n")
+        if not item_line.strip():
+            continue
+        item_header = step_json(item_line, limits)
+        length = item_header.get("length") if isinstance(item_header, dict) else None
+        if isinstance(length, int) and length >= 0:
+            payload, rest = rest[:length], rest[length:]
+            rest = rest[1:] if rest.startswith(b"\n") else rest
+        else:
+            payload, _, rest = rest.partition(b"\n")
+        try:
+            parsed: Any = step_json(payload, limits)
+        except DecodeError:
+            parsed = payload.decode("utf-8") if _is_utf8(payload) else payload
+        envelope["items"].append({"header": item_header, "payload": parsed})
+    return envelope
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
 StepFn = Callable[[Any, Limits], Any]
 STEPS: dict[str, StepFn] = {
     "text": step_text,
@@ -171,6 +314,15 @@ STEPS: dict[str, StepFn] = {
     "zlib": step_zlib,
     "as_list": step_as_list,
     "basic_auth": step_basic_auth,
+    "urldecode": step_urldecode,
+    "hex": step_hex,
+    "jwt": step_jwt,
+    "expand_json": step_expand_json,
+    "lzstring": step_lzstring,
+    "lzstring_uri": step_lzstring_uri,
+    "protobuf": step_protobuf,
+    "multipart": step_multipart,
+    "sentry_envelope": step_sentry_envelope,
 }
 
 

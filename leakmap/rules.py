@@ -111,6 +111,9 @@ class FieldMap:
     """Payload paths → data types, compiled for lookup by the shape of a concrete path."""
 
     exact: dict[str, str] = field(default_factory=dict)
+    # Rule paths written without any `[*]` also match through arrays (`1.2.14` matches
+    # `1[0].2[3].14`): protobuf fields are lists only when repeated in that message.
+    unindexed: dict[str, str] = field(default_factory=dict)
     wildcards: list[tuple[re.Pattern[str], str, str]] = field(default_factory=list)
 
     def lookup(self, relative_path: str) -> tuple[str, str] | None:
@@ -118,6 +121,10 @@ class FieldMap:
         key = paths.shape(relative_path)
         if key in self.exact:
             return self.exact[key], key
+        if self.unindexed:
+            bare = key.replace("[*]", "")
+            if bare in self.unindexed:
+                return self.unindexed[bare], bare
         for regex, data_type, text in self.wildcards:
             if regex.match(relative_path):
                 return data_type, text
@@ -207,6 +214,8 @@ def _compile_fields(mapping: dict[str, str], where: Any, fail: Any) -> FieldMap:
             compiled.wildcards.append((paths.wildcard_regex(segments), data_type, path_text))
         else:
             compiled.exact[paths.render(segments)] = data_type
+            if "[*]" not in segments:
+                compiled.unindexed[paths.render(segments)] = data_type
     return compiled
 
 

@@ -383,3 +383,67 @@ def test_block_mode_reply_follows_verbose():
     assert track.reply({"verbose": "1"})["body"] == '{"status":1,"error":null}'
     assert track.reply({"ip": "1"})["body"] == "1"
     assert track.reply({"verbose": "0"})["body"] == "1"
+
+
+# --- shared decode steps used by many trackers ----------------------------------------------------
+
+def _varint(n: int) -> bytes:
+    out = b""
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out += bytes([byte | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def _pb_field(number: int, value: bytes | int) -> bytes:
+    if isinstance(value, int):
+        return _varint(number << 3) + _varint(value)
+    return _varint(number << 3 | 2) + _varint(len(value)) + value
+
+
+def test_protobuf_without_schema_and_index_free_rule_paths(tmp_path):
+    event = _pb_field(2, b"screen_view") + _pb_field(4, 1700000000000)
+    bundle = _pb_field(2, event) + _pb_field(2, event) + _pb_field(14, b"com.example.app")
+    decoded = decode.step_protobuf(_pb_field(1, bundle), LIMITS)
+    assert decoded["1"]["14"] == "com.example.app"
+    assert [e["2"] for e in decoded["1"]["2"]] == ["screen_view", "screen_view"]
+    with pytest.raises(decode.DecodeError, match="not protobuf"):
+        decode.step_protobuf(b"\xff\xff\xff\xff", LIMITS)
+    rule = load_file(write_rule(tmp_path, RULE.replace("      uid: user_id", "      1.14: app_id\n      1.2.2: event_name")))
+    fields = rule.endpoints[0].fields
+    assert fields.lookup("1.14") == ("app_id", "1.14")
+    assert fields.lookup("1[0].2[1].2") == ("event_name", "1.2.2")
+
+
+def test_lzstring_both_flavours():
+    import lzstring
+
+    lz = lzstring.LZString()
+    assert decode.step_lzstring(lz.compressToBase64('[{"event":"$pageview"}]'), LIMITS) == '[{"event":"$pageview"}]'
+    assert decode.step_lzstring_uri(lz.compressToEncodedURIComponent("hé"), LIMITS) == "hé"
+    with pytest.raises(decode.DecodeError):
+        decode.step_lzstring("!!!!", LIMITS)
+
+
+def test_sentry_envelope_items_with_and_without_length():
+    envelope = (b'{"event_id":"e1","dsn":"https://k@o1.ingest.sentry.io/2"}\n'
+                b'{"type":"event","length":17}\n{"user":{"id":7}}\n'
+                b'{"type":"attachment"}\nraw text\n')
+    decoded = decode.step_sentry_envelope(envelope, LIMITS)
+    assert decoded["header"]["event_id"] == "e1"
+    assert decoded["items"][0] == {"header": {"type": "event", "length": 17}, "payload": {"user": {"id": 7}}}
+    assert decoded["items"][1]["payload"] == "raw text"
+
+
+def test_multipart_jwt_expand_json_hex_and_urldecode():
+    body = (b'--b0undary\r\nContent-Disposition: form-data; name="meta"\r\n\r\n{"os":"android"}\r\n'
+            b'--b0undary\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\n\xff\xfe\r\n'
+            b"--b0undary--\r\n")
+    assert decode.step_multipart(body, LIMITS) == {"meta": '{"os":"android"}', "file": b"\xff\xfe"}
+    token = ".".join(base64.urlsafe_b64encode(p).decode().rstrip("=") for p in (b'{"alg":"none"}', b'{"sub":"u9"}')) + ".s"
+    assert decode.step_jwt(token, LIMITS) == {"header": {"alg": "none"}, "payload": {"sub": "u9"}}
+    assert decode.step_expand_json({"extinfo": '["a2","com.x",{"k":"[1]"}]', "t": "{not json"}, LIMITS) == \
+        {"extinfo": ["a2", "com.x", {"k": [1]}], "t": "{not json"}
+    assert decode.step_hex("7b 7d", LIMITS) == b"{}"
+    assert decode.step_urldecode("a%40b.c+d", LIMITS) == "a@b.c d"
