@@ -14,7 +14,7 @@ import pytest
 
 from conftest import MITMDUMP
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.real_client("mixpanel", "mixpanel (PyPI)")]
 
 HONEY = {
     "distinct_id": "honey-user-7731",
