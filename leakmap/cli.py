@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections import Counter
 from pathlib import Path
 
 import click
@@ -175,13 +174,11 @@ def _print_summary(session: Session) -> None:
             click.echo(f"  skipped {n}: {why}")
         for why, n in s.not_decoded.items():
             click.echo(f"  not decoded {n}: {why}")
-    frame = session.store.findings_frame()
-    if len(frame):
+    counts = session.store.summary_counts()
+    if counts:
         click.echo("findings per app and tracker:")
-        counts = Counter(zip(frame["app"], frame["tracker"].replace("", "(other host)")))
-        for (app, tracker), n in sorted(counts.items()):
-            types = sorted(set(frame[(frame["app"] == app) & (frame["tracker"].replace("", "(other host)") == tracker)]["data_type"]))
-            click.echo(f"  {app} → {tracker}: {n} findings ({', '.join(types)})")
+        for app, tracker, n, types in counts:
+            click.echo(f"  {app} → {tracker or '(other host)'}: {n} findings ({', '.join(sorted(types.split(',')))})")
 
 
 @main.command()

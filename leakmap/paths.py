@@ -102,11 +102,12 @@ def leaves(doc: Any, prefix: str = "", max_depth: int = 32) -> Iterator[tuple[st
 
 
 def last_key(concrete: str) -> str:
-    """The last dict key named in a concrete path (`a[2].$email` → `$email`), or ""."""
-    for segment in reversed(parse(concrete)):
-        if not segment.startswith("["):
-            return segment
-    return ""
+    """The last dict key named in a concrete path (`a[2].$email` → `$email`), or "".
+    String operations only: it runs for every uploaded field."""
+    path = INDEX_SUFFIX.sub("", concrete)
+    if path.endswith('"]'):
+        return json.loads(path[path.rfind('["') + 1 : -1])
+    return path.rsplit(".", 1)[-1].rsplit("]", 1)[-1]
 
 
 def slots(doc: Any, segments: list[str], prefix: str = "") -> Iterator[tuple[Any, Any, str]]:
