@@ -1,0 +1,105 @@
+"""Golden tests: AppsFlyer's wire formats.
+
+URL shapes from public decompiled AppsFlyer Android SDK builds (5.2 to 6.18): services on
+https://<prefix><service>.<domain> with domain appsflyersdk.com / appsflyer.com and an optional
+per-app prefix; events POSTed to /api/v<major.minor>/androidevent?app_id=<package>
+[&buildnumber=<sdk>]; ad revenue /api/v2/generic/v<sdk>/android?app_id=; DDL
+/v1.0/android/<package>. SDK v6 encrypts the body, so only URL and query are readable:
+the endpoint is recognised, the body stays "not decoded" bytes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from leakmap.model import Analysis, Request
+from leakmap.pipeline import Analyzer
+from leakmap.rules import load_rules
+
+PACKAGE = "com.example.shop"
+# A stand-in for the v6 cipher text: binary, neither JSON nor gzip.
+OPAQUE = bytes((i * 37 + 11) % 256 for i in range(300))
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    rules, problems = load_rules()
+    assert problems == []
+    return Analyzer(rules)
+
+
+def summary(a: Analysis) -> str:
+    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r}"]
+    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
+    return "\n".join(lines)
+
+
+def analyze(analyzer: Analyzer, request: Request, endpoint: str) -> Analysis:
+    a = analyzer.analyze(request)
+    assert a is not None, request.url
+    assert (a.tracker, a.endpoint, a.status, a.error) == ("appsflyer", endpoint, "decoded", ""), summary(a)
+    return a
+
+
+def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
+    hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
+    assert hits, f"no ({data_type}, {value!r}) in\n{summary(a)}"
+    assert (hits[0].path, hits[0].detector) == (path, detector), summary(a)
+
+
+def post(url: str, body: bytes = OPAQUE) -> Request:
+    return Request("golden", "golden", 0.0, "POST", url, [("Content-Type", "application/octet-stream")], body)
+
+
+@pytest.mark.parametrize("host", [
+    "launches.appsflyersdk.com", "inapps.appsflyersdk.com", "conversions.appsflyersdk.com", "attr.appsflyersdk.com",
+    "register.appsflyersdk.com", "validate.appsflyersdk.com", "2on2q8-conversions.appsflyersdk.com",
+    "stpphi.launches.appsflyersdk.com", "gcgv3a-inapps.appsflyersdk.com", "launches.appsflyer.com",
+])
+def test_event_endpoints_on_every_service_host(analyzer, host):
+    a = analyze(analyzer, post(f"https://{host}/api/v6.17/androidevent?app_id={PACKAGE}&buildnumber=6.17.3"), "event")
+    assert_finding(a, "app_id", PACKAGE, "query.app_id")
+    assert_finding(a, "sdk_version", "6.17.3", "query.buildnumber")
+    assert ("body", "<300 bytes not decoded>", "") in a.fields
+    assert (a.app, a.app_signal) == (PACKAGE, "payload_app_id")
+
+
+def test_ios_event(analyzer):
+    a = analyze(analyzer, post("https://launches.appsflyersdk.com/api/v6.15/iosevent?app_id=id1234567890&buildnumber=6.15.1"),
+                "event")
+    assert_finding(a, "app_id", "id1234567890", "query.app_id")
+    assert_finding(a, "os_name", "ios", "path.platform")
+
+
+def test_ad_revenue_v6_and_v5(analyzer):
+    a = analyze(analyzer, post(f"https://adrevenue.appsflyersdk.com/api/v2/generic/v6.18.0/android?app_id={PACKAGE}"),
+                "adrevenue")
+    assert_finding(a, "app_id", PACKAGE, "query.app_id")
+    b = analyze(analyzer, post(f"https://adrevenue.appsflyer.com/api/v5.4/android?buildnumber=5.4.0&app_id={PACKAGE}"),
+                "adrevenue")
+    assert_finding(b, "sdk_version", "5.4.0", "query.buildnumber")
+
+
+def test_deferred_deeplink(analyzer):
+    a = analyze(analyzer, post(f"https://dlsdk.appsflyersdk.com/v1.0/android/{PACKAGE}?af_sig=abc&sdk_version=6.17.3"),
+                "deeplink")
+    assert_finding(a, "app_id", PACKAGE, "path.app_id")
+
+
+def test_cdn_settings(analyzer):
+    a = analyze(analyzer, Request("golden", "golden", 0.0, "GET",
+                                  "https://fjfock-cdn-settings.appsflyersdk.com/android/v1/aBcD123/settings", []), "settings")
+    assert a.findings == [] or all(f.data_type == "os_name" for f in a.findings), summary(a)
+
+
+def test_other_service(analyzer):
+    a = analyze(analyzer, post(f"https://monitorsdk.appsflyersdk.com/remote-debug/exception-manager?app_id={PACKAGE}"),
+                "other")
+    assert_finding(a, "app_id", PACKAGE, "query.app_id")
+
+
+def test_lookalike_host_is_not_appsflyer(analyzer):
+    a = analyzer.analyze(post(f"https://launches.appsflyersdk.com.evil.example/api/v6.17/androidevent?app_id={PACKAGE}"))
+    assert a is None or a.tracker != "appsflyer"
+    b = analyzer.analyze(post(f"https://appsflyer-sdk.example.org/api/v6.17/androidevent?app_id={PACKAGE}"))
+    assert b is None or b.tracker != "appsflyer"

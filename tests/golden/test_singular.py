@@ -1,0 +1,144 @@
+"""Golden tests: Singular's wire formats.
+
+Web (npm singular-sdk 1.4.10 src/api/baseApi.js): every parameter not in PostParams goes in
+the query (`encodeURIComponent(key)=encodeURIComponent(value)`, then `&h=<hmac>`); for a POST
+the PostParams (web_url, device_user_agent, e, global_properties, client_hints...) go into
+the JSON body as {"payload": JSON string, "signature": hmac}. Native query keys follow
+TrackHAR's singular-net adapter ([T]).
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import pytest
+
+from leakmap.model import Analysis, Request
+from leakmap.pipeline import Analyzer
+from leakmap.rules import NOT_PERSONAL, load_rules
+
+SDK_KEY = "example_sdk_key_3a1f"
+PRODUCT_ID = "com.example.website"
+SDID = "b6a3c2d1-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+USER_ID = "user-48151623"
+AIFA = "38400000-8cf0-11bd-b23e-10b96e40000d"
+PAGE = "https://shop.example/?utm_source=news"
+UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    rules, problems = load_rules()
+    assert problems == []
+    return Analyzer(rules)
+
+
+def summary(a: Analysis) -> str:
+    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r}"]
+    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
+    return "\n".join(lines)
+
+
+def analyze(analyzer: Analyzer, request: Request, endpoint: str, via: str = "host") -> Analysis:
+    a = analyzer.analyze(request)
+    assert a is not None, request.url
+    assert (a.tracker, a.endpoint, a.status, a.error, a.match_via) == ("singular", endpoint, "decoded", "", via), summary(a)
+    return a
+
+
+def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
+    hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
+    assert hits, f"no ({data_type}, {value!r}) in\n{summary(a)}"
+    assert (hits[0].path, hits[0].detector) == (path, detector), summary(a)
+
+
+def enc(text: str) -> str:
+    return quote(text, safe="-_.!~*'()")
+
+
+def web_query(**extra) -> dict:
+    """baseApi.initApiParams + sendRequest (os, s, lag) + pageVisitApi params."""
+    params = {"browser_available_memory": 4294705152, "browser_used_memory": 33554432, "custom_user_id": USER_ID,
+              "current_device_time": 1767225600123, "event_id": "5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f",
+              "conversion_event": False, "k": "SDID", "a": SDK_KEY, "p": "Web", "i": PRODUCT_ID,
+              "screen_height": 1117, "screen_width": 1728, "sdk": "WebSDK-1.4.10",
+              "singular_instance_id": "0c9b8a7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d", "sdid": SDID,
+              "storage_type": "localStorage", "timezone": "Europe/Berlin", "touchpoint_timestamp": 1767225600000,
+              "u": SDID, "os": "Linux", "s": "1767225600123", "lag": 3}
+    params.update(extra)
+    return params
+
+
+def web_request(api: str, query: dict, payload: dict, host: str = "https://sdk-api-v1.singular.net") -> Request:
+    qs = "?" + "&".join(f"{enc(k)}={enc(str(v).lower() if isinstance(v, bool) else str(v))}" for k, v in query.items())
+    url = f"{host}/api/v1/{api}{qs}&h=0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+    body = {"payload": json.dumps(payload, separators=(",", ":")), "signature": "ffeeddccbbaa99887766"} if payload else {}
+    return Request("golden", "golden", 0.0, "POST", url, [("Content-Type", "application/json"),
+                                                           ("Origin", "https://shop.example")],
+                   json.dumps(body).encode())
+
+
+def test_web_page_visit_start(analyzer):
+    query = web_query(web_page_url=PAGE, web_page_referrer="https://www.google.com/", is_first_visit=True,
+                      is_page_refreshed=False, sdid_persist_mode="none", is_first_page_visit_in_session=True,
+                      ecid=SDID)
+    payload = {"web_url": PAGE, "device_user_agent": UA, "document_referrer": "https://www.google.com/",
+               "client_hints": json.dumps({"model": "", "platformVersion": "6.5.0", "platform": "Linux"})}
+    a = analyze(analyzer, web_request("start", query, payload), "session")
+    assert_finding(a, "project_key", SDK_KEY, "query.a")
+    assert_finding(a, "app_id", PRODUCT_ID, "query.i")
+    assert_finding(a, "device_id", SDID, "query.sdid")
+    assert_finding(a, "user_id", USER_ID, "query.custom_user_id")
+    assert_finding(a, "page_url", PAGE, "query.web_page_url")
+    assert_finding(a, "user_agent", UA, "body.payload.device_user_agent")
+    assert_finding(a, "os_version", "6.5.0", "body.payload.client_hints.platformVersion")
+    endpoint = analyzer.endpoints[("singular", "session")]
+    labels = {path: label for path, _, label in a.fields}
+    for key in query:
+        mapped = endpoint.fields.lookup(f"query.{key}")
+        assert mapped is not None and mapped[1] == f"query.{key}", key
+        assert labels[f"query.{key}"] == ("" if mapped[0] == NOT_PERSONAL else mapped[0]), key
+
+
+def test_web_revenue_event(analyzer):
+    query = web_query(product_name="Example Shop", n="purchase", is_revenue_event=True, first=True,
+                      is_after_conversion_event=False)
+    payload = {"e": json.dumps({"pcc": "EUR", "r": 19.99, "user_email": "jane.doe@example.com"}),
+               "device_user_agent": UA}
+    a = analyze(analyzer, web_request("event", query, payload), "event")
+    assert_finding(a, "event_name", "purchase", "query.n")
+    assert_finding(a, "revenue", "19.99", "body.payload.e.r")
+    assert_finding(a, "email", "jane.doe@example.com", "body.payload.e.user_email", "key_name")
+
+
+def test_native_start_query(analyzer):
+    # TrackHAR singular-net adapter keys [T]; Android sends GET-style query on start.
+    query = {"a": SDK_KEY, "i": "com.example.app", "n": "Example App", "p": "Android", "aifa": AIFA,
+             "andi": "9774d56d682e549c", "asid": "6f1c2b3a-7d8e-4f90-a1b2-c3d4e5f60718", "k": "AIFA", "u": AIFA,
+             "ma": "Google", "mo": "Pixel 8", "v": "14", "lc": "en_US", "c": "wifi", "app_v": "3.4.1",
+             "install_time": "1767225600", "sdk": "Singular/v12.5.4"}
+    url = "https://sdk-api-v1.singular.net/api/v1/start?" + "&".join(f"{k}={enc(v)}" for k, v in query.items())
+    a = analyze(analyzer, Request("golden", "golden", 0.0, "GET", url + "&h=abc", []), "session")
+    assert_finding(a, "advertising_id", AIFA, "query.aifa")
+    assert_finding(a, "android_id", "9774d56d682e549c", "query.andi")
+    assert_finding(a, "app_name", "Example App", "query.n")
+    assert (a.app, a.app_signal) == ("com.example.app", "payload_app_id")
+
+
+def test_config_and_resolve(analyzer):
+    for api in ("config", "resolve"):
+        url = f"https://sdk-api-v1.singular.net/api/v1/{api}?a={SDK_KEY}&i=com.example.app&p=Android&h=abc"
+        a = analyze(analyzer, Request("golden", "golden", 0.0, "GET", url, []), "other")
+        assert_finding(a, "project_key", SDK_KEY, "query.a")
+
+
+def test_custom_host_by_shape(analyzer):
+    a = analyze(analyzer, web_request("start", web_query(), {"web_url": PAGE}, host="https://sng.example.org"),
+                "session", via="payload_shape")
+    assert_finding(a, "device_id", SDID, "query.sdid")
+
+
+def test_lookalike_host_is_not_singular(analyzer):
+    a = analyzer.analyze(Request("golden", "golden", 0.0, "GET", "https://sdk-api-v1.singular.net.evil.example/api/v1/x", []))
+    assert a is None or a.tracker != "singular"
