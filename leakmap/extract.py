@@ -250,7 +250,8 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, ro
     """Apply rule, key-name and pattern detectors to one leaf; return its main data type."""
     rule_hit = None
     if endpoint is not None:
-        relative = _relative(path, roots) if roots else path
+        # With `records` declared, `fields` apply inside records only (none present: none apply).
+        relative = _relative(path, roots) if endpoint.records else path
         if relative is not None:
             rule_hit = endpoint.fields.lookup(relative)
         if rule_hit is None:

@@ -152,8 +152,10 @@ def wildcard_regex(segments: list[str]) -> re.Pattern[str]:
     out = ""
     for segment in segments:
         dot = r"\." if out else ""
-        if segment.startswith("["):
+        if segment == "[*]":
             out += _INDEXED
+        elif segment.startswith("["):
+            out += re.escape(segment)
         elif segment == "*":
             out += f"(?:{dot}{_PLAIN}|{_QUOTED})"
         elif segment == "**":

@@ -118,6 +118,8 @@ class FieldMap:
 
     def lookup(self, relative_path: str) -> tuple[str, str] | None:
         """(data type, rule path) for a concrete path relative to the record, or None."""
+        if relative_path in self.exact:  # a literal index: positional arrays (`extinfo[1]`)
+            return self.exact[relative_path], relative_path
         key = paths.shape(relative_path)
         if key in self.exact:
             return self.exact[key], key

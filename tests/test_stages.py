@@ -303,7 +303,7 @@ def test_report_escapes_captured_values_and_redacts(tmp_path, acme):
     store = Store(tmp_path / "s.db")
     store.add(analysis)
     html = render(build_context(store))
-    assert "<script" not in html and "<img src=x" not in html
+    assert html.count("<script") == 1 and "<img src=x" not in html  # the one script is the report's own
     assert "&lt;script&gt;" in html
     assert f'content="{CSP}"' in __import__("html").unescape(html)
     redacted = render(build_context(store, redact=True))
@@ -447,3 +447,23 @@ def test_multipart_jwt_expand_json_hex_and_urldecode():
         {"extinfo": ["a2", "com.x", {"k": [1]}], "t": "{not json"}
     assert decode.step_hex("7b 7d", LIMITS) == b"{}"
     assert decode.step_urldecode("a%40b.c+d", LIMITS) == "a@b.c d"
+
+
+def test_literal_indices_map_positional_arrays(tmp_path):
+    rule = load_file(write_rule(tmp_path, RULE.replace("      uid: user_id", "      uid: user_id\n      info[1]: app_id\n"
+                                                                              "      info.*[0]: app_name")))
+    fields = rule.endpoints[0].fields
+    assert fields.lookup("info[1]") == ("app_id", "info[1]")
+    assert fields.lookup("info[2]") is None
+    assert fields.lookup("info.x[0]")[0] == "app_name" and fields.lookup("info.x[1]") is None
+
+
+def test_fields_apply_only_inside_declared_records(tmp_path):
+    text = RULE.replace("    records: [body.events, body]", "    records: [body.events]").replace(
+        "      props.*: custom_property", '      "**": custom_property')
+    rule = load_file(write_rule(tmp_path, text))
+    analyzer = Analyzer([rule])
+    no_events = analyzer.analyze(request("https://collect.acme.example/v1/batch", b'{"install": "v"}'))
+    assert [f.data_type for f in no_events.findings] == []
+    with_events = analyzer.analyze(request("https://collect.acme.example/v1/batch", b'{"events": [{"k": "v"}]}'))
+    assert [(f.data_type, f.path) for f in with_events.findings] == [("custom_property", "body.events[0].k")]
