@@ -1,0 +1,251 @@
+"""Golden tests: TikTok Business SDK (tiktok-business-android-sdk@764ffbea, and the 2024
+open_api layout @b0255083), the TikTok Pixel (public captures of pixel.js requests) and the
+Events API. Each builder follows the cited code; assertions check endpoint, decode status and
+precise (data type, value, path, detector) findings."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from mitmproxy import http
+from mitmproxy.test import tflow
+
+from leakmap.decode import Limits
+from leakmap.model import Analysis, Request
+from leakmap.pipeline import Analyzer
+from leakmap.read import request_from_flow
+from leakmap.rules import load_rules
+
+TT_APP_ID = "7312345678901234567"
+PACKAGE = "com.example.shop"
+GAID = "38400000-8cf0-11bd-b23e-10b96e40000d"
+ANON_ID = "3f2b1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d"
+SESSION = "1767225600123-7d3c"
+EMAIL = "jane.doe@example.com"
+PIXEL = "CABC123DEF456GHI789J"
+TTCLID = "E.C.P.honeyclickid0123"
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def rules():
+    loaded, problems = load_rules()
+    assert problems == []
+    return loaded
+
+
+@pytest.fixture
+def analyze(rules):
+    analyzer = Analyzer(rules)
+
+    def run(request: Request) -> Analysis:
+        analysis = analyzer.analyze(request)
+        assert analysis is not None, f"{request.method} {request.url} was not recognised"
+        return analysis
+
+    return run
+
+
+def summary(a: Analysis) -> str:
+    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r} chain={a.decode_chain}"]
+    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
+    return "\n".join(lines)
+
+
+def assert_decoded(a: Analysis, endpoint: str) -> None:
+    assert (a.tracker, a.endpoint, a.status, a.error) == ("tiktok", endpoint, "decoded", ""), summary(a)
+
+
+def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
+    hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
+    assert hits, f"no ({data_type}, {value!r}) finding in\n{summary(a)}"
+    assert (hits[0].path, hits[0].detector) == (path, detector), f"({data_type}, {value!r}):\n{summary(a)}"
+
+
+def make_request(method: str, url: str, body: bytes | str = b"", headers=None) -> Request:
+    return Request(flow_id="golden", source="golden", timestamp=0.0, method=method, url=url,
+                   headers=headers or [], body=body.encode() if isinstance(body, str) else body)
+
+
+def via_mitmproxy(method: str, url: str, raw_body: bytes, headers: dict[str, str]) -> Request:
+    flow = tflow.tflow()
+    flow.request = http.Request.make(method, url, b"", headers)
+    flow.request.raw_content = raw_body
+    return request_from_flow(flow, "golden", Limits())
+
+
+def org_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("/", "\\/")
+
+
+# ------------------------------------------------------------------------------------------
+# App SDK: TTRequest.reportAppEvent → basePayload + batch of transferJson(event)
+
+
+def android_context() -> dict[str, Any]:
+    """TTRequestBuilder.contextBuilder + contextBuilderWithLocalAndLibrary + getContextForApi
+    (user from TTUserInfo, SHA-256 hashed); freshOsVersion drops device.version for events."""
+    return {
+        "app": {"name": "Example Shop", "namespace": PACKAGE, "version": "3.4.1", "build": "341",
+                "tiktok_app_id": TT_APP_ID, "app_session_id": SESSION, "anonymous_id": ANON_ID},
+        "device": {"platform": "Android", "os_version": "14", "gaid": GAID, "locale": "en-US",
+                   "screen_width": 1080, "screen_height": 2400, "model": "Pixel 8", "scale": 2.625},
+        "ad": {"gp_referrer": "utm_source=tiktok&utm_campaign=spring"},
+        "ip": "192.168.1.23",
+        "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A.240205.004; wv)",
+        "locale": "en-US",
+        "library": {"name": "tiktok/tiktok-business-android-sdk", "version": "1.3.8"},
+        "user": {"external_id": sha256("user-48151623"), "email": sha256(EMAIL)},
+    }
+
+
+def app_batch() -> dict[str, Any]:
+    event = {"type": "track", "event": "Purchase", "event_id": "ord-1", "timestamp": "2026-01-01T00:00:00.123Z",
+             "properties": {"currency": "EUR", "value": 19.99, "coupon": "SPRING"}, "context": android_context(),
+             "gp_referrer_install_ts": 1767225000, "gp_referrer_click_ts": 1767224900}
+    return {"tiktok_app_id": TT_APP_ID, "event_source": "APP_EVENTS_SDK", "batch": [event]}
+
+
+HEADERS = {"Content-Type": "application/json", "Connection": "Keep-Alive", "Content-Encoding": "gzip",
+           "User-Agent": "tiktok-business-android-sdk/1.3.8/v1.3", "X-TT-Signature": "3a9f0c1d2e"}
+
+
+def test_app_sdk_batch_gzip(analyze):
+    body = gzip.compress(org_json(app_batch()).encode())
+    a = analyze(via_mitmproxy("POST", "https://analytics.us.tiktok.com/api/v1/app_sdk/batch", body, HEADERS))
+    assert_decoded(a, "app_sdk")
+    assert_finding(a, "project_key", TT_APP_ID, "body.tiktok_app_id")
+    assert_finding(a, "event_name", "Purchase", "body.batch[0].event")
+    assert_finding(a, "app_id", PACKAGE, "body.batch[0].context.app.namespace")
+    assert_finding(a, "installation_id", ANON_ID, "body.batch[0].context.app.anonymous_id")
+    assert_finding(a, "advertising_id", GAID, "body.batch[0].context.device.gaid")
+    assert_finding(a, "device_model", "Pixel 8", "body.batch[0].context.device.model")
+    assert_finding(a, "local_ip", "192.168.1.23", "body.batch[0].context.ip")
+    assert_finding(a, "hashed_email", sha256(EMAIL), "body.batch[0].context.user.email")
+    assert_finding(a, "user_id", sha256("user-48151623"), "body.batch[0].context.user.external_id")
+    assert_finding(a, "referrer", "utm_source=tiktok&utm_campaign=spring", "body.batch[0].context.ad.gp_referrer")
+    assert_finding(a, "revenue", "19.99", "body.batch[0].properties.value")
+    assert_finding(a, "custom_property", "SPRING", "body.batch[0].properties.coupon")
+    assert_finding(a, "session_id", SESSION, "body.batch[0].context.app.app_session_id")
+    assert_finding(a, "sdk_version", "tiktok-business-android-sdk/1.3.8/v1.3", "header.user-agent")
+    assert a.app == PACKAGE
+
+
+def test_app_sdk_legacy_open_api_batch(analyze):
+    """Before 2024: business-api.tiktok.com/open_api/v1.2/app/batch/ (same payload)."""
+    body = gzip.compress(org_json(app_batch()).encode())
+    a = analyze(via_mitmproxy("POST", "https://business-api.tiktok.com/open_api/v1.2/app/batch/", body,
+                              {**HEADERS, "Access-Token": "honey-access-token-0123"}))
+    assert_decoded(a, "app_sdk")
+    assert_finding(a, "advertising_id", GAID, "body.batch[0].context.device.gaid")
+    assert_finding(a, "auth_token", "honey-access-token-0123", "header.access-token")
+
+
+def test_app_sdk_monitor(analyze):
+    """TTRequestBuilder.getHealthMonitorBase: app + library + enrichDeviceBase."""
+    device = {"platform": "Android", "version": "14", "gaid": GAID, "id": ANON_ID,
+              "user_agent": "Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8)", "ip": "192.168.1.23",
+              "network": "WIFI", "session": SESSION, "locale": "en-US", "ts": 1767000000000,
+              "screen_width": 1080, "screen_height": 2400, "model": "Pixel 8", "scale": 2.625}
+    payload = {"app": {**android_context()["app"], "app_namespace": PACKAGE},
+               "library": android_context()["library"], "device": device, "log_extra": None,
+               "timestamp": "2026-01-01T00:00:00.123Z",
+               "monitor": {"type": "metric", "name": "did_end", "meta": {"ts": 1767225600123, "latency": 12}}}
+    body = gzip.compress(org_json(payload).encode())
+    a = analyze(via_mitmproxy("POST", "https://analytics.us.tiktok.com/api/v1/app_sdk/monitor", body, HEADERS))
+    assert_decoded(a, "app_sdk")
+    assert_finding(a, "installation_id", ANON_ID, "body.app.anonymous_id")
+    assert_finding(a, "advertising_id", GAID, "body.device.gaid")
+    assert_finding(a, "network_type", "WIFI", "body.device.network")
+
+
+def test_every_sdk_context_key_is_mapped(rules):
+    ep = next(e for r in rules if r.id == "tiktok" for e in r.endpoints if e.id == "app_sdk")
+    context = android_context()
+    for section in ("app", "device", "library", "user"):
+        for key in context[section]:
+            path = f"context.{section}.{key}"
+            assert ep.fields.lookup(path) is not None and ep.fields.lookup(path)[1] == path, path
+    for key in ("ip", "user_agent", "locale"):
+        assert ep.fields.lookup(f"context.{key}")[1] == f"context.{key}"
+
+
+# ------------------------------------------------------------------------------------------
+# Pixel: JSON POST bodies as captured from pixel.js (legacy-2.2.1)
+
+
+def pixel_event(event: str) -> dict[str, Any]:
+    return {
+        "event": event, "event_id": "ID1", "message_id": "messageId-1782755341369-2457282617858-" + PIXEL,
+        "is_onsite": False, "timestamp": "2026-06-29T17:49:01.369Z",
+        "context": {
+            "ad": {"sdk_env": "external", "jsb_status": 2, "callback": TTCLID},
+            "device": {"platform": "pc"},
+            "user": {"email": sha256(EMAIL), "phone_number": sha256("+14155550123"), "external_id": "123456"},
+            "pixel": {"code": PIXEL, "runtime": "1"},
+            "page": {"url": "https://shop.example.net/cart", "referrer": "https://shop.example.net/"},
+            "library": {"name": "pixel.js", "version": "legacy-2.2.1"},
+            "userAgent": "Mozilla/5.0",
+        },
+        "properties": {"currency": "EUR", "value": "99.95",
+                       "contents": [{"content_id": 119, "content_name": "Red shoes", "price": 99.95, "quantity": 1}]},
+        "signal_diagnostic_labels": {"raw_email": {"label": "valid"}},
+    }
+
+
+def test_pixel_post_json(analyze):
+    a = analyze(make_request("POST", "https://analytics.tiktok.com/api/v2/pixel", json.dumps(pixel_event("AddToCart")),
+                             [("Content-Type", "application/json"), ("Origin", "https://shop.example.net")]))
+    assert_decoded(a, "pixel")
+    assert_finding(a, "project_key", PIXEL, "body.context.pixel.code")
+    assert_finding(a, "event_name", "AddToCart", "body.event")
+    assert_finding(a, "hashed_email", sha256(EMAIL), "body.context.user.email")
+    assert_finding(a, "hashed_phone", sha256("+14155550123"), "body.context.user.phone_number")
+    assert_finding(a, "user_id", "123456", "body.context.user.external_id")
+    assert_finding(a, "other_id", TTCLID, "body.context.ad.callback")
+    assert_finding(a, "page_url", "https://shop.example.net/cart", "body.context.page.url")
+    assert_finding(a, "revenue", "99.95", "body.properties.value")
+    assert_finding(a, "custom_property", "Red shoes", "body.properties.contents[0].content_name")
+    assert a.app == "example.net"
+
+
+def test_pixel_get_base64_analytics_message(analyze):
+    b64 = base64.b64encode(json.dumps(pixel_event("ClickButton")).encode()).decode()
+    a = analyze(make_request("GET", "https://analytics.tiktok.com/api/v2/pixel/act?analytics_message=" + quote(b64, safe="")))
+    assert_decoded(a, "pixel")
+    assert_finding(a, "event_name", "ClickButton", "query.analytics_message.event")
+    assert_finding(a, "project_key", PIXEL, "query.analytics_message.context.pixel.code")
+    assert_finding(a, "hashed_email", sha256(EMAIL), "query.analytics_message.context.user.email")
+
+
+def test_events_api(analyze):
+    body = {"event_source": "web", "event_source_id": PIXEL, "data": [
+        {"event": "CompletePayment", "event_time": 1767225600, "event_id": "ord-1",
+         "user": {"email": sha256(EMAIL), "external_id": sha256("user-48151623"), "ttclid": TTCLID,
+                  "ttp": "2Xhoneyttpcookie", "ip": "203.0.113.7", "user_agent": "Mozilla/5.0"},
+         "page": {"url": "https://shop.example.net/thanks"}, "properties": {"value": 19.99, "currency": "EUR",
+                                                                          "order": "A-1"}}]}
+    a = analyze(make_request("POST", "https://business-api.tiktok.com/open_api/v1.3/event/track/", json.dumps(body),
+                             [("Content-Type", "application/json"), ("Access-Token", "honey-events-api-token")]))
+    assert_decoded(a, "events_api")
+    assert_finding(a, "auth_token", "honey-events-api-token", "header.access-token")
+    assert_finding(a, "project_key", PIXEL, "body.event_source_id")
+    assert_finding(a, "public_ip", "203.0.113.7", "body.data[0].user.ip")
+    assert_finding(a, "browser_id", "2Xhoneyttpcookie", "body.data[0].user.ttp")
+    assert_finding(a, "custom_property", "A-1", "body.data[0].properties.order")
+
+
+@pytest.mark.parametrize("url", ["https://analytics.tiktok.com.evil.example/api/v2/pixel",
+                                 "https://analytics-tiktok.com/api/v2/pixel"])
+def test_lookalike_hosts_do_not_match(rules, url):
+    a = Analyzer(rules).analyze(make_request("POST", url, json.dumps(pixel_event("Pageview"))))
+    assert a is None or a.tracker != "tiktok", summary(a)
