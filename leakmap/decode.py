@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
-import blackboxprotobuf
 import lzstring
 from mitmproxy.net.http import multipart
 
-from . import compression, paths
+from . import compression, paths, protobuf
 
 _LZ = lzstring.LZString()
 
@@ -228,25 +227,29 @@ def step_lzstring_uri(value: Any, limits: Limits) -> str:
 
 
 def step_protobuf(value: Any, limits: Limits) -> dict[str, Any]:
-    """Protocol Buffers without a schema: field numbers become keys ("1", "14"), a repeated
-    field a list; nested messages and strings are told apart by trial, as protoc
-    --decode_raw does. Rules name fields by number (`1.2.14`)."""
+    """Protocol Buffers without a schema (see leakmap/protobuf.py): field numbers become
+    keys ("1", "14"), a repeated field a list. Rules name fields by number (`1.2.14`)."""
     data = _as_bytes(value)
+    if not data:
+        raise DecodeError("not protobuf: empty")
     try:
-        message, _ = blackboxprotobuf.decode_message(data)
-    except Exception as e:  # bbpb raises its own and assorted errors on non-protobuf input
-        raise DecodeError(f"not protobuf: {type(e).__name__}: {str(e)[:80]}") from None
-    return _protobuf_plain(message)
+        return protobuf.decode_message(data)
+    except protobuf.ProtobufError as e:
+        raise DecodeError(f"not protobuf: {e}") from None
 
 
-def _protobuf_plain(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {str(k): _protobuf_plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_protobuf_plain(v) for v in node]
-    if isinstance(node, bytearray):
-        return bytes(node)
-    return node
+def step_lines(value: Any, limits: Limits) -> list[str]:
+    """Non-empty lines of a text (batched GA4 / UA bodies: one hit per line)."""
+    return [line for line in _as_text(value).splitlines() if line.strip()]
+
+
+def step_product_tokens(value: Any, limits: Limits) -> dict[str, Any]:
+    """`name/version name2/version2 …` (User-Agent product tokens, Firebase heartbeat
+    agents) → {name: version}; a repeated name keeps all its versions."""
+    tokens = [t.partition("/") for t in _as_text(value).split()]
+    if not tokens or not all(sep for _, sep, _ in tokens):
+        raise DecodeError("not name/version tokens")
+    return multidict([(name, version) for name, _, version in tokens])
 
 
 def step_multipart(value: Any, limits: Limits) -> dict[str, Any]:
@@ -321,6 +324,8 @@ STEPS: dict[str, StepFn] = {
     "lzstring": step_lzstring,
     "lzstring_uri": step_lzstring_uri,
     "protobuf": step_protobuf,
+    "lines": step_lines,
+    "product_tokens": step_product_tokens,
     "multipart": step_multipart,
     "sentry_envelope": step_sentry_envelope,
 }

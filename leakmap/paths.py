@@ -160,6 +160,11 @@ def wildcard_regex(segments: list[str]) -> re.Pattern[str]:
             out += f"(?:{dot}{_PLAIN}|{_QUOTED})"
         elif segment == "**":
             out += f"(?:{dot}{_PLAIN}|{_QUOTED}|{_INDEXED})(?:\\.{_PLAIN}|{_QUOTED}|{_INDEXED})*"
+        elif "*" in segment:  # a glob inside one key: `["ep.*"]`, `$el_attr__*`
+            plain, quoted = (re.escape(part) for part in (segment, segment))
+            plain = plain.replace(r"\*", r'[^.\[\]"\s]*')
+            quoted = quoted.replace(r"\*", r'(?:[^"\\]|\\.)*')
+            out += f'(?:{dot}{plain}|\\["{quoted}"\\])'
         else:
             text = child("", segment)
             out += re.escape(text) if text.startswith("[") else dot + re.escape(text)

@@ -214,7 +214,7 @@ def _compile_fields(mapping: dict[str, str], where: Any, fail: Any) -> FieldMap:
             segments = paths.parse(path_text)
         except paths.PathError as e:
             fail(where + [path_text], str(e))
-        if "*" in segments or "**" in segments:
+        if any("*" in segment for segment in segments if segment != "[*]"):
             compiled.wildcards.append((paths.wildcard_regex(segments), data_type, path_text))
         else:
             compiled.exact[paths.render(segments)] = data_type

@@ -467,3 +467,23 @@ def test_fields_apply_only_inside_declared_records(tmp_path):
     assert [f.data_type for f in no_events.findings] == []
     with_events = analyzer.analyze(request("https://collect.acme.example/v1/batch", b'{"events": [{"k": "v"}]}'))
     assert [(f.data_type, f.path) for f in with_events.findings] == [("custom_property", "body.events[0].k")]
+
+
+def test_protobuf_prefers_text_and_reads_plausible_doubles():
+    import struct
+
+    message = (_pb_field(11, b"en-us") + _varint(5 << 3 | 1) + struct.pack("<d", 9.99)
+               + _varint(6 << 3 | 1) + struct.pack("<Q", 7) + _pb_field(7, b"\x08\x96\x01"))
+    decoded = decode.step_protobuf(message, LIMITS)
+    assert decoded == {"11": "en-us", "5": 9.99, "6": 7, "7": {"1": 150}}
+
+
+def test_lines_product_tokens_and_glob_keys(tmp_path):
+    assert decode.step_lines("v=2&en=a\n\nv=2&en=b\n", LIMITS) == ["v=2&en=a", "v=2&en=b"]
+    assert decode.step_product_tokens("fire-core/21.0.0 device-model/Pixel_8", LIMITS) == \
+        {"fire-core": "21.0.0", "device-model": "Pixel_8"}
+    with pytest.raises(decode.DecodeError):
+        decode.step_product_tokens("no tokens here", LIMITS)
+    rule = load_file(write_rule(tmp_path, RULE.replace("      uid: user_id", '      uid: user_id\n      q["ep.*"]: search_term')))
+    assert rule.endpoints[0].fields.lookup('q["ep.term"]')[0] == "search_term"
+    assert rule.endpoints[0].fields.lookup('q["epn.term"]') is None
