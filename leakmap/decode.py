@@ -243,6 +243,17 @@ def step_lines(value: Any, limits: Limits) -> list[str]:
     return [line for line in _as_text(value).splitlines() if line.strip()]
 
 
+def step_form_lines(value: Any, limits: Limits) -> Any:
+    """Form data batched one hit per line (GA4 /g/collect, UA /batch): several lines become
+    a list of forms; a single line stays one form, so single hits keep plain paths."""
+    lines = step_lines(value, limits)
+    if len(lines) == 1:
+        return step_form(lines[0], limits)
+    if not lines:
+        raise DecodeError("empty")
+    return [step_form(line, limits) for line in lines]
+
+
 def step_product_tokens(value: Any, limits: Limits) -> dict[str, Any]:
     """`name/version name2/version2 …` (User-Agent product tokens, Firebase heartbeat
     agents) → {name: version}; a repeated name keeps all its versions."""
@@ -325,6 +336,7 @@ STEPS: dict[str, StepFn] = {
     "lzstring_uri": step_lzstring_uri,
     "protobuf": step_protobuf,
     "lines": step_lines,
+    "form_lines": step_form_lines,
     "product_tokens": step_product_tokens,
     "multipart": step_multipart,
     "sentry_envelope": step_sentry_envelope,

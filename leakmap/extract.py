@@ -266,12 +266,13 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, ro
             return ""
         main = rule_hit[0]
         out.add(main, value, path, "rule", rule_hit[1])
-    elif endpoint is not None and not path.startswith("header"):
-        key = paths.last_key(path)
-        main = classify_key(key, value)
-        if main:
-            out.add(main, value, path, "key_name", key)
-        elif rule_hit and rule_hit[0] != NOT_PERSONAL:
+    else:
+        if endpoint is not None and not path.startswith("header"):
+            key = paths.last_key(path)
+            main = classify_key(key, value)
+            if main:
+                out.add(main, value, path, "key_name", key)
+        if not main and rule_hit and rule_hit[0] != NOT_PERSONAL:
             main = rule_hit[0]
             out.add(main, value, path, "rule", rule_hit[1])
     for found in _patterns(value):

@@ -1,0 +1,172 @@
+"""A real Firebase JS SDK in a real browser: Chromium loads a page that runs the npm `firebase`
+package's compat bundles (tests/js/google) through a real `mitmdump -s addons/leakmap.py`.
+
+Nothing leaves the machine: the proxy serves the page (tests/support/serve_pages.py) and, in
+block mode, answers Firebase Installations and Remote Config with the replies the rule
+declares (a created installation with an auth token; a Remote Config "no template" answer),
+which the SDK accepts. Chromium resolves no host name itself.
+
+What runs: initializeApp, then Remote Config fetchAndActivate, which first creates a Firebase
+installation (POST firebaseinstallations.googleapis.com .../installations, with the API key and
+heartbeat headers) and then fetches the config (POST firebaseremoteconfig.googleapis.com
+...:fetch?key=, with the FID and its token). Analytics (GA4) is not run: firebase/analytics
+downloads gtag.js from www.googletagmanager.com at run time, and gtag.js is neither open
+source nor published on npm, so it cannot be served offline; GA4 hits are covered by the golden
+tests (tests/golden/test_google_analytics.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from mitmproxy import io
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser,
+              pytest.mark.real_client("google_firebase", "firebase (npm: installations, remote-config) in Chromium")]
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+FIREBASE = ROOT / "tests" / "js" / "google" / "node_modules" / "firebase"
+SERVE_PAGES = ROOT / "tests" / "support" / "serve_pages.py"
+BUNDLES = ("firebase-app-compat.js", "firebase-installations-compat.js", "firebase-remote-config-compat.js")
+
+SITE = "shop.example"
+FIS_HOST = "firebaseinstallations.googleapis.com"
+RC_HOST = "firebaseremoteconfig.googleapis.com"
+TRACKER_HOSTS = (FIS_HOST, RC_HOST)
+# Honey values: the app's Firebase config, unique so each finding has one source.
+API_KEY = "AIzaSyHoneyKey-leakmap0123456789abcdef"
+PROJECT = "honey-project-7c2e"
+APP_ID = "1:246813579024:web:honeyapp0a1b2c3d4e5f"
+WAIT_SECONDS = 30
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Example Shop</title>
+%(scripts)s
+</head>
+<body>
+<h1>Example Shop</h1>
+<script>
+  window.sdk = {done: false, error: null, localFid: null, fid: null};
+  firebase.initializeApp({apiKey: %(api_key)s, projectId: %(project)s, appId: %(app_id)s,
+                          messagingSenderId: "246813579024"});
+  const rc = firebase.remoteConfig();
+  rc.settings.minimumFetchIntervalMillis = 0;
+  rc.settings.fetchTimeoutMillis = 20000;
+  // getId() answers at once with the FID generated on the device (sent in the create
+  // request); after registration the SDK adopts the FID the server returns.
+  firebase.installations().getId()
+    .then(fid => { window.sdk.localFid = fid; return rc.fetchAndActivate(); })
+    .then(() => firebase.installations().getId())
+    .then(fid => { window.sdk.fid = fid; window.sdk.done = true; })
+    .catch(e => { window.sdk.error = String(e); window.sdk.done = true; });
+</script>
+</body>
+</html>
+"""
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
+
+
+def chromium_args(proxy) -> list[str]:
+    """Only the test site and the Firebase hosts go to the proxy; its CA is trusted by key."""
+    host = proxy.url.removeprefix("http://")
+    hosts = " || ".join(f'host == "{h}"' for h in (SITE, *TRACKER_HOSTS))
+    pac = f'function FindProxyForURL(url, host) {{ return ({hosts}) ? "PROXY {host}" : "DIRECT"; }}'
+    ca = x509.load_pem_x509_certificate(proxy.ca_cert.read_bytes())
+    spki = ca.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return [*CHROMIUM_ARGS,
+            "--proxy-pac-url=data:application/x-ns-proxy-autoconfig;base64," + base64.b64encode(pac.encode()).decode(),
+            "--ignore-certificate-errors-spki-list=" + base64.b64encode(hashlib.sha256(spki).digest()).decode()]
+
+
+def findings(db: Path) -> list[dict]:
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        rows = conn.execute(
+            "SELECT f.data_type, f.value, f.path, f.detector, r.endpoint, r.host, r.tracker, r.app, r.app_signal"
+            " FROM findings f JOIN requests r ON r.id = f.request_id").fetchall()
+    return [dict(row) for row in rows]
+
+
+def test_firebase_js_sdk_installations_and_remote_config(proxy_factory, tmp_path: Path) -> None:
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not installed (Debian package chromium)")
+    if not FIREBASE.is_dir():
+        pytest.skip(f"{FIREBASE} missing: run `npm ci` in tests/js/google")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) not installed")
+
+    site = tmp_path / "site"
+    site.mkdir()
+    for name in BUNDLES:
+        shutil.copy(FIREBASE / name, site / name)
+    (site / "index.html").write_text(PAGE % {
+        "scripts": "\n".join(f'<script src="/{name}"></script>' for name in BUNDLES),
+        "api_key": json.dumps(API_KEY), "project": json.dumps(PROJECT), "app_id": json.dumps(APP_ID)})
+    proxy = proxy_factory(f"serve_pages_dir={site}", f"serve_pages_host={SITE}", scripts=(SERVE_PAGES,))
+
+    responses: list[tuple[str, int, str | None]] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=chromium_args(proxy))
+        try:
+            page = browser.new_page()
+            page.on("response", lambda r: responses.append((r.url, r.status, r.headers.get("x-leakmap")))
+                    if any(h in r.url for h in TRACKER_HOSTS) else None)
+            page.goto(f"http://{SITE}/", wait_until="load")
+            deadline = time.monotonic() + WAIT_SECONDS
+            while not page.evaluate("window.sdk.done"):
+                assert time.monotonic() < deadline, f"timed out; responses {responses}"
+                time.sleep(0.2)
+            state = page.evaluate("window.sdk")
+        finally:
+            browser.close()
+    log = proxy.stop()
+
+    # The SDK accepted the proxy's answers: no error, and it got an installation id.
+    assert state["error"] is None, state
+    local_fid, fid = state["localFid"], state["fid"]
+    assert local_fid and fid, state
+    assert responses and all(marker == "answered-by-proxy" for _, _, marker in responses), responses
+    assert {url.split("?")[0] for url, status, _ in responses if status == 200} >= {
+        f"https://{FIS_HOST}/v1/projects/{PROJECT}/installations",
+        f"https://{RC_HOST}/v1/projects/{PROJECT}/namespaces/firebase:fetch"}, responses
+
+    rows = [row for row in findings(proxy.db) if row["tracker"] == "google_firebase"]
+    assert rows, f"no Firebase findings; mitmdump log:\n{log}"
+
+    def found(endpoint: str, data_type: str, value: str) -> list[dict]:
+        return [row for row in rows if (row["endpoint"], row["data_type"], row["value"]) == (endpoint, data_type, value)]
+
+    # Firebase Installations: the FID the SDK generated, the app id, project and API key.
+    assert [r for r in found("installations", "installation_id", local_fid) if r["path"] == "body.fid"], rows
+    assert found("installations", "project_key", APP_ID)
+    assert found("installations", "project_key", API_KEY)
+    assert found("installations", "project_key", PROJECT)
+    assert any(row["path"].startswith("header.x-firebase-client.heartbeats") and row["data_type"] == "sdk_version"
+               for row in rows if row["endpoint"] == "installations"), rows
+    # Remote Config: the FID as app_instance_id (the device's own, or the one the proxy's reply
+    # assigned, depending on which the SDK had cached when it fetched), the app id, ?key=.
+    rc_fids = [r["value"] for r in rows if r["endpoint"] == "remote_config_fetch" and r["path"] == "body.app_instance_id"
+               and r["data_type"] == "installation_id"]
+    assert rc_fids and set(rc_fids) <= {local_fid, fid}, rows
+    assert found("remote_config_fetch", "project_key", APP_ID)
+    assert [r for r in found("remote_config_fetch", "project_key", API_KEY) if r["path"] == "query.key"]
+    assert {(row["app"], row["app_signal"]) for row in rows} == {(SITE, "first_party_site")}
+
+    with proxy.dump.open("rb") as f:
+        hosts = {flow.request.pretty_host for flow in io.FlowReader(f).stream()}
+    assert hosts <= {SITE, *TRACKER_HOSTS}, hosts
