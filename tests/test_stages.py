@@ -487,3 +487,8 @@ def test_lines_product_tokens_and_glob_keys(tmp_path):
     rule = load_file(write_rule(tmp_path, RULE.replace("      uid: user_id", '      uid: user_id\n      q["ep.*"]: search_term')))
     assert rule.endpoints[0].fields.lookup('q["ep.term"]')[0] == "search_term"
     assert rule.endpoints[0].fields.lookup('q["epn.term"]') is None
+
+
+def test_form_lines_batches_but_keeps_single_hits_plain():
+    assert decode.step_form_lines("en=a&x=1", LIMITS) == {"en": "a", "x": "1"}
+    assert decode.step_form_lines("en=a\r\nen=b\n", LIMITS) == [{"en": "a"}, {"en": "b"}]
