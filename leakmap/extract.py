@@ -257,10 +257,14 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, ro
         if rule_hit is None:
             rule_hit = endpoint.request_fields.lookup(path)
     main = ""
-    if value.lower() in _NOT_A_VALUE:
-        return rule_hit[0] if rule_hit and rule_hit[0] != NOT_PERSONAL else ""
     # A catch-all (`properties.*`, `*.*[*]`) yields to key names and patterns; `*.$email` does not.
     is_catch_all = rule_hit is not None and paths.INDEX_SUFFIX.sub("", rule_hit[1]).endswith("*")
+    if value.lower() in _NOT_A_VALUE:
+        # Empty values carry nothing; true/false do when a rule names the field
+        # (consent given, device rooted, on Wi-Fi), not when only a catch-all saw them.
+        if rule_hit and not is_catch_all and rule_hit[0] != NOT_PERSONAL and value in ("true", "false"):
+            out.add(rule_hit[0], value, path, "rule", rule_hit[1])
+        return rule_hit[0] if rule_hit and rule_hit[0] != NOT_PERSONAL else ""
     if rule_hit and not is_catch_all:
         if rule_hit[0] == NOT_PERSONAL:
             return ""

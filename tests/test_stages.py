@@ -492,3 +492,10 @@ def test_lines_product_tokens_and_glob_keys(tmp_path):
 def test_form_lines_batches_but_keeps_single_hits_plain():
     assert decode.step_form_lines("en=a&x=1", LIMITS) == {"en": "a", "x": "1"}
     assert decode.step_form_lines("en=a\r\nen=b\n", LIMITS) == [{"en": "a"}, {"en": "b"}]
+
+
+def test_booleans_are_findings_only_where_a_rule_names_the_field(tmp_path):
+    rule = load_file(write_rule(tmp_path, RULE.replace("      uid: user_id", "      uid: user_id\n      consent: consent_state")))
+    body = b'{"events": [{"consent": true, "props": {"beta": false}, "uid": null}]}'
+    analysis = Analyzer([rule]).analyze(request("https://collect.acme.example/v1/batch", body))
+    assert [(f.data_type, f.value) for f in analysis.findings] == [("consent_state", "true")]

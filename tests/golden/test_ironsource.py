@@ -1,0 +1,161 @@
+"""Golden tests for tracker_rules/ironsource.yaml.
+
+The ironSource SDK is closed source. Payloads follow the decompiled mediation SDK 6.7.10 in
+xiaolvtaomi/IronSourceSDKDemo@86d76524 (AbstractEventsFormatter, OutcomeEventsFormatter,
+IronbeastEventsFormatter, GeneralPropertiesWorker, ServerURL), the newer base64+gzip body seen
+by App-Analysis/scala-plotalyzer@163a0be9 (Supersonic.scala), and TrackHAR's `logs` adapter
+(tweaselORG/TrackHAR src/adapters/ironsource.ts@b0189485).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from leakmap.model import Analysis, Request
+from leakmap.pipeline import Analyzer
+from leakmap.rules import NOT_PERSONAL, load_rules
+
+RULE = Path(__file__).resolve().parents[2] / "tracker_rules" / "ironsource.yaml"
+
+APP_KEY = "1a2b3c4d5"
+GAID = "38400000-8cf0-11bd-b23e-10b96e40000d"
+BUNDLE = "com.example.runner"
+SESSION = "c0ffee00-1234-4abc-9def-0123456789ab"
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    # Only this tracker's rule: fast, and a lookalike host cannot hide behind another rule.
+    rules, problems = load_rules([RULE], bundled=False)
+    assert problems == []
+    return Analyzer(rules)
+
+
+def analyze(analyzer: Analyzer, request: Request) -> Analysis:
+    a = analyzer.analyze(request)
+    assert a is not None, f"{request.method} {request.url} not recognised"
+    return a
+
+
+def summary(a: Analysis) -> str:
+    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r}"]
+    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
+    return "\n".join(lines)
+
+
+def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
+    hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
+    assert hits, f"no ({data_type}, {value!r}) in\n{summary(a)}"
+    assert (hits[0].path, hits[0].detector) == (path, detector), summary(a)
+
+
+def org_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":")).replace("/", "\\/")
+
+
+def request(method: str, url: str, body: bytes | str = b"") -> Request:
+    return Request(flow_id="g", source="golden", timestamp=0.0, method=method, url=url,
+                   headers=[("Content-Type", "application/json")],
+                   body=body.encode() if isinstance(body, str) else body)
+
+
+def general_properties() -> dict[str, Any]:
+    """GeneralPropertiesWorker.collectInformation (6.7.10), location allowed."""
+    return {"sessionId": SESSION, "bundleId": BUNDLE, "appVersion": "5.0.1", "appKey": APP_KEY,
+            "advertisingId": GAID, "advertisingIdType": "GAID", "isLimitAdTrackingEnabled": False,
+            "deviceOS": "Android", "osVersion": "34(14)", "connectionType": "wifi", "sdkVersion": "6.7.10",
+            "language": "de", "deviceOEM": "Google", "deviceModel": "Pixel 8", "mobileCarrier": "Telekom.de",
+            "internalFreeMemory": 52428, "externalFreeMemory": 52428, "battery": 80, "lat": 52.52,
+            "lon": 13.405, "gmtMinutesOffset": 60, "pluginType": "Unity", "pluginVersion": "6.7.10",
+            "plugin_fw_v": "2019.4.1f1", "jb": False, "mt": "manual"}
+
+
+def outcome_json(ad_unit: int) -> str:
+    """AbstractEventsFormatter.createDataToSend: general properties + timestamp + adUnit + the
+    events (InterstitialEvents for ad unit 2), each = additional data + eventId + timestamp."""
+    data = dict(general_properties())
+    data["timestamp"] = 1767225600123
+    data["adUnit"] = ad_unit
+    events = [{"provider": "Mediation", "eventId": 41, "timestamp": 1767225600001}]
+    data["InterstitialEvents" if ad_unit == 2 else "events"] = events
+    return org_json(data)
+
+
+def test_outcome_plain_json(analyzer):
+    """OutcomeEventsFormatter + EventsSender: POST application/json to outcome-ssp ?adUnit=3."""
+    a = analyze(analyzer, request("POST", "https://outcome-ssp.supersonicads.com/mediation?adUnit=3",
+                                  outcome_json(3)))
+    assert (a.tracker, a.endpoint, a.status, a.error) == ("ironsource", "events", "decoded", ""), summary(a)
+    assert_finding(a, "advertising_id", GAID, "body.advertisingId")
+    assert_finding(a, "project_key", APP_KEY, "body.appKey")
+    assert_finding(a, "app_id", BUNDLE, "body.bundleId")
+    assert_finding(a, "latitude", "52.52", "body.lat")
+    assert_finding(a, "event_name", "41", "body.events[0].eventId")
+    assert a.identity["app_id"] == BUNDLE
+
+
+def test_general_properties_all_mapped(analyzer):
+    """Every general property the SDK sets has its own mapping in ironsource.yaml."""
+    a = analyze(analyzer, request("POST", "https://outcome-ssp.supersonicads.com/mediation?adUnit=3",
+                                  outcome_json(3)))
+    endpoint = analyzer.endpoints[("ironsource", "events")]
+    fields = {path: label for path, _, label in a.fields}
+    for key in general_properties():
+        mapped = endpoint.fields.lookup(key)
+        assert mapped is not None and mapped[1] == key, key
+        assert fields[f"body.{key}"] == ("" if mapped[0] == NOT_PERSONAL else mapped[0]), key
+
+
+def test_ironbeast_wrapped_json_string(analyzer):
+    """IronbeastEventsFormatter: {"table": "super.dwh.mediation_events", "data": "<json>"}, adUnit=2."""
+    body = org_json({"table": "super.dwh.mediation_events", "data": outcome_json(2)})
+    a = analyze(analyzer, request("POST", "https://outcome-ssp.supersonicads.com/mediation?adUnit=2", body))
+    assert (a.endpoint, a.status) == ("events", "decoded"), summary(a)
+    assert_finding(a, "advertising_id", GAID, "body.data.advertisingId")
+    assert_finding(a, "event_name", "41", "body.data.InterstitialEvents[0].eventId")
+
+
+def test_newer_sdk_base64_gzip_body(analyzer):
+    """plotalyzer Supersonic.prepare: a body that is not JSON is base64 (with line breaks,
+    Android Base64.DEFAULT) of gzip of the JSON."""
+    raw = base64.encodebytes(gzip.compress(outcome_json(3).encode())).decode()
+    assert "\n" in raw
+    a = analyze(analyzer, request("POST", "https://outcome-ssp.supersonicads.com/mediation?adUnit=3", raw))
+    assert (a.endpoint, a.status) == ("events", "decoded"), summary(a)
+    assert_finding(a, "advertising_id", GAID, "body.advertisingId")
+
+
+def test_init_encrypted_request_is_opaque(analyzer):
+    """ServerURL.getCPVProvidersURL: init.supersonicads.com/sdk/v<ver>?request=<URL-encoded AES>."""
+    encrypted = quote(base64.b64encode(b"\x13\x37" * 40).decode(), safe="")
+    a = analyze(analyzer, request("GET", f"https://init.supersonicads.com/sdk/v6.7.10?request={encrypted}"))
+    assert (a.tracker, a.endpoint, a.status) == ("ironsource", "init", "decoded"), summary(a)
+    assert_finding(a, "sdk_version", "6.7.10", "path.sdk_version")
+    assert {p: label for p, _, label in a.fields}["query.request"] == ""
+
+
+def test_logs_base64_query(analyzer):
+    """TrackHAR ironsource.ts `logs`: query data = base64(JSON) with a `data` object."""
+    payload = {"data": {"deviceoem": "Google", "devicemodel": "Pixel 8", "deviceos": "android",
+                        "deviceosversion": "14", "deviceapilevel": 34, "deviceid": GAID, "connectiontype": "wifi",
+                        "bundleid": BUNDLE, "appversion": "5.0.1", "sdkversion": "7.5.0"}}
+    data = quote(base64.b64encode(json.dumps(payload).encode()).decode(), safe="")
+    a = analyze(analyzer, request("GET", f"https://logs.ironsrc.mobi/logs?data={data}"))
+    assert (a.endpoint, a.status) == ("logs", "decoded"), summary(a)
+    assert_finding(a, "advertising_id", GAID, "query.data.data.deviceid")
+    assert_finding(a, "app_id", BUNDLE, "query.data.data.bundleid")
+    assert_finding(a, "manufacturer", "Google", "query.data.data.deviceoem")
+
+
+@pytest.mark.parametrize("url", ["https://outcome-ssp.supersonicads.com.evil.example/mediation?adUnit=3",
+                                 "https://supersonicads-outcome.example.org/mediation?adUnit=3"])
+def test_lookalike_hosts_are_not_ironsource(analyzer, url):
+    a = analyzer.analyze(request("POST", url, outcome_json(3)))
+    assert a is None or a.tracker != "ironsource"
