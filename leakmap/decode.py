@@ -95,6 +95,7 @@ _FORM_SAFE = re.compile(r"^[\x20-\x7e\t\r\n\u00a0-\uffff]*$")
 
 def step_form(value: Any, limits: Limits) -> dict[str, Any]:
     text = _as_text(value)
+    text = text[1:] if text.startswith("?") else text  # a query string kept with its `?` (Matomo bulk)
     if "=" not in text or not _FORM_SAFE.match(text):
         raise DecodeError("not form data")
     try:

@@ -220,7 +220,20 @@ def _compile_fields(mapping: dict[str, str], where: Any, fail: Any) -> FieldMap:
             compiled.exact[paths.render(segments)] = data_type
             if "[*]" not in segments:
                 compiled.unindexed[paths.render(segments)] = data_type
+    # Most specific first, whatever the file order (YAML merge keys do not keep it):
+    # `*.$email` before `properties.*` before `*.**`.
+    compiled.wildcards.sort(key=lambda w: _specificity(paths.parse(w[2])))
     return compiled
+
+
+def _specificity(segments: list[str]) -> tuple[int, int, bool, int]:
+    """Sort key for wildcard paths: fewer `**`, fewer `*`, a literal last key (`*.email`
+    before `props.*`), more literal segments, first."""
+    keys = [s for s in segments if s != "[*]"]
+    deep = sum(s == "**" for s in keys)
+    single = sum("*" in s and s != "**" for s in keys)
+    literal = sum("*" not in s for s in keys)
+    return deep, single, "*" in keys[-1], -literal
 
 
 def compile_rule(raw: Any, file: str) -> Rule:

@@ -499,3 +499,16 @@ def test_booleans_are_findings_only_where_a_rule_names_the_field(tmp_path):
     body = b'{"events": [{"consent": true, "props": {"beta": false}, "uid": null}]}'
     analysis = Analyzer([rule]).analyze(request("https://collect.acme.example/v1/batch", body))
     assert [(f.data_type, f.value) for f in analysis.findings] == [("consent_state", "true")]
+
+
+def test_wildcards_are_tried_most_specific_first(tmp_path):
+    text = RULE.replace("      props.*: custom_property", '      "**": custom_property\n      props.*: other_id\n'
+                                                           '      "*.email": email')
+    fields = load_file(write_rule(tmp_path, text)).endpoints[0].fields
+    assert fields.lookup("props.email")[0] == "email"
+    assert fields.lookup("props.x")[0] == "other_id"
+    assert fields.lookup("x.y.z")[0] == "custom_property"
+
+
+def test_form_drops_one_leading_question_mark():
+    assert decode.step_form("?idsite=3&rec=1", LIMITS) == {"idsite": "3", "rec": "1"}

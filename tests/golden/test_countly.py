@@ -1,0 +1,164 @@
+"""Golden tests: Countly write/read API requests as countly-sdk-web and the mobile SDKs build them."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from mitmproxy import http
+from mitmproxy.test import tflow
+
+from leakmap.decode import Limits
+from leakmap.model import Analysis, Request
+from leakmap.pipeline import Analyzer
+from leakmap.read import request_from_flow
+from leakmap.rules import load_rules
+
+TRACKER = "countly"
+# ------------------------------------------------------------------------------------------
+# Helpers (same contract as tests/golden/test_mixpanel_formats.py)
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    loaded, problems = load_rules()
+    assert [p for p in problems if TRACKER in p.source] == []
+    return Analyzer(loaded)
+
+
+@pytest.fixture
+def analyze(analyzer) -> Callable[[Request], Analysis]:
+    def run(request: Request) -> Analysis:
+        analysis = analyzer.analyze(request)
+        assert analysis is not None, f"{request.method} {request.url} was not recognised"
+        return analysis
+
+    return run
+
+
+def summary(a: Analysis) -> str:
+    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r} chain={a.decode_chain}"]
+    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
+    return "\n".join(lines)
+
+
+def assert_decoded(a: Analysis, endpoint: str, match_via: str = "host") -> None:
+    got = (a.tracker, a.endpoint, a.status, a.error, a.match_via)
+    assert got == (TRACKER, endpoint, "decoded", "", match_via), summary(a)
+
+
+def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
+    hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
+    assert hits, f"no ({data_type}, {value!r}) finding in\n{summary(a)}"
+    assert any((f.path, f.detector) == (path, detector) for f in hits), f"({data_type}, {value!r}):\n{summary(a)}"
+
+
+def labels(a: Analysis) -> dict[str, str]:
+    """Concrete path → data type ('' for an uploaded, not personal field)."""
+    return {path: label for path, _, label in a.fields}
+
+
+def make_request(method: str, url: str, body: bytes | str = b"",
+                 headers: list[tuple[str, str]] | None = None) -> Request:
+    return Request(flow_id="golden", source="golden", timestamp=0.0, method=method, url=url,
+                   headers=headers or [], body=body.encode() if isinstance(body, str) else body)
+
+
+def request_via_mitmproxy(method: str, url: str, raw_body: bytes, headers: dict[str, str]) -> Request:
+    """A real mitmproxy flow carrying *raw_body* as sent (gzip with Content-Encoding),
+    normalised by leakmap's own reader."""
+    flow = tflow.tflow()
+    flow.request = http.Request.make(method, url, b"", headers)
+    flow.request.raw_content = raw_body
+    return request_from_flow(flow, "golden", Limits())
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def basic(user: str, password: str = "") -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+JSON_CT = ("Content-Type", "application/json")
+FORM_CT = ("Content-Type", "application/x-www-form-urlencoded")
+
+
+APP_KEY = "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f"
+DEVICE_ID = "0c8b5d2e-7f41-4a3e-9b2d-6e1f4a9c8b21"
+EMAIL = "casey.countly@example.com"
+SERVER = "https://countly.shop.example.net"
+
+
+def web_params(**extra: Any) -> dict[str, str]:
+    """countly-sdk-web (npm 26.1.1) lib/countly.js prepareRequest: app_key, device_id,
+    sdk_name, sdk_version, t, timestamp, hour, dow, tz, rr, av; begin_session adds metrics."""
+    params = {"app_key": APP_KEY, "device_id": DEVICE_ID, "sdk_name": "javascript_native_web", "sdk_version": "26.1.1",
+              "t": "1", "timestamp": "1767225600123", "hour": "10", "dow": "4", "tz": "60", "rr": "0", "av": "1.0"}
+    params.update(extra)
+    return params
+
+
+def test_web_begin_session_form_post(analyze):
+    metrics = {"_app_version": "1.0", "_ua": "Mozilla/5.0 (X11; Linux x86_64)", "_resolution": "1920x1080",
+               "_density": 1, "_locale": "en-GB", "_os": "Linux", "_browser": "Chrome", "_browser_version": "131"}
+    body = urlencode(web_params(begin_session="1", metrics=compact_json(metrics)))
+    a = analyze(make_request("POST", f"{SERVER}/i", body, [FORM_CT, ("Origin", "https://shop.example.net")]))
+    assert_decoded(a, "write", match_via="payload_shape")
+    assert_finding(a, "project_key", APP_KEY, "body.app_key")
+    assert_finding(a, "installation_id", DEVICE_ID, "body.device_id")
+    assert_finding(a, "user_agent", "Mozilla/5.0 (X11; Linux x86_64)", "body.metrics._ua")
+    assert_finding(a, "language", "en-GB", "body.metrics._locale")
+    assert_finding(a, "browser", "Chrome", "body.metrics._browser")
+    metric_labels = {k: v for k, v in labels(a).items() if k.startswith("body.metrics.")}
+    assert "custom_property" not in metric_labels.values(), metric_labels
+
+
+def test_events_user_details_get(analyze):
+    """Mobile SDKs (ConnectionProcessor.java@e705495f) send short requests as GET queries."""
+    events = [{"key": "[CLY]_view", "count": 1, "segmentation": {"name": "Checkout", "segment": "Android", "visit": 1},
+               "timestamp": 1767225600123, "hour": 10, "dow": 4},
+              {"key": "purchase", "count": 1, "sum": 19.99, "segmentation": {"sku": "A-42"}}]
+    user = {"name": "Casey Count", "email": EMAIL, "phone": "+447700900456", "byear": 1990,
+            "custom": {"tier": "gold"}}
+    query = urlencode(web_params(events=compact_json(events), user_details=compact_json(user),
+                                 location="51.5072,-0.1276", country_code="GB", city="London"))
+    a = analyze(make_request("GET", f"https://try.count.ly/i?{query}"))
+    assert_decoded(a, "write")
+    assert_finding(a, "event_name", "[CLY]_view", "query.events[0].key")
+    assert_finding(a, "screen_name", "Checkout", "query.events[0].segmentation.name")
+    assert_finding(a, "revenue", "19.99", "query.events[1].sum")
+    assert_finding(a, "email", EMAIL, "query.user_details.email")
+    assert_finding(a, "birth_date", "1990", "query.user_details.byear")
+    assert_finding(a, "latitude", "51.5072,-0.1276", "query.location")
+    assert_finding(a, "custom_property", "gold", "query.user_details.custom.tier")
+
+
+def test_crash_report(analyze):
+    crash = {"_os": "Android", "_os_version": "14", "_manufacturer": "Google", "_device": "Pixel 8", "_root": False,
+             "_ram_current": 1200, "_ram_total": 8000, "_bat": 55, "_error": "java.lang.NullPointerException at ...",
+             "_nonfatal": False, "_logs": "step 1", "_custom": {"screen": "pay"}}
+    body = urlencode(web_params(crash=compact_json(crash)))
+    a = analyze(make_request("POST", f"{SERVER}/i", body, [FORM_CT]))
+    assert_decoded(a, "write", match_via="payload_shape")
+    assert_finding(a, "error_report", "java.lang.NullPointerException at ...", "body.crash._error")
+    assert labels(a)["body.crash._root"] == "is_rooted"
+    assert labels(a)["body.crash._ram_total"] == "ram"
+
+
+def test_read_api_server_config(analyze):
+    """countly.js server_config: GET /o/sdk?method=sc&app_key&device_id..."""
+    a = analyze(make_request("GET", f"{SERVER}/o/sdk?{urlencode(web_params(method='sc'))}"))
+    assert_decoded(a, "read", match_via="payload_shape")
+    assert_finding(a, "project_key", APP_KEY, "query.app_key")
+
+
+def test_i_path_without_app_key_is_not_countly(analyzer):
+    a = analyzer.analyze(make_request("GET", "https://img.example.org/i?device_id=x&w=1"))
+    assert a is None or a.tracker != TRACKER

@@ -1,0 +1,140 @@
+"""Golden tests: Heap server-side API, legacy beacon and Heap Core endpoints."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from mitmproxy import http
+from mitmproxy.test import tflow
+
+from leakmap.decode import Limits
+from leakmap.model import Analysis, Request
+from leakmap.pipeline import Analyzer
+from leakmap.read import request_from_flow
+from leakmap.rules import load_rules
+
+TRACKER = "heap"
+# ------------------------------------------------------------------------------------------
+# Helpers (same contract as tests/golden/test_mixpanel_formats.py)
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    loaded, problems = load_rules()
+    assert [p for p in problems if TRACKER in p.source] == []
+    return Analyzer(loaded)
+
+
+@pytest.fixture
+def analyze(analyzer) -> Callable[[Request], Analysis]:
+    def run(request: Request) -> Analysis:
+        analysis = analyzer.analyze(request)
+        assert analysis is not None, f"{request.method} {request.url} was not recognised"
+        return analysis
+
+    return run
+
+
+def summary(a: Analysis) -> str:
+    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r} chain={a.decode_chain}"]
+    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
+    return "\n".join(lines)
+
+
+def assert_decoded(a: Analysis, endpoint: str, match_via: str = "host") -> None:
+    got = (a.tracker, a.endpoint, a.status, a.error, a.match_via)
+    assert got == (TRACKER, endpoint, "decoded", "", match_via), summary(a)
+
+
+def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
+    hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
+    assert hits, f"no ({data_type}, {value!r}) finding in\n{summary(a)}"
+    assert any((f.path, f.detector) == (path, detector) for f in hits), f"({data_type}, {value!r}):\n{summary(a)}"
+
+
+def labels(a: Analysis) -> dict[str, str]:
+    """Concrete path → data type ('' for an uploaded, not personal field)."""
+    return {path: label for path, _, label in a.fields}
+
+
+def make_request(method: str, url: str, body: bytes | str = b"",
+                 headers: list[tuple[str, str]] | None = None) -> Request:
+    return Request(flow_id="golden", source="golden", timestamp=0.0, method=method, url=url,
+                   headers=headers or [], body=body.encode() if isinstance(body, str) else body)
+
+
+def request_via_mitmproxy(method: str, url: str, raw_body: bytes, headers: dict[str, str]) -> Request:
+    """A real mitmproxy flow carrying *raw_body* as sent (gzip with Content-Encoding),
+    normalised by leakmap's own reader."""
+    flow = tflow.tflow()
+    flow.request = http.Request.make(method, url, b"", headers)
+    flow.request.raw_content = raw_body
+    return request_from_flow(flow, "golden", Limits())
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def basic(user: str, password: str = "") -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+JSON_CT = ("Content-Type", "application/json")
+FORM_CT = ("Content-Type", "application/x-www-form-urlencoded")
+
+
+ENV_ID = "3141592653"
+EMAIL = "harper.heap@example.com"
+
+
+def test_server_track(analyze):
+    body = {"app_id": ENV_ID, "identity": EMAIL, "event": "Invoice Paid", "timestamp": "2026-01-01T00:00:00Z",
+            "properties": {"amount": 120, "plan": "pro"}}
+    a = analyze(make_request("POST", "https://heapanalytics.com/api/track", compact_json(body), [JSON_CT]))
+    assert_decoded(a, "server_api")
+    assert_finding(a, "project_key", ENV_ID, "body.app_id")
+    assert_finding(a, "user_id", EMAIL, "body.identity")
+    assert_finding(a, "email", EMAIL, "body.identity", detector="pattern")
+    assert_finding(a, "event_name", "Invoice Paid", "body.event")
+    assert_finding(a, "custom_property", "pro", "body.properties.plan")
+
+
+def test_server_add_user_properties(analyze):
+    body = {"app_id": ENV_ID, "identity": "u-1", "properties": {"email": EMAIL, "first_name": "Harper"}}
+    a = analyze(make_request("POST", "https://heapanalytics.com/api/add_user_properties", compact_json(body), [JSON_CT]))
+    assert_decoded(a, "server_api")
+    assert_finding(a, "email", EMAIL, "body.properties.email")
+    assert_finding(a, "name", "Harper", "body.properties.first_name")
+
+
+def test_bulk_track(analyze):
+    body = {"app_id": ENV_ID, "events": [{"identity": "u-2", "event": "Signup", "timestamp": "2026-01-01T00:00:00Z"}]}
+    a = analyze(make_request("POST", "https://heapanalytics.com/api/track", compact_json(body), [JSON_CT]))
+    assert_decoded(a, "server_api")
+    assert_finding(a, "event_name", "Signup", "body.events[0].event")
+
+
+def test_heap_core_upload_is_matched_but_left_undecoded(analyze):
+    """Binary body with a private schema: recorded, not decoded, no failing decode step."""
+    a = analyze(make_request("POST", "https://c.us.heap-api.com/api/integrations/heap/ingest", b"\x0a\x05hello\x12\x01x",
+                             [("Content-Type", "application/x-protobuf")]))
+    assert (a.tracker, a.endpoint, a.status) == (TRACKER, "core_upload", "decoded")
+    assert a.payload["body"]["undecoded_bytes"] == 10
+
+
+def test_legacy_beacon(analyze):
+    a = analyze(make_request("GET", f"https://heapanalytics.com/h?a={ENV_ID}&u=1234&v=5678&t=pageview"))
+    assert_decoded(a, "web_beacon")
+    assert_finding(a, "project_key", ENV_ID, "query.a")
+
+
+def test_lookalike_host_is_not_heap(analyzer):
+    a = analyzer.analyze(make_request("POST", "https://heapanalytics.com.example.org/api/track", "{}", [JSON_CT]))
+    assert a is None or a.tracker != TRACKER
