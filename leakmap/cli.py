@@ -18,10 +18,11 @@ import click
 from . import __version__
 from .decode import DEFAULT_MAX_BODY, DEFAULT_MAX_DECOMPRESSED, Limits
 from .model import Problem
-from .report import redact_url, redact_value, write_report
+from .export import FORMATS, ExportError, export_findings, export_format, findings_frame, write_evidence_har
+from .report import write_report
 from .rules import bundled_rules_dir, load_file, load_rules, rule_files, RuleError
 from .session import Session, parse_indicator
-from .store import Store, StoreError, export_findings
+from .store import Store, StoreError
 
 EXIT_INTERNAL = 70
 EXIT_NOTHING_READ = 3
@@ -34,9 +35,13 @@ _rules_option = click.option(
 _redact_option = click.option("--redact", is_flag=True,
                               help="Mask values in the report and exports (first characters + short hash).")
 _findings_option = click.option("--findings", "findings_path", type=click.Path(dir_okay=False, path_type=Path),
-                                help="Also export the findings to this file (CSV or JSON, see --format).")
-_format_option = click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default=None,
-                              help="Findings export format [default: from the --findings suffix, else csv].")
+                                help="Also export the findings to this file (CSV, JSON or Parquet, see --format).")
+_format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+                              help="Findings export format [default: from the --findings suffix, else csv]. "
+                                   "Parquet needs pyarrow (pip install 'leakmap[parquet]').")
+_har_option = click.option("--evidence-har", "har_path", type=click.Path(dir_okay=False, path_type=Path),
+                           help="Also write the tracker requests (request side, decoded) as a HAR 1.2 file; "
+                                "--redact applies.")
 
 
 def _fail(message: str, code: int) -> None:
@@ -52,16 +57,27 @@ def _open_store(path: Path) -> Store:
         raise  # unreachable
 
 
-def _export(store: Store, path: Path | None, fmt: str | None, redact: bool) -> None:
+def _check_export(path: Path | None, fmt: str | None) -> str | None:
+    """Resolve the export format before any work, failing as wrong usage (exit 2) when it
+    cannot be written, e.g. Parquet without pyarrow."""
     if path is None:
-        return
-    frame = store.findings_frame()
-    if redact:
-        frame["value"] = frame["value"].astype(str).map(redact_value)
-        frame["url"] = frame["url"].map(redact_url)
-    fmt = fmt or ("json" if path.suffix.lower() == ".json" else "csv")
-    export_findings(frame, path, fmt)
-    click.echo(f"findings: {len(frame)} rows written to {path} ({fmt})")
+        return fmt
+    try:
+        return export_format(path, fmt)
+    except ExportError as e:
+        _fail(str(e), 2)
+        raise  # unreachable
+
+
+def _export(store: Store, path: Path | None, fmt: str | None, redact: bool, har: Path | None = None) -> None:
+    if path is not None:
+        frame = findings_frame(store, redact)
+        fmt = _check_export(path, fmt)
+        export_findings(frame, path, fmt or "csv")
+        click.echo(f"findings: {len(frame)} rows written to {path} ({fmt})")
+    if har is not None:
+        n = write_evidence_har(store, har, redact)
+        click.echo(f"evidence HAR: {n} tracker requests written to {har}")
 
 
 EPILOG = """\b
@@ -94,6 +110,7 @@ def main() -> None:
               show_default=True, help="HTML report to write.")
 @_findings_option
 @_format_option
+@_har_option
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
               help="Keep the findings store (SQLite) here, to rebuild reports later; appended to if it exists.")
 @click.option("--app", "label", default="",
@@ -108,9 +125,9 @@ def main() -> None:
 @click.option("--max-decompressed", default=DEFAULT_MAX_DECOMPRESSED, show_default=True,
               help="Decompression stops at this many bytes (protects against zip bombs).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None, fmt: str | None, db: Path | None,
-            label: str, rule_dirs: tuple[Path, ...], no_bundled_rules: bool, honey: tuple[str, ...], redact: bool,
-            max_body: int, max_decompressed: int, quiet: bool) -> None:
+def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None, fmt: str | None,
+            har_path: Path | None, db: Path | None, label: str, rule_dirs: tuple[Path, ...], no_bundled_rules: bool,
+            honey: tuple[str, ...], redact: bool, max_body: int, max_decompressed: int, quiet: bool) -> None:
     """Analyze saved captures (mitmproxy .mitm/.flow dumps or HAR files) and write a report.
 
     Every file is streamed; an unreadable entry is reported with where it is and skipped.
@@ -121,6 +138,7 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--honey") from None
     limits = Limits(max_body=max_body, max_decompressed=max_decompressed)
+    fmt = _check_export(findings_path, fmt)
     with tempfile.TemporaryDirectory(prefix="leakmap-") as tmp:
         store = _open_store(db or Path(tmp) / "findings.db")
         session = Session(store, rule_dirs, not no_bundled_rules, limits, indicators, label)
@@ -134,7 +152,7 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
             _fail("no flow could be read from any input", EXIT_NOTHING_READ)
         write_report(store, output, redact)
         click.echo(f"report: {output}")
-        _export(store, findings_path, fmt, redact)
+        _export(store, findings_path, fmt, redact, har_path)
         store.close()
 
 
@@ -188,13 +206,16 @@ def _print_summary(session: Session) -> None:
               show_default=True, help="HTML report to write.")
 @_findings_option
 @_format_option
+@_har_option
 @_redact_option
-def report(db: Path, output: Path, findings_path: Path | None, fmt: str | None, redact: bool) -> None:
+def report(db: Path, output: Path, findings_path: Path | None, fmt: str | None, har_path: Path | None,
+           redact: bool) -> None:
     """Rebuild the HTML report (and exports) from a findings store."""
+    fmt = _check_export(findings_path, fmt)
     store = _open_store(db)
     write_report(store, output, redact)
     click.echo(f"report: {output}")
-    _export(store, findings_path, fmt, redact)
+    _export(store, findings_path, fmt, redact, har_path)
     store.close()
 
 

@@ -139,16 +139,3 @@ class Store:
 
     def source_stats(self) -> dict[str, dict[str, Any]]:
         return {s: json.loads(j) for s, j in self.db.execute("SELECT source, stats FROM sources ORDER BY source")}
-
-
-def export_findings(frame: pd.DataFrame, path: Path, fmt: str) -> None:
-    """Write findings as CSV or JSON (records), the same rows in both."""
-    if fmt == "csv":
-        frame.to_csv(path, index=False)
-    elif fmt == "json":
-        path.write_text(json.dumps(frame.to_dict(orient="records"), ensure_ascii=False, indent=1, default=str),
-                        encoding="utf-8")
-    else:
-        raise ValueError(f"unknown export format {fmt!r}")
-
-
