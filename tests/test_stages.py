@@ -18,7 +18,7 @@ from leakmap.extract import Indicator, classify_key, extract
 from leakmap.match import HostIndex, registrable_domain
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
-from leakmap.rules import RuleError, compile_rule, load_file, load_rules
+from leakmap.rules import RuleError, load_file, load_rules
 from leakmap.store import EXPORT_COLUMNS, Store
 
 LIMITS = decode.Limits()

@@ -17,6 +17,7 @@ import pytest
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.rules import NOT_PERSONAL, load_rules
+from golden_support import assert_finding
 
 APP_TOKEN = "2fm9gkqubvpc"
 PACKAGE = "com.example.shop"
@@ -47,12 +48,6 @@ def analyze(analyzer: Analyzer, request: Request, endpoint: str) -> Analysis:
     assert a is not None, request.url
     assert (a.tracker, a.endpoint, a.status, a.error) == ("adjust", endpoint, "decoded", ""), summary(a)
     return a
-
-
-def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
-    hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
-    assert hits, f"no ({data_type}, {value!r}) in\n{summary(a)}"
-    assert (hits[0].path, hits[0].detector) == (path, detector), summary(a)
 
 
 def java_form(params: dict[str, str]) -> str:

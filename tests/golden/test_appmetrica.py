@@ -16,6 +16,7 @@ import pytest
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.rules import NOT_PERSONAL, load_rules
+from golden_support import assert_finding
 
 DEVICE_ID = "3b9d8c7e6f5a4b3c2d1e0f9a8b7c6d5e"
 UUID = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
@@ -35,12 +36,6 @@ def summary(a: Analysis) -> str:
     lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r}"]
     lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
     return "\n".join(lines)
-
-
-def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
-    hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
-    assert hits, f"no ({data_type}, {value!r}) in\n{summary(a)}"
-    assert (hits[0].path, hits[0].detector) == (path, detector), summary(a)
 
 
 def uri_query(params: dict[str, str]) -> str:

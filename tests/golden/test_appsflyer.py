@@ -15,6 +15,7 @@ import pytest
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.rules import load_rules
+from golden_support import assert_finding
 
 PACKAGE = "com.example.shop"
 # A stand-in for the v6 cipher text: binary, neither JSON nor gzip.
@@ -39,12 +40,6 @@ def analyze(analyzer: Analyzer, request: Request, endpoint: str) -> Analysis:
     assert a is not None, request.url
     assert (a.tracker, a.endpoint, a.status, a.error) == ("appsflyer", endpoint, "decoded", ""), summary(a)
     return a
-
-
-def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
-    hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
-    assert hits, f"no ({data_type}, {value!r}) in\n{summary(a)}"
-    assert (hits[0].path, hits[0].detector) == (path, detector), summary(a)
 
 
 def post(url: str, body: bytes = OPAQUE) -> Request:

@@ -18,6 +18,7 @@ import pytest
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.rules import NOT_PERSONAL, load_rules
+from golden_support import assert_finding
 
 BRANCH_KEY = "key_live_hbd3Fbj0cKWzH8hTzXkZ4ollBqqHjDkD"
 ANDROID_ID = "9774d56d682e549c"
@@ -48,12 +49,6 @@ def analyze(analyzer: Analyzer, request: Request, endpoint: str, via: str = "hos
     assert a is not None, request.url
     assert (a.tracker, a.endpoint, a.status, a.error, a.match_via) == ("branch", endpoint, "decoded", "", via), summary(a)
     return a
-
-
-def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
-    hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
-    assert hits, f"no ({data_type}, {value!r}) in\n{summary(a)}"
-    assert (hits[0].path, hits[0].detector) == (path, detector), summary(a)
 
 
 def org_json(value) -> str:

@@ -9,9 +9,10 @@ import json
 import pytest
 
 from leakmap.extract import Indicator
-from leakmap.model import Analysis, Request
+from leakmap.model import Request
 from leakmap.pipeline import Analyzer
 from leakmap.rules import load_rules
+from golden_support import summary
 
 PROJECT = "k2x9honeyp"
 USER = "1abcd2e"          # _clck id (base-36 shortid)
@@ -25,12 +26,6 @@ def rules():
     loaded, problems = load_rules()
     assert problems == []
     return loaded
-
-
-def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r} chain={a.decode_chain}"]
-    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
-    return "\n".join(lines)
 
 
 def make_request(method: str, url: str, body: bytes | str = b"", headers=None) -> Request:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import gzip
 import json
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +17,7 @@ from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.read import request_from_flow
 from leakmap.rules import load_rules
+from golden_support import summary
 
 TRACKER = "countly"
 # ------------------------------------------------------------------------------------------
@@ -39,12 +39,6 @@ def analyze(analyzer) -> Callable[[Request], Analysis]:
         return analysis
 
     return run
-
-
-def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r} chain={a.decode_chain}"]
-    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
-    return "\n".join(lines)
 
 
 def assert_decoded(a: Analysis, endpoint: str, match_via: str = "host") -> None:

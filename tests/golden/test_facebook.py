@@ -25,6 +25,7 @@ from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.read import request_from_flow
 from leakmap.rules import load_rules
+from golden_support import summary
 
 APP_ID = "1234567890123456"                        # Facebook app id (URL path)
 CLIENT_TOKEN = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
@@ -84,12 +85,6 @@ def analyze(rules):
 @pytest.fixture(scope="module")
 def endpoints(rules):
     return {e.id: e for r in rules if r.id == "facebook" for e in r.endpoints}
-
-
-def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r} chain={a.decode_chain}"]
-    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
-    return "\n".join(lines)
 
 
 def assert_decoded(a: Analysis, endpoint: str) -> None:

@@ -18,6 +18,7 @@ import pytest
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.rules import load_rules
+from golden_support import summary
 
 PACKAGE = "com.example.game"
 AAID = "6f1e2d3c-4b5a-4978-8a1b-2c3d4e5f6a7b"
@@ -29,12 +30,6 @@ def analyzer() -> Analyzer:
     rules, problems = load_rules()
     assert problems == []
     return Analyzer(rules)
-
-
-def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r} chain={a.decode_chain}"]
-    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
-    return "\n".join(lines)
 
 
 def analyze(analyzer: Analyzer, request: Request, endpoint: str) -> Analysis:

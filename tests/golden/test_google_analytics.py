@@ -17,6 +17,7 @@ import pytest
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.rules import load_rules
+from golden_support import summary
 
 TID = "G-HONEY12345"
 CID = "1234567890.1767225600"
@@ -32,12 +33,6 @@ def analyzer() -> Analyzer:
     rules, problems = load_rules()
     assert problems == []
     return Analyzer(rules)
-
-
-def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r} chain={a.decode_chain}"]
-    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
-    return "\n".join(lines)
 
 
 def analyze(analyzer: Analyzer, request: Request, endpoint: str) -> Analysis:

@@ -331,7 +331,7 @@ def test_remote_config_android(analyzer) -> None:
             "languageCode": "de-DE", "platformVersion": "34", "timeZone": "Europe/Berlin", "appVersion": "3.4.1",
             "appBuild": "341", "packageName": PACKAGE, "sdkVersion": "22.0.0",
             "analyticsUserProperties": {"loyalty_tier": "gold"}, "firstOpenTime": "2026-01-01T00:00:00.000Z"}
-    url = f"https://firebaseremoteconfig.googleapis.com/v1/projects/123456789012/namespaces/firebase:fetch"
+    url = "https://firebaseremoteconfig.googleapis.com/v1/projects/123456789012/namespaces/firebase:fetch"
     a = analyze(analyzer, make_request("POST", url, json.dumps(body), [
         ("X-Goog-Api-Key", API_KEY), ("X-Android-Package", PACKAGE), ("X-Android-Cert", CERT_SHA1),
         ("X-Google-GFE-Can-Retry", "yes"), ("X-Goog-Firebase-Installations-Auth", FIS_TOKEN),

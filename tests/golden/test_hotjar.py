@@ -10,6 +10,7 @@ import pytest
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.rules import load_rules
+from golden_support import summary
 
 SITE = "1699068"
 HJ_USER = "15479a8f-d042-5b8b-a029-36f6897e29cc"
@@ -20,12 +21,6 @@ def analyzer():
     loaded, problems = load_rules()
     assert problems == []
     return Analyzer(loaded)
-
-
-def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r} chain={a.decode_chain}"]
-    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
-    return "\n".join(lines)
 
 
 def make_request(method: str, url: str, body: str = "", headers=None) -> Request:

@@ -21,6 +21,7 @@ import pytest
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.rules import NOT_PERSONAL, load_rules
+from golden_support import analyze, assert_finding
 
 RULE = Path(__file__).resolve().parents[2] / "tracker_rules" / "ironsource.yaml"
 
@@ -38,22 +39,10 @@ def analyzer() -> Analyzer:
     return Analyzer(rules)
 
 
-def analyze(analyzer: Analyzer, request: Request) -> Analysis:
-    a = analyzer.analyze(request)
-    assert a is not None, f"{request.method} {request.url} not recognised"
-    return a
-
-
 def summary(a: Analysis) -> str:
     lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r}"]
     lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
     return "\n".join(lines)
-
-
-def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
-    hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
-    assert hits, f"no ({data_type}, {value!r}) in\n{summary(a)}"
-    assert (hits[0].path, hits[0].detector) == (path, detector), summary(a)
 
 
 def org_json(value: Any) -> str:

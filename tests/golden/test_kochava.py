@@ -16,6 +16,7 @@ import pytest
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.rules import NOT_PERSONAL, load_rules
+from golden_support import assert_finding
 
 APP_GUID = "koexample-android-ob4ml"
 KDID = "KA4102026010100f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -42,12 +43,6 @@ def analyze(analyzer: Analyzer, request: Request, endpoint: str, via: str = "hos
     assert a is not None, request.url
     assert (a.tracker, a.endpoint, a.status, a.error, a.match_via) == ("kochava", endpoint, "decoded", "", via), summary(a)
     return a
-
-
-def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
-    hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
-    assert hits, f"no ({data_type}, {value!r}) in\n{summary(a)}"
-    assert (hits[0].path, hits[0].detector) == (path, detector), summary(a)
 
 
 def post(url: str, body) -> Request:

@@ -18,6 +18,7 @@ from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.read import request_from_flow
 from leakmap.rules import load_rules
+from golden_support import summary
 
 TRACKER = "matomo"
 # ------------------------------------------------------------------------------------------
@@ -39,12 +40,6 @@ def analyze(analyzer) -> Callable[[Request], Analysis]:
         return analysis
 
     return run
-
-
-def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r} chain={a.decode_chain}"]
-    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
-    return "\n".join(lines)
 
 
 def assert_decoded(a: Analysis, endpoint: str, match_via: str = "host") -> None:

@@ -17,6 +17,7 @@ import pytest
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.rules import NOT_PERSONAL, load_rules
+from golden_support import assert_finding
 
 SDK_KEY = "example_sdk_key_3a1f"
 PRODUCT_ID = "com.example.website"
@@ -45,12 +46,6 @@ def analyze(analyzer: Analyzer, request: Request, endpoint: str, via: str = "hos
     assert a is not None, request.url
     assert (a.tracker, a.endpoint, a.status, a.error, a.match_via) == ("singular", endpoint, "decoded", "", via), summary(a)
     return a
-
-
-def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
-    hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
-    assert hits, f"no ({data_type}, {value!r}) in\n{summary(a)}"
-    assert (hits[0].path, hits[0].detector) == (path, detector), summary(a)
 
 
 def enc(text: str) -> str:

@@ -21,6 +21,7 @@ from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.read import request_from_flow
 from leakmap.rules import load_rules
+from golden_support import summary
 
 TT_APP_ID = "7312345678901234567"
 PACKAGE = "com.example.shop"
@@ -53,12 +54,6 @@ def analyze(rules):
         return analysis
 
     return run
-
-
-def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r} chain={a.decode_chain}"]
-    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
-    return "\n".join(lines)
 
 
 def assert_decoded(a: Analysis, endpoint: str) -> None:
