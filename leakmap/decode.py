@@ -19,6 +19,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
 import lzstring
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from mitmproxy.net.http import multipart
 
 from . import compression, paths, protobuf
@@ -180,8 +182,12 @@ def step_hex(value: Any, limits: Limits) -> bytes:
 
 
 def step_jwt(value: Any, limits: Limits) -> dict[str, Any]:
-    """A JSON Web Token's header and claims (the signature is dropped, never verified)."""
-    parts = _as_text(value).strip().split(".")
+    """A JSON Web Token's header and claims (the signature is dropped, never verified).
+    An `Authorization: Bearer <jwt>` value is accepted as it is."""
+    text = _as_text(value).strip()
+    if text[:7].lower() == "bearer ":
+        text = text[7:].strip()
+    parts = text.split(".")
     if len(parts) != 3:
         raise DecodeError("not a JWT (expected three dot-separated parts)")
     return {"header": step_json(step_base64(parts[0], limits), limits),
@@ -318,6 +324,42 @@ def _is_utf8(data: bytes) -> bool:
         return False
 
 
+_AUTH_PARAM = re.compile(r'\s*([\w-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
+
+
+def step_auth_params(value: Any, limits: Limits) -> dict[str, str]:
+    """An authorization header with parameters (RFC 7235 auth-params), e.g.
+    `Sentry sentry_key=abc, sentry_version=7` → {scheme: Sentry, sentry_key: abc, ...}."""
+    scheme, _, rest = _as_text(value).strip().partition(" ")
+    params = {"scheme": scheme}
+    pos = 0
+    while pos < len(rest):
+        match = _AUTH_PARAM.match(rest, pos)
+        if not match or match.end() == pos:
+            raise DecodeError(f"not auth parameters at character {pos + 1}")
+        params[match.group(1)] = match.group(2).strip('"')
+        pos = match.end()
+    if len(params) == 1:
+        raise DecodeError("no auth parameters")
+    return params
+
+
+def step_clevertap_decrypt(value: Any, limits: Limits) -> bytes:
+    """CleverTap's encryption in transit carries its own key: the body is
+    {"itp": base64(AES-256-GCM ciphertext + tag), "itk": base64(key), "itv": base64(IV)}
+    (clevertap-android-sdk: EncryptedSendQueueRequestBody, AESGCMCrypt): anyone on the path can
+    decrypt it."""
+    if not isinstance(value, dict) or not {"itp", "itk", "itv"} <= set(value):
+        raise DecodeError("not a CleverTap encrypted body (itp/itk/itv)")
+    try:
+        key, iv, data = (base64.b64decode(value[name]) for name in ("itk", "itv", "itp"))
+        return AESGCM(key).decrypt(iv, data, None)
+    except (binascii.Error, ValueError, TypeError) as e:
+        raise DecodeError(f"CleverTap envelope: {e}") from None
+    except InvalidTag:
+        raise DecodeError("CleverTap envelope: AES-GCM authentication failed") from None
+
+
 StepFn = Callable[[Any, Limits], Any]
 STEPS: dict[str, StepFn] = {
     "text": step_text,
@@ -341,6 +383,8 @@ STEPS: dict[str, StepFn] = {
     "product_tokens": step_product_tokens,
     "multipart": step_multipart,
     "sentry_envelope": step_sentry_envelope,
+    "auth_params": step_auth_params,
+    "clevertap_decrypt": step_clevertap_decrypt,
 }
 
 

@@ -512,3 +512,20 @@ def test_wildcards_are_tried_most_specific_first(tmp_path):
 
 def test_form_drops_one_leading_question_mark():
     assert decode.step_form("?idsite=3&rec=1", LIMITS) == {"idsite": "3", "rec": "1"}
+
+
+def test_auth_params_bearer_jwt_and_clevertap_envelope():
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    assert decode.step_auth_params('Sentry sentry_key=abc123, sentry_version=7, sentry_client="raven-js/3.1"', LIMITS) \
+        == {"scheme": "Sentry", "sentry_key": "abc123", "sentry_version": "7", "sentry_client": "raven-js/3.1"}
+    with pytest.raises(decode.DecodeError):
+        decode.step_auth_params("Bearer abc", LIMITS)
+    token = ".".join(base64.urlsafe_b64encode(p).decode().rstrip("=") for p in (b'{"alg":"none"}', b'{"sub":"u"}')) + ".s"
+    assert decode.step_jwt("Bearer " + token, LIMITS)["payload"] == {"sub": "u"}
+    key, iv = b"k" * 32, b"i" * 12
+    body = {"itk": base64.b64encode(key).decode(), "itv": base64.b64encode(iv).decode(),
+            "itp": base64.b64encode(AESGCM(key).encrypt(iv, b'[{"evtName":"x"}]', None)).decode()}
+    assert decode.step_clevertap_decrypt(body, LIMITS) == b'[{"evtName":"x"}]'
+    with pytest.raises(decode.DecodeError, match="authentication failed"):
+        decode.step_clevertap_decrypt({**body, "itk": base64.b64encode(b"x" * 32).decode()}, LIMITS)

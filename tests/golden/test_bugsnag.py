@@ -1,0 +1,178 @@
+"""Golden tests: Bugsnag notify and sessions, from the installed `bugsnag` PyPI package (payload built
+by the SDK itself) and as bugsnag-android@29def7249 serialises events (AppWithState, DeviceWithState,
+User, Breadcrumb, Session; DeliveryHeaders.kt).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import zlib
+
+import pytest
+from mitmproxy import http
+from mitmproxy.test import tflow
+
+from leakmap.decode import Limits
+from leakmap.model import Analysis, Request
+from leakmap.pipeline import Analyzer
+from leakmap.read import request_from_flow
+from leakmap.rules import load_rules
+
+TRACKER = "bugsnag"
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    rules, problems = load_rules()
+    assert problems == []
+    return Analyzer(rules)
+
+
+def summary(a: Analysis) -> str:
+    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r} via={a.match_via}"]
+    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}]" for f in a.findings]
+    return "\n".join(lines)
+
+
+def has(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
+    """The (data_type, value) finding exists, first seen at *path*, decided by *detector*."""
+    hits = [(f.path, f.detector) for f in a.findings if (f.data_type, f.value) == (data_type, value)]
+    assert (path, detector) in hits, f"({data_type}, {value!r}) not at {path}:\n{summary(a)}"
+
+
+def labels(a: Analysis) -> dict[str, str]:
+    return {path: label for path, _, label in a.fields}
+
+
+def request(method: str, url: str, body: bytes | str = b"", headers: list[tuple[str, str]] | None = None) -> Request:
+    return Request(flow_id="golden", source="golden", timestamp=0.0, method=method, url=url,
+                   headers=headers or [], body=body.encode() if isinstance(body, str) else body)
+
+
+def via_mitmproxy(method: str, url: str, raw: bytes, headers: dict[str, str]) -> Request:
+    """A real mitmproxy flow carrying *raw* as sent (e.g. gzip + Content-Encoding)."""
+    flow = tflow.tflow()
+    flow.request = http.Request.make(method, url, b"", headers)
+    flow.request.raw_content = raw
+    return request_from_flow(flow, "golden", Limits())
+
+
+def compact(value) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def decoded(a: Analysis, endpoint: str, tracker: str = TRACKER, via: str = "host") -> None:
+    assert a is not None
+    assert (a.tracker, a.endpoint, a.status, a.error, a.match_via) == (tracker, endpoint, "decoded", "", via), summary(a)
+
+API_KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+HEADERS = [("Content-Type", "application/json"), ("Bugsnag-Api-Key", API_KEY), ("Bugsnag-Payload-Version", "4.0"),
+           ("Bugsnag-Sent-At", "2026-01-01T10:00:00.000Z")]
+
+
+def python_sdk_payload() -> str:
+    """The installed `bugsnag` package builds the payload (Client.notify → Event._payload);
+    only its delivery is replaced."""
+    bugsnag = pytest.importorskip("bugsnag")
+    from bugsnag.delivery import Delivery
+
+    sent: list[tuple[str, dict]] = []
+
+    class Capture(Delivery):
+        def deliver(self, config, payload, options=None):  # type: ignore[no-untyped-def]
+            sent.append((payload, options or {}))
+
+        def deliver_sessions(self, config, payload):  # type: ignore[no-untyped-def]
+            pass
+
+    client = bugsnag.Client(api_key=API_KEY, app_version="7.0.3", release_stage="production", hostname="api-3",
+                            asynchronous=False, delivery=Capture(), auto_capture_sessions=False)
+    try:
+        raise ValueError("card 4242 declined for bo.bugsnag@example.com")
+    except ValueError as e:
+        client.notify(e, user={"id": "bs-user-8", "email": "bo.bugsnag@example.com", "name": "Bo Berg"},
+                      metadata={"order": {"id": "ORD-77"}}, context="/checkout")
+    assert sent
+    return sent[0][0]
+
+
+def test_python_sdk_notify(analyzer):
+    a = analyzer.analyze(request("POST", "https://notify.bugsnag.com/", python_sdk_payload(), HEADERS))
+    decoded(a, "notify")
+    has(a, "project_key", API_KEY, "body.apiKey")
+    assert labels(a)["header.bugsnag-api-key"] == "project_key"
+    has(a, "user_id", "bs-user-8", "body.events[0].user.id")
+    # first seen inside the exception message (pattern), and labelled by the rule where the SDK puts it
+    has(a, "email", "bo.bugsnag@example.com", "body.events[0].exceptions[0].message", detector="pattern")
+    assert labels(a)["body.events[0].user.email"] == "email"
+    assert labels(a)["body.events[0].releaseStage"] == ""
+    has(a, "name", "Bo Berg", "body.events[0].user.name")
+    has(a, "device_name", "api-3", "body.events[0].device.hostname")
+    has(a, "app_version", "7.0.3", "body.events[0].app.version")
+    has(a, "screen_name", "/checkout", "body.events[0].context")
+    has(a, "custom_property", "ORD-77", "body.events[0].metaData.order.id")
+    has(a, "error_report", "ValueError", "body.events[0].exceptions[0].errorClass")
+    has(a, "sdk_name", "Python Bugsnag Notifier", "body.notifier.name")
+
+
+def android_event() -> dict:
+    """bugsnag-android@29def7249 Event serialisation: AppWithState, DeviceWithState, User, Breadcrumb."""
+    return {"exceptions": [{"errorClass": "java.lang.NullPointerException", "message": "cart was null",
+                            "type": "android", "stacktrace": [{"method": "onPay", "file": "Pay.kt", "lineNumber": 40}]}],
+            "severity": "error", "unhandled": True, "context": "PaymentActivity",
+            "app": {"id": "com.example.bank", "releaseStage": "production", "version": "9.1.0", "versionCode": 910,
+                    "type": "android", "buildUUID": "b-1", "binaryArch": "arm64", "duration": 5230,
+                    "durationInForeground": 5100, "inForeground": True, "isLaunching": False},
+            "device": {"id": "7f3e9a1c-2b4d-4e6f-8a0b-1c2d3e4f5a6b", "osName": "android", "osVersion": "14",
+                       "manufacturer": "Xiaomi", "brand": "Redmi", "model": "23090RA98G", "jailbroken": False,
+                       "locale": "pl_PL", "cpuAbi": ["arm64-v8a"], "totalMemory": 7_700_000_000,
+                       "freeMemory": 1_200_000_000, "freeDisk": 20_000_000_000, "orientation": "portrait",
+                       "screenDensity": 2.75, "dpi": 440, "screenResolution": "2400x1080", "batteryLevel": 0.64,
+                       "charging": False, "locationStatus": "allowed", "networkAccess": "wifi",
+                       "runtimeVersions": {"androidApiLevel": "34", "osBuild": "UKQ1"}, "time": "2026-01-01T10:00:00Z"},
+            "user": {"id": "7f3e9a1c-2b4d-4e6f-8a0b-1c2d3e4f5a6b"},
+            "breadcrumbs": [{"timestamp": "2026-01-01T09:59:50Z", "name": "Tapped 'Pay Kasia'", "type": "user",
+                             "metaData": {"to": "PaymentActivity"}}],
+            "session": {"id": "sess-41", "startedAt": "2026-01-01T09:59:00Z", "events": {"handled": 0, "unhandled": 1}}}
+
+
+def test_android_notify_device_fields(analyzer):
+    body = {"apiKey": API_KEY, "payloadVersion": "4.0",
+            "notifier": {"name": "Android Bugsnag Notifier", "version": "6.10.0", "url": "https://bugsnag.com"},
+            "events": [android_event()]}
+    a = analyzer.analyze(request("POST", "https://notify.bugsnag.smartbear.com", compact(body),
+                                 HEADERS + [("Bugsnag-Stacktrace-Types", "android")]))
+    decoded(a, "notify")
+    ev = "body.events[0]"
+    has(a, "app_id", "com.example.bank", f"{ev}.app.id")
+    has(a, "installation_id", "7f3e9a1c-2b4d-4e6f-8a0b-1c2d3e4f5a6b", f"{ev}.device.id")
+    has(a, "device_model", "23090RA98G", f"{ev}.device.model")
+    has(a, "language", "pl_PL", f"{ev}.device.locale")
+    has(a, "interaction", "Tapped 'Pay Kasia'", f"{ev}.breadcrumbs[0].name")
+    has(a, "session_id", "sess-41", f"{ev}.session.id")
+    assert a.identity["app_id"] == "com.example.bank"
+    fields = labels(a)
+    for key in ("app.versionCode", "app.binaryArch", "app.duration", "device.osName", "device.osVersion",
+                "device.manufacturer", "device.jailbroken", "device.cpuAbi[0]", "device.totalMemory",
+                "device.freeDisk", "device.orientation", "device.batteryLevel", "device.charging",
+                "device.networkAccess", "device.screenResolution"):
+        assert fields[f"{ev}.{key}"] not in ("", "custom_property"), key
+
+
+def test_sessions(analyzer):
+    body = {"notifier": {"name": "Android Bugsnag Notifier", "version": "6.10.0"},
+            "app": {"id": "com.example.bank", "version": "9.1.0"},
+            "device": {"id": "7f3e9a1c-2b4d-4e6f-8a0b-1c2d3e4f5a6b", "model": "23090RA98G", "osName": "android"},
+            "sessions": [{"id": "sess-41", "startedAt": "2026-01-01T09:59:00Z", "user": {"id": "u-41"}}]}
+    a = analyzer.analyze(request("POST", "https://sessions.bugsnag.com/", compact(body), HEADERS))
+    decoded(a, "sessions")
+    has(a, "session_id", "sess-41", "body.sessions[0].id")
+    has(a, "user_id", "u-41", "body.sessions[0].user.id")
+    has(a, "app_id", "com.example.bank", "body.app.id")
+
+
+def test_lookalike_is_not_bugsnag(analyzer):
+    a = analyzer.analyze(request("POST", "https://notify.bugsnag.com.example.org/", "{}"))
+    assert a is None or a.tracker != "bugsnag"

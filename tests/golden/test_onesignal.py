@@ -1,0 +1,180 @@
+"""Golden tests: OneSignal requests, built as OneSignal-Android-SDK builds them: v5 user model
+(UserBackendService, SubscriptionBackendService, JSONConverter, HttpClient headers @18bc069a1)
+and the legacy v4 player registration (OneSignal.java, UserState.java @4.8.12; ad_id @3.16.2).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import zlib
+
+import pytest
+from mitmproxy import http
+from mitmproxy.test import tflow
+
+from leakmap.decode import Limits
+from leakmap.model import Analysis, Request
+from leakmap.pipeline import Analyzer
+from leakmap.read import request_from_flow
+from leakmap.rules import load_rules
+
+TRACKER = "onesignal"
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    rules, problems = load_rules()
+    assert problems == []
+    return Analyzer(rules)
+
+
+def summary(a: Analysis) -> str:
+    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r} via={a.match_via}"]
+    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}]" for f in a.findings]
+    return "\n".join(lines)
+
+
+def has(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
+    """The (data_type, value) finding exists, first seen at *path*, decided by *detector*."""
+    hits = [(f.path, f.detector) for f in a.findings if (f.data_type, f.value) == (data_type, value)]
+    assert (path, detector) in hits, f"({data_type}, {value!r}) not at {path}:\n{summary(a)}"
+
+
+def labels(a: Analysis) -> dict[str, str]:
+    return {path: label for path, _, label in a.fields}
+
+
+def request(method: str, url: str, body: bytes | str = b"", headers: list[tuple[str, str]] | None = None) -> Request:
+    return Request(flow_id="golden", source="golden", timestamp=0.0, method=method, url=url,
+                   headers=headers or [], body=body.encode() if isinstance(body, str) else body)
+
+
+def via_mitmproxy(method: str, url: str, raw: bytes, headers: dict[str, str]) -> Request:
+    """A real mitmproxy flow carrying *raw* as sent (e.g. gzip + Content-Encoding)."""
+    flow = tflow.tflow()
+    flow.request = http.Request.make(method, url, b"", headers)
+    flow.request.raw_content = raw
+    return request_from_flow(flow, "golden", Limits())
+
+
+def compact(value) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def decoded(a: Analysis, endpoint: str, tracker: str = TRACKER, via: str = "host") -> None:
+    assert a is not None
+    assert (a.tracker, a.endpoint, a.status, a.error, a.match_via) == (tracker, endpoint, "decoded", "", via), summary(a)
+
+APP_ID = "2f1c7a3e-5b4d-4c6e-8f0a-1b2c3d4e5f60"
+SUB_ID = "7e6d5c4b-3a29-4180-9f7e-6d5c4b3a2918"
+INSTALL_ID = "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f"
+PUSH_TOKEN = "fcm:APA91bF3xYz_honeyPushToken_9kLmN0pQrS"
+EXTERNAL_ID = "os-user-1207"
+EMAIL = "ana.onesignal@example.com"
+
+V5_HEADERS = [("Content-Type", "application/json; charset=UTF-8"), ("SDK-Version", "onesignal/android/050108"),
+              ("Accept", "application/vnd.onesignal.v1+json"), ("OneSignal-Subscription-Id", SUB_ID),
+              ("OneSignal-Install-Id", INSTALL_ID)]
+
+
+def push_subscription() -> dict:
+    """JSONConverter.convertToJSON(SubscriptionObject) key order and names."""
+    return {"id": SUB_ID, "type": "AndroidPush", "token": PUSH_TOKEN, "enabled": True, "notification_types": 1,
+            "sdk": "050108", "device_model": "SM-S918B", "device_os": "14", "rooted": False, "net_type": 0,
+            "carrier": "Vodafone", "app_version": "412"}
+
+
+def test_v5_create_user(analyzer):
+    """UserBackendService.createUser: {identity, subscriptions, properties, refresh_device_metadata}."""
+    body = {"identity": {"external_id": EXTERNAL_ID},
+            "subscriptions": [push_subscription(), {"type": "Email", "token": EMAIL, "enabled": True}],
+            "properties": {"language": "pt", "timezone_id": "Europe/Lisbon"}, "refresh_device_metadata": True}
+    a = analyzer.analyze(request("POST", f"https://api.onesignal.com/apps/{APP_ID}/users", compact(body), V5_HEADERS))
+    decoded(a, "users")
+    has(a, "project_key", APP_ID, "path.app_id")
+    has(a, "user_id", EXTERNAL_ID, "body.identity.external_id")
+    has(a, "push_token", PUSH_TOKEN, "body.subscriptions[0].token")
+    has(a, "email", EMAIL, "body.subscriptions[1].token", detector="pattern")
+    has(a, "device_model", "SM-S918B", "body.subscriptions[0].device_model")
+    has(a, "carrier", "Vodafone", "body.subscriptions[0].carrier")
+    has(a, "language", "pt", "body.properties.language")
+    has(a, "timezone", "Europe/Lisbon", "body.properties.timezone_id")
+    has(a, "installation_id", SUB_ID, "body.subscriptions[0].id")  # also in OneSignal-Subscription-Id
+    assert labels(a)["header.onesignal-subscription-id"] == "installation_id"
+    has(a, "installation_id", INSTALL_ID, "header.onesignal-install-id")
+    has(a, "sdk_version", "onesignal/android/050108", "header.sdk-version")
+    fields = labels(a)
+    for key in ("type", "enabled", "notification_types", "sdk", "device_os", "rooted", "net_type", "app_version"):
+        assert fields[f"body.subscriptions[0].{key}"] != "custom_property", key
+
+
+def test_v5_update_user_properties_and_deltas(analyzer):
+    """updateUser: PATCH .../users/by/<label>/<value> {refresh_device_metadata, properties, deltas}."""
+    body = {"refresh_device_metadata": False,
+            "properties": {"tags": {"plan": "pro"}, "lat": 38.7223, "long": -9.1393, "country": "PT"},
+            "deltas": {"session_time": 93, "session_count": 1, "amount_spent": "4.99",
+                       "purchases": [{"sku": "coins_500", "iso": "EUR", "amount": "4.99"}]}}
+    a = analyzer.analyze(request("PATCH", f"https://api.onesignal.com/apps/{APP_ID}/users/by/external_id/{EXTERNAL_ID}",
+                                 compact(body), V5_HEADERS))
+    decoded(a, "users")
+    has(a, "user_id", EXTERNAL_ID, "path.alias_value")
+    has(a, "latitude", "38.7223", "body.properties.lat")
+    has(a, "longitude", "-9.1393", "body.properties.long")
+    has(a, "custom_property", "pro", "body.properties.tags.plan")
+    has(a, "time_spent", "93", "body.deltas.session_time")
+    has(a, "revenue", "4.99", "body.deltas.amount_spent")
+
+
+def test_v5_subscription_update(analyzer):
+    body = {"subscription": push_subscription() | {"enabled": False}}
+    a = analyzer.analyze(request("PATCH", f"https://api.onesignal.com/apps/{APP_ID}/subscriptions/{SUB_ID}",
+                                 compact(body), V5_HEADERS))
+    decoded(a, "subscriptions")
+    has(a, "push_token", PUSH_TOKEN, "body.subscription.token")
+    assert labels(a)["path.subscription_id"] == "installation_id"
+
+
+def test_v4_player_registration(analyzer):
+    """OneSignal.registerUserTask@4.8.12 + UserState (lat/long/loc_acc) + 3.16.2 ad_id."""
+    body = {"app_id": APP_ID, "device_os": "13", "timezone": 3600, "timezone_id": "Europe/Paris", "language": "fr",
+            "sdk": "040812", "sdk_type": "native", "android_package": "fr.example.meteo", "device_model": "Pixel 6a",
+            "game_version": 87, "net_type": 0, "carrier": "Orange F", "rooted": False, "identifier": PUSH_TOKEN,
+            "device_type": 1, "notification_types": 1, "lat": 48.8566, "long": 2.3522, "loc_acc": 14.0,
+            "ad_id": "38400000-8cf0-11bd-b23e-10b96e40000d", "external_user_id": EXTERNAL_ID,
+            "tags": {"city": "Paris"}}
+    a = analyzer.analyze(request("POST", "https://api.onesignal.com/players", compact(body),
+                                 [("Content-Type", "application/json; charset=UTF-8"), ("SDK-Version", "onesignal/android/040812")]))
+    decoded(a, "players")
+    has(a, "app_id", "fr.example.meteo", "body.android_package")
+    has(a, "push_token", PUSH_TOKEN, "body.identifier")
+    has(a, "advertising_id", "38400000-8cf0-11bd-b23e-10b96e40000d", "body.ad_id")
+    has(a, "latitude", "48.8566", "body.lat")
+    has(a, "location_accuracy", "14.0", "body.loc_acc")
+    has(a, "user_id", EXTERNAL_ID, "body.external_user_id")
+    has(a, "app_version", "87", "body.game_version")
+    has(a, "carrier", "Orange F", "body.carrier")
+    assert a.identity["app_id"] == "fr.example.meteo"
+    fields = labels(a)
+    assert (fields["body.rooted"], fields["body.net_type"], fields["body.sdk_type"], fields["body.device_type"]) == \
+        ("is_rooted", "network_type", "sdk_name", "")
+
+
+def test_notification_received_and_outcome(analyzer):
+    a = analyzer.analyze(request("PUT", "https://api.onesignal.com/notifications/9a8b7c6d-0000-4000-8000-000000000001/report_received",
+                                 compact({"app_id": APP_ID, "player_id": SUB_ID, "device_type": 1}), V5_HEADERS))
+    decoded(a, "notifications")
+    has(a, "installation_id", SUB_ID, "body.player_id")
+    b = analyzer.analyze(request("POST", "https://api.onesignal.com/outcomes/measure",
+                                 compact({"app_id": APP_ID, "onesignal_id": "a1b2c3d4-0000-4000-8000-00000000abcd",
+                                          "subscription": {"id": SUB_ID, "type": "AndroidPush"},
+                                          "id": "purchase_completed", "weight": 2.5, "session_time": 40}), V5_HEADERS))
+    decoded(b, "notifications")
+    has(b, "user_id", "a1b2c3d4-0000-4000-8000-00000000abcd", "body.onesignal_id")
+    has(b, "event_name", "purchase_completed", "body.id")
+
+
+def test_lookalike_is_not_onesignal(analyzer):
+    a = analyzer.analyze(request("POST", "https://api.onesignal.com.example.org/players", compact({"identifier": "x"})))
+    assert a is None or a.tracker != "onesignal"
