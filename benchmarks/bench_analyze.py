@@ -401,18 +401,25 @@ def worker_stage(path: Path) -> dict[str, Any]:
     return {"flows": count, "loop_s": time.perf_counter() - start}
 
 
-def worker_analyze(path: Path, db: Path) -> dict[str, Any]:
+def worker_analyze(path: Path, db: Path, mixpanel_only: bool = False) -> dict[str, Any]:
+    """Analysis into the store, with all bundled rules, or with the Mixpanel rule alone (to
+    show that matching cost does not grow with the number of rules)."""
     from leakmap.decode import Limits
+    from leakmap.rules import bundled_rules_dir
     from leakmap.session import Session
     from leakmap.store import Store
 
     store = Store(db)
-    session = Session(store)
+    if mixpanel_only:
+        session = Session(store, [bundled_rules_dir() / "mixpanel.yaml"], bundled_rules=False)
+    else:
+        session = Session(store)
+    rules = len(session.analyzer.rules)
     start = time.perf_counter()
     stats = session.replay(path, Limits())
     elapsed = time.perf_counter() - start
     store.close()
-    return {"flows": stats.flows_read, "loop_s": elapsed, "tracker_requests": stats.tracker_requests,
+    return {"flows": stats.flows_read, "loop_s": elapsed, "rules": rules, "tracker_requests": stats.tracker_requests,
             "decoded": stats.decoded, "not_decoded": dict(stats.not_decoded), "findings": stats.findings,
             "other_requests_with_findings": stats.other_requests_with_findings}
 
@@ -481,11 +488,13 @@ def leakmap_command() -> list[str]:
 def measure(path: Path) -> list[Phase]:
     me = [sys.executable, str(Path(__file__).resolve())]
     db, cli_db, html = OUT / f"{path.stem}.analyze.db", OUT / f"{path.stem}.cli.db", OUT / f"{path.stem}.html"
-    _remove_db(db)
-    _remove_db(cli_db)
+    mixpanel_db = OUT / f"{path.stem}.mixpanel.db"
+    for stale in (db, cli_db, mixpanel_db):
+        _remove_db(stale)
     phases = [run_child("read", me + ["--worker", "read", "--file", str(path)]),
               run_child("stage", me + ["--worker", "stage", "--file", str(path)]),
               run_child("analyze", me + ["--worker", "analyze", "--file", str(path), "--db", str(db)]),
+              run_child("mixpanel", me + ["--worker", "analyze_mixpanel", "--file", str(path), "--db", str(mixpanel_db)]),
               run_child("cli", leakmap_command() + ["analyze", str(path), "-o", str(html), "--db", str(cli_db), "-q"])]
     phases[-1].detail["db_bytes"] = cli_db.stat().st_size
     phases[-1].detail["report_bytes"] = html.stat().st_size
@@ -502,7 +511,8 @@ def print_table(flows: int, size: int, phases: list[Phase]) -> None:
         print(f"{p.name:<9}{p.wall_s:>9.2f}{flows / p.wall_s:>10,.0f}{loop_cols}{p.wall_s / read.wall_s:>8.2f}"
               f"{p.peak_rss_mb:>8.0f} MB")
     analyze = phases[2].detail
-    print(f"analysis: {analyze.get('tracker_requests')} tracker requests ({analyze.get('decoded')} decoded, "
+    print(f"analysis with {analyze.get('rules')} rules (mixpanel row: {phases[3].detail.get('rules')} rule): "
+          f"{analyze.get('tracker_requests')} tracker requests ({analyze.get('decoded')} decoded, "
           f"not decoded: {analyze.get('not_decoded')}), {analyze.get('findings')} findings, "
           f"{analyze.get('other_requests_with_findings')} other requests with findings")
 
@@ -542,7 +552,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--compare-flows", type=int, default=10_000,
                         help="also measure a capture this size, to compare memory (0: skip) [10000]")
     parser.add_argument("--profile", action="store_true", help="cProfile the analysis phase of the main capture")
-    parser.add_argument("--worker", choices=["read", "stage", "analyze"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["read", "stage", "analyze", "analyze_mixpanel"], help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -552,7 +562,8 @@ def main() -> None:
     args = parse_args()
     if args.worker:
         result = {"read": lambda: worker_read(args.file), "stage": lambda: worker_stage(args.file),
-                  "analyze": lambda: worker_analyze(args.file, args.db)}[args.worker]()
+                  "analyze": lambda: worker_analyze(args.file, args.db),
+                  "analyze_mixpanel": lambda: worker_analyze(args.file, args.db, mixpanel_only=True)}[args.worker]()
         print(json.dumps(result))
         return
     OUT.mkdir(parents=True, exist_ok=True)

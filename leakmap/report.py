@@ -205,23 +205,6 @@ def _when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(ts))) + " UTC"
 
 
-_TOP_KEY = re.compile(r"^(id|country|website):[ \t]*['\"]?([^'\"#\n]*?)['\"]?[ \t]*(?:#.*)?$", re.MULTILINE)
-
-
-@functools.cache
-def _rule_meta() -> dict[str, dict[str, str]]:
-    """Country and website of each bundled tracker rule, by rule id (the store keeps the id).
-    Only the top-level lines are read: compiling every rule would cost seconds per report."""
-    from .rules import bundled_rules_dir, rule_files
-
-    meta: dict[str, dict[str, str]] = {}
-    for file in rule_files([bundled_rules_dir()]):
-        keys = dict(m.groups() for m in _TOP_KEY.finditer(file.read_text(encoding="utf-8", errors="replace")))
-        if keys.get("id"):
-            meta[keys["id"]] = {"country": keys.get("country", ""), "website": keys.get("website", "")}
-    return meta
-
-
 # --- frames ----------------------------------------------------------------------------------------
 
 @dataclass(slots=True)
@@ -306,10 +289,10 @@ def _key_findings(findings: pd.DataFrame) -> list[dict[str, Any]]:
             for r in distinct.itertuples()]
 
 
-def _party_meta(requests: pd.DataFrame) -> dict[str, dict[str, str]]:
-    """Category, country and website of each receiver, where the rule says."""
+def _party_meta(requests: pd.DataFrame, rules: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    """Category, country and website of each receiver, where the rule says (as recorded in
+    the store by the session that used the rules)."""
     meta: dict[str, dict[str, str]] = {}
-    rules = _rule_meta()
     for row in requests.drop_duplicates("party").itertuples():
         rule = rules.get(row.tracker, {})
         meta[row.party] = {"category": row.category or ("no tracker rule" if not row.company else ""),
@@ -579,7 +562,7 @@ def build_context(store: Store, redact: bool = False, evidence_limit: int = EVID
     req, findings = frames.requests, frames.findings
     rows = [_group_row(r) for r in _groups(findings).itertuples()]
     apps = sorted(set(req["app"]), key=lambda a: (a == "unattributed", a.lower()))
-    meta = _party_meta(req)
+    meta = _party_meta(req, store.trackers())
     parties = sorted(meta, key=lambda p: (bool(meta[p]["no_rule"]), p.lower()))
     matrix = _matrix(rows)
     evidence_ids = _evidence_ids(req, (r["first_request"] for r in rows), evidence_limit)

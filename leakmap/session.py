@@ -40,6 +40,7 @@ class Session:
         rules, self.rule_problems = load_rules(rule_dirs, bundled=bundled_rules)
         self.analyzer = Analyzer(rules, limits, indicators, label)
         self.store = store
+        store.set_trackers([(r.id, r.name, r.company, r.category, r.country, r.website) for r in rules])
         self.stats: dict[str, Stats] = {}
         for problem in self.rule_problems:
             store.add_problem(problem)

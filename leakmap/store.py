@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS fields(request_id INTEGER NOT NULL REFERENCES request
     data_type TEXT);
 CREATE TABLE IF NOT EXISTS problems(id INTEGER PRIMARY KEY, source TEXT, location TEXT, message TEXT);
 CREATE TABLE IF NOT EXISTS sources(source TEXT PRIMARY KEY, stats TEXT, updated REAL);
+CREATE TABLE IF NOT EXISTS trackers(id TEXT PRIMARY KEY, name TEXT, company TEXT, category TEXT, country TEXT,
+    website TEXT);
 CREATE INDEX IF NOT EXISTS findings_request ON findings(request_id);
 CREATE INDEX IF NOT EXISTS fields_request ON fields(request_id);
 """
@@ -100,6 +102,17 @@ class Store:
         self.db.execute("INSERT OR REPLACE INTO sources VALUES (?,?,?)",
                         (source, json.dumps(stats), time.time()))
         self.db.commit()
+
+    def set_trackers(self, rows: list[tuple[str, str, str, str, str, str]]) -> None:
+        """(id, name, company, category, country, website) of the rules in use, so reports
+        built later from this store alone can say where each company is."""
+        self.db.executemany("INSERT OR REPLACE INTO trackers VALUES (?,?,?,?,?,?)", rows)
+        self.db.commit()
+
+    def trackers(self) -> dict[str, dict[str, str]]:
+        rows = self.db.execute("SELECT id, name, company, category, country, website FROM trackers").fetchall()
+        keys = ("name", "company", "category", "country", "website")
+        return {row[0]: dict(zip(keys, row[1:])) for row in rows}
 
     def commit(self) -> None:
         self.db.commit()
