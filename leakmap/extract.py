@@ -204,54 +204,79 @@ class Extraction:
             self.identity[f"{data_type}_path"] = path
 
 
-def _record_roots(doc: Any, endpoint: Endpoint) -> list[str]:
-    """Concrete paths of each record (event) the endpoint's `records` point at."""
+@dataclass(frozen=True, slots=True)
+class Records:
+    """Where an endpoint's records (events) sit: one object at `root`, or the items of the
+    array at `root` (`many`). Finding a leaf's record is then string work, not a scan."""
+
+    root: str
+    many: bool
+
+    def relative(self, path: str) -> str | None:
+        """*path* relative to the record that holds it, or None when outside every record."""
+        if not path.startswith(self.root) or len(path) == len(self.root):
+            return None
+        rest = path[len(self.root):]
+        if self.many:
+            if not rest.startswith("["):
+                return None
+            close = rest.find("]")
+            if close < 2 or not rest[1:close].isdigit():
+                return None
+            rest = rest[close + 1:]
+            if not rest:
+                return None
+        return rest[1:] if rest[0] == "." else rest if rest[0] == "[" else None
+
+
+def _records(doc: Any, endpoint: Endpoint) -> Records | None:
+    """The first of the endpoint's `records` paths that holds an object or an array of objects."""
     for segments in endpoint.records:
         for path, node in paths.resolve(doc, segments):
             if isinstance(node, list) and node and all(isinstance(x, dict) for x in node):
-                return [paths.item(path, i) for i in range(len(node))]
+                return Records(path, True)
             if isinstance(node, dict):
-                return [path]
-    return []
-
-
-def _relative(path: str, roots: list[str]) -> str | None:
-    """*path* relative to the record that holds it, or None when outside every record."""
-    for root in roots:
-        if path.startswith(root) and len(path) > len(root) and path[len(root)] in ".[":
-            rest = path[len(root):]
-            return rest[1:] if rest[0] == "." else rest
+                return Records(path, False)
     return None
 
 
-def extract(doc: dict[str, Any], endpoint: Endpoint | None, indicators: Iterable[Indicator], max_depth: int) -> Extraction:
-    """Walk every leaf of the decoded document and label it."""
+def extract(doc: dict[str, Any], endpoint: Endpoint | None, indicators: Iterable[Indicator], max_depth: int,
+            max_fields: int = 20_000) -> Extraction:
+    """Walk every leaf of the decoded document and label it. Every leaf is checked by the
+    detectors, but at most *max_fields* are kept as uploaded fields (a session-replay batch
+    can hold hundreds of thousands)."""
     out = Extraction()
     indicators = list(indicators)
-    roots = _record_roots(doc, endpoint) if endpoint else []
+    records = _records(doc, endpoint) if endpoint else None
+    dropped = 0
     for path, raw in paths.leaves(doc, max_depth=max_depth):
         value = scalar_text(raw)
         if value is None:
             if isinstance(raw, bytes) and not path.startswith("header"):
                 out.fields.append((path, f"<{len(raw)} bytes not decoded>", ""))
             continue
-        labelled = _label(out, path, value, endpoint, roots)
+        labelled = _label(out, path, value, endpoint, records)
         for indicator in indicators:
             form = indicator.find(value)
             if form:
                 out.add(indicator.data_type, indicator.value, path, "indicator", form)
                 labelled = labelled or indicator.data_type
         if labelled or not path.startswith("header"):
-            out.fields.append((path, value, labelled))
+            if len(out.fields) < max_fields or labelled:
+                out.fields.append((path, value, labelled))
+            else:
+                dropped += 1
+    if dropped:
+        out.fields.append(("…", f"{dropped} more unlabelled fields not listed (limit {max_fields})", ""))
     return out
 
 
-def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, roots: list[str]) -> str:
+def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, records: Records | None) -> str:
     """Apply rule, key-name and pattern detectors to one leaf; return its main data type."""
     rule_hit = None
     if endpoint is not None:
         # With `records` declared, `fields` apply inside records only (none present: none apply).
-        relative = _relative(path, roots) if endpoint.records else path
+        relative = (records.relative(path) if records else None) if endpoint.records else path
         if relative is not None:
             rule_hit = endpoint.fields.lookup(relative)
         if rule_hit is None:

@@ -42,8 +42,7 @@ class Stats:
     def count(self, analysis: Analysis | None) -> None:
         if analysis is None:
             return
-        analysis_findings = len(analysis.findings)
-        self.findings += analysis_findings
+        self.findings += len(analysis.findings)
         if analysis.status == "no_rule":
             self.other_requests_with_findings += 1
             return
@@ -61,7 +60,10 @@ def build_document(request: Request, endpoint: Endpoint | None, limits: Limits) 
     doc: dict[str, Any] = {}
     error = request.body_error
     if request.query:
-        doc["query"] = multidict(parse_qsl(request.query, keep_blank_values=True, max_num_fields=limits.max_fields))
+        try:
+            doc["query"] = multidict(parse_qsl(request.query, keep_blank_values=True, max_num_fields=limits.max_fields))
+        except ValueError:
+            error = error or f"query: more than {limits.max_fields} parameters"
     if endpoint is not None and endpoint.path is not None:
         found = endpoint.path.search(request.path)
         groups = {k: v for k, v in (found.groupdict() if found else {}).items() if v}
@@ -144,7 +146,7 @@ class Analyzer:
                 doc["body"] = doc["body"].decode("utf-8")
             except UnicodeDecodeError:
                 pass
-        extraction = extract(doc, endpoint, self.indicators, self.limits.max_depth)
+        extraction = extract(doc, endpoint, self.indicators, self.limits.max_depth, self.limits.max_fields)
         analysis.fields, analysis.findings, analysis.identity = extraction.fields, extraction.findings, extraction.identity
         analysis.payload = evidence(doc)
         if errors:
@@ -167,12 +169,21 @@ class Analyzer:
 
     @staticmethod
     def _has_required(doc: dict[str, Any], endpoint: Endpoint) -> bool:
-        for segments in endpoint.records or [[]]:
-            for _, node in (paths.resolve(doc, segments) if segments else [("", doc)]):
-                records = node if isinstance(node, list) else [node]
-                if records and all(isinstance(r, dict) and all(any(True for _ in paths.resolve(r, req))
-                                                               for req in endpoint.shape_require) for r in records):
-                    return True
+        """Every record (or the document, for endpoints without records) holds every path
+        the endpoint's `shape.require` lists."""
+        if endpoint.records:
+            containers = [node for segments in endpoint.records for _, node in paths.resolve(doc, segments)]
+        else:
+            containers = [doc]
+
+        def complete(record: Any) -> bool:
+            return isinstance(record, dict) and all(
+                next(paths.resolve(record, required), None) is not None for required in endpoint.shape_require)
+
+        for node in containers:
+            records = node if isinstance(node, list) else [node]
+            if records and all(complete(r) for r in records):
+                return True
         return False
 
     def _generic(self, request: Request) -> Analysis | None:

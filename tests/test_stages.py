@@ -529,3 +529,19 @@ def test_auth_params_bearer_jwt_and_clevertap_envelope():
     assert decode.step_clevertap_decrypt(body, LIMITS) == b'[{"evtName":"x"}]'
     with pytest.raises(decode.DecodeError, match="authentication failed"):
         decode.step_clevertap_decrypt({**body, "itk": base64.b64encode(b"x" * 32).decode()}, LIMITS)
+
+
+def test_hostile_query_is_reported_not_fatal():
+    url = "https://api.mixpanel.com/track/?" + "&".join(f"k{i}=v" for i in range(25_000))
+    rules, _ = load_rules()
+    analysis = Analyzer(rules).analyze(request(url, b"data=e30="))
+    assert analysis.status == "not_decoded" and "more than 20000 parameters" in analysis.error
+
+
+def test_uploaded_fields_are_capped_but_every_leaf_is_still_checked(acme):
+    leaves = {f"k{i}": f"v{i}" for i in range(50)} | {"contact": "late@example.org"}
+    doc = {"body": {"events": [{"props": leaves}]}}
+    extraction = extract(doc, acme.endpoints[0], [], 32, max_fields=10)
+    assert len(extraction.fields) == 12  # 10 kept, the labelled email, and the "not listed" note
+    assert extraction.fields[-1][1] == "41 more unlabelled fields not listed (limit 10)"
+    assert ("email", "late@example.org") in {(f.data_type, f.value) for f in extraction.findings}
