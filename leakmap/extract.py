@@ -243,8 +243,8 @@ def _records(doc: Any, endpoint: Endpoint) -> Records | None:
 def extract(doc: dict[str, Any], endpoint: Endpoint | None, indicators: Iterable[Indicator], max_depth: int,
             max_fields: int = 20_000) -> Extraction:
     """Walk every leaf of the decoded document and label it. Every leaf is checked by the
-    detectors, but at most *max_fields* are kept as uploaded fields (a session-replay batch
-    can hold hundreds of thousands)."""
+    detectors, but past *max_fields* only fields with a specific label are kept as uploaded
+    fields (a session-replay batch can hold hundreds of thousands of leaves)."""
     out = Extraction()
     indicators = list(indicators)
     records = _records(doc, endpoint) if endpoint else None
@@ -262,12 +262,12 @@ def extract(doc: dict[str, Any], endpoint: Endpoint | None, indicators: Iterable
                 out.add(indicator.data_type, indicator.value, path, "indicator", form)
                 labelled = labelled or indicator.data_type
         if labelled or not path.startswith("header"):
-            if len(out.fields) < max_fields or labelled:
+            if len(out.fields) < max_fields or labelled not in ("", "custom_property"):
                 out.fields.append((path, value, labelled))
             else:
                 dropped += 1
     if dropped:
-        out.fields.append(("…", f"{dropped} more unlabelled fields not listed (limit {max_fields})", ""))
+        out.fields.append(("…", f"{dropped} more fields not listed (limit {max_fields})", ""))
     return out
 
 

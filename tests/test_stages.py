@@ -539,9 +539,11 @@ def test_hostile_query_is_reported_not_fatal():
 
 
 def test_uploaded_fields_are_capped_but_every_leaf_is_still_checked(acme):
-    leaves = {f"k{i}": f"v{i}" for i in range(50)} | {"contact": "late@example.org"}
-    doc = {"body": {"events": [{"props": leaves}]}}
-    extraction = extract(doc, acme.endpoints[0], [], 32, max_fields=10)
-    assert len(extraction.fields) == 12  # 10 kept, the labelled email, and the "not listed" note
-    assert extraction.fields[-1][1] == "41 more unlabelled fields not listed (limit 10)"
+    props = {f"k{i}": f"v{i}" for i in range(30)}
+    event = {f"x{i}": f"w{i}" for i in range(20)} | {"props": props, "contact": "late@example.org"}
+    extraction = extract({"body": {"events": [event]}}, acme.endpoints[0], [], 32, max_fields=10)
+    kept = [f for f in extraction.fields if f[0] != "…"]
+    assert len(kept) == 11  # 10 under the cap, then only the specifically labelled email
+    assert extraction.fields[-1][1] == "40 more fields not listed (limit 10)"
     assert ("email", "late@example.org") in {(f.data_type, f.value) for f in extraction.findings}
+    assert len([f for f in extraction.findings if f.data_type == "custom_property"]) == 30  # all still detected
