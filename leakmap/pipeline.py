@@ -33,11 +33,15 @@ class Stats:
     not_decoded: Counter[str] = field(default_factory=Counter)
     other_requests_with_findings: int = 0
     findings: int = 0
+    # Requests to hosts no rule covers, where no detector found anything: not stored, but
+    # counted per registrable domain so the report can still say who else was contacted.
+    other_hosts: Counter[str] = field(default_factory=Counter)
 
     def to_dict(self) -> dict[str, Any]:
         return {"flows_read": self.flows_read, "skipped": dict(self.skipped), "tracker_requests": self.tracker_requests,
                 "decoded": self.decoded, "not_decoded": dict(self.not_decoded),
-                "other_requests_with_findings": self.other_requests_with_findings, "findings": self.findings}
+                "other_requests_with_findings": self.other_requests_with_findings, "findings": self.findings,
+                "other_hosts": dict(self.other_hosts.most_common())}
 
     def count(self, analysis: Analysis | None) -> None:
         if analysis is None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .decode import Limits
 from .extract import Indicator
+from .match import registrable_domain
 from .model import Analysis, Problem, Request
 from .pipeline import Analyzer, Stats
 from .read import read_any
@@ -56,6 +57,8 @@ class Session:
         stats.count(analysis)
         if analysis is not None:
             self.store.add(analysis, commit=commit)
+        elif request.host:
+            stats.other_hosts[registrable_domain(request.host)] += 1
         return analysis
 
     def problem(self, problem: Problem) -> None:

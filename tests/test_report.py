@@ -362,3 +362,27 @@ def test_write_report_from_a_store_file(sample, tmp_path):
     write_report(sample, tmp_path / "r.html")
     text = (tmp_path / "r.html").read_text()
     assert "jane.doe@example.com" in text and text.count("<script") == 1
+
+
+def test_other_hosts_contacted_are_listed_even_when_not_stored(tmp_path):
+    from mitmproxy import io as mio
+    from mitmproxy.test import tflow
+
+    from leakmap.decode import Limits
+    from leakmap.report import write_report
+    from leakmap.session import Session
+    from leakmap.store import Store
+
+    capture = tmp_path / "other.mitm"
+    with capture.open("wb") as f:
+        writer = mio.FlowWriter(f)
+        for host in ("cdn.images.example.net", "api.images.example.net", "fonts.static.example.org"):
+            flow = tflow.tflow()
+            flow.request.host = host
+            writer.add(flow)
+    store = Store(tmp_path / "s.db")
+    stats = Session(store).replay(capture, Limits())
+    assert stats.other_hosts == {"example.net": 2, "example.org": 1}
+    write_report(store, tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text()
+    assert "<code>example.net</code></td><td>2</td>" in html and "<code>example.org</code></td><td>1</td>" in html
