@@ -86,12 +86,16 @@ class Leakmap:
         if self.session is None or flow.response is not None:
             return
         try:
-            analysis = self.session.feed(request_from_flow(flow, LIVE_SOURCE, self.limits))
+            request = request_from_flow(flow, LIVE_SOURCE, self.limits)
+            analysis = self.session.feed(request)
+            if not ctx.options.leakmap_block:
+                return
+            if analysis is not None and analysis.tracker:
+                self._answer(flow, self.session.analyzer.endpoints.get((analysis.tracker, analysis.endpoint)))
+            elif request.method == "OPTIONS" and self.session.analyzer.index.match(request) is not None:
+                self._answer(flow, None)  # a CORS preflight to a tracker: allow it, store nothing
         except Exception:  # never let analysis break the traffic
             log.exception(f"leakmap: could not analyse {flow.request.pretty_url[:200]}")
-            return
-        if ctx.options.leakmap_block and analysis is not None and analysis.tracker:
-            self._answer(flow, self.session.analyzer.endpoints.get((analysis.tracker, analysis.endpoint)))
 
     @staticmethod
     def _answer(flow: http.HTTPFlow, endpoint: Endpoint | None) -> None:

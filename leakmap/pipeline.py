@@ -115,7 +115,10 @@ class Analyzer:
 
     def analyze(self, request: Request) -> Analysis | None:
         """The analysis of *request*, or None when it is neither a tracker request nor
-        carries anything a generic detector recognises (most traffic: kept out of the store)."""
+        carries anything a generic detector recognises (most traffic: kept out of the store).
+        CORS preflights (OPTIONS) carry no data and are not analysed."""
+        if request.method == "OPTIONS":
+            return None
         match = self.index.match(request)
         if match is not None:
             analysis = Analysis(request, "decoded", match.rule.id, match.rule.company, match.rule.category,

@@ -57,7 +57,7 @@ class Session:
         stats.count(analysis)
         if analysis is not None:
             self.store.add(analysis, commit=commit)
-        elif request.host:
+        elif request.host and request.method != "OPTIONS":
             stats.other_hosts[registrable_domain(request.host)] += 1
         return analysis
 

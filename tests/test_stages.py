@@ -547,3 +547,8 @@ def test_uploaded_fields_are_capped_but_every_leaf_is_still_checked(acme):
     assert extraction.fields[-1][1] == "40 more fields not listed (limit 10)"
     assert ("email", "late@example.org") in {(f.data_type, f.value) for f in extraction.findings}
     assert len([f for f in extraction.findings if f.data_type == "custom_property"]) == 30  # all still detected
+
+
+def test_cors_preflights_are_not_analysed():
+    rules, _ = load_rules()
+    assert Analyzer(rules).analyze(request("https://api.mixpanel.com/track/", method="OPTIONS")) is None
