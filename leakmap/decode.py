@@ -261,6 +261,14 @@ def step_form_lines(value: Any, limits: Limits) -> Any:
     return [step_form(line, limits) for line in lines]
 
 
+def step_kv_pairs(value: Any, limits: Limits) -> dict[str, Any]:
+    """Comma-separated `key:value` pairs (Datadog `ddtags`, similar tag lists) → dict."""
+    pairs = [p.strip().partition(":") for p in _as_text(value).split(",") if p.strip()]
+    if not pairs or not all(sep and key for key, sep, _ in pairs):
+        raise DecodeError("not key:value pairs")
+    return multidict([(key.strip(), val.strip()) for key, _, val in pairs])
+
+
 def step_product_tokens(value: Any, limits: Limits) -> dict[str, Any]:
     """`name/version name2/version2 …` (User-Agent product tokens, Firebase heartbeat
     agents) → {name: version}; a repeated name keeps all its versions."""
@@ -381,6 +389,7 @@ STEPS: dict[str, StepFn] = {
     "lines": step_lines,
     "form_lines": step_form_lines,
     "product_tokens": step_product_tokens,
+    "kv_pairs": step_kv_pairs,
     "multipart": step_multipart,
     "sentry_envelope": step_sentry_envelope,
     "auth_params": step_auth_params,

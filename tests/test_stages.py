@@ -552,3 +552,10 @@ def test_uploaded_fields_are_capped_but_every_leaf_is_still_checked(acme):
 def test_cors_preflights_are_not_analysed():
     rules, _ = load_rules()
     assert Analyzer(rules).analyze(request("https://api.mixpanel.com/track/", method="OPTIONS")) is None
+
+
+def test_kv_pairs():
+    assert decode.step_kv_pairs("service:com.shop, version:5.0.1,env:prod", LIMITS) == \
+        {"service": "com.shop", "version": "5.0.1", "env": "prod"}
+    with pytest.raises(decode.DecodeError):
+        decode.step_kv_pairs("no pairs here", LIMITS)

@@ -162,8 +162,9 @@ def test_mobile_rum_gzip_headers_and_ddtags(analyzer):
     a = analyzer.analyze(req)
     decoded(a, "rum")
     has(a, "project_key", CLIENT_TOKEN, "header.dd-api-key")
-    has(a, "app_id", f"service:{PACKAGE},version:5.0.1,sdk_version:2.20.0,env:prod", "query.ddtags")
-    has(a, "app_id", PACKAGE, "body[0].service")
+    has(a, "app_id", PACKAGE, "query.ddtags.service")
+    has(a, "sdk_version", "2.20.0", "query.ddtags.sdk_version")
+    assert labels(a)["body[0].service"] == ""  # not the identity: telemetry records carry the SDK's name there
     has(a, "device_model", "Pixel 8", "body[0].device.model")
     has(a, "manufacturer", "Google", "body[0].device.brand")
     has(a, "carrier", "Telekom", "body[0].connectivity.cellular.carrier_name")
