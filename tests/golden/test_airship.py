@@ -5,10 +5,8 @@ ScreenTrackingEvent.kt, ChannelRegistrationPayload.kt, X-UA-* header constants).
 
 from __future__ import annotations
 
-import base64
 import gzip
 import json
-import zlib
 
 import pytest
 from mitmproxy import http

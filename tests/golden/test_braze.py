@@ -4,10 +4,7 @@ readable ES modules, cited per builder). Mobile SDKs post the same /api/v3 endpo
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
-import zlib
 
 import pytest
 from mitmproxy import http

@@ -5,10 +5,7 @@ User, Breadcrumb, Session; DeliveryHeaders.kt).
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
-import zlib
 
 import pytest
 from mitmproxy import http

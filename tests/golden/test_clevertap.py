@@ -6,9 +6,7 @@ CTJsonConverter; encryption in transit in NetworkManager/NetworkEncryptionManage
 from __future__ import annotations
 
 import base64
-import gzip
 import json
-import zlib
 
 import pytest
 from mitmproxy import http

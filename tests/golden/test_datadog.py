@@ -8,7 +8,6 @@ ddsource/ddtags query, gzip) and _common-schema.json (device, os, connectivity).
 
 from __future__ import annotations
 
-import base64
 import gzip
 import json
 import zlib

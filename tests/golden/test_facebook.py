@@ -25,7 +25,7 @@ from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.read import request_from_flow
 from leakmap.rules import load_rules
-from golden_support import summary
+from golden_support import labels, make_request, summary
 
 APP_ID = "1234567890123456"                        # Facebook app id (URL path)
 CLIENT_TOKEN = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
@@ -96,17 +96,6 @@ def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector:
     hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
     assert hits, f"no ({data_type}, {value!r}) finding in\n{summary(a)}"
     assert (hits[0].path, hits[0].detector) == (path, detector), f"({data_type}, {value!r}):\n{summary(a)}"
-
-
-def labels(a: Analysis) -> dict[str, str]:
-    """Concrete path → data type ('' for an uploaded, not personal field)."""
-    return {path: label for path, _, label in a.fields}
-
-
-def make_request(method: str, url: str, body: bytes | str = b"",
-                 headers: list[tuple[str, str]] | None = None) -> Request:
-    return Request(flow_id="golden", source="golden", timestamp=0.0, method=method, url=url,
-                   headers=headers or [], body=body.encode() if isinstance(body, str) else body)
 
 
 def via_mitmproxy(method: str, url: str, raw_body: bytes, headers: dict[str, str]) -> Request:

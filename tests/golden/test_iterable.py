@@ -4,10 +4,7 @@
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
-import zlib
 
 import pytest
 from mitmproxy import http

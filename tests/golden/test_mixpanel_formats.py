@@ -31,7 +31,7 @@ from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.read import request_from_flow
 from leakmap.rules import NOT_PERSONAL, load_rules
-from golden_support import summary
+from golden_support import basic, labels, make_request, summary
 
 # ------------------------------------------------------------------------------------------
 # Test identities: the values an app under test would leak.
@@ -104,11 +104,6 @@ def assert_no_finding(a: Analysis, data_type: str, value: str | None = None) -> 
     assert not hits, f"unexpected {data_type} finding(s):\n{summary(a)}"
 
 
-def labels(a: Analysis) -> dict[str, str]:
-    """Concrete path → data type ('' for an uploaded, not personal field)."""
-    return {path: label for path, _, label in a.fields}
-
-
 # ------------------------------------------------------------------------------------------
 # Encoders: the primitives the SDKs use
 
@@ -136,16 +131,6 @@ def encode_uri_component(text: str) -> str:
 def b64(text: str) -> str:
     """Standard base64 (+/ alphabet, padded) of the UTF-8 bytes: every SDK that base64s."""
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
-
-
-def basic(user: str, password: str = "") -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-def make_request(method: str, url: str, body: bytes | str = b"",
-                 headers: list[tuple[str, str]] | None = None) -> Request:
-    return Request(flow_id="golden", source="golden", timestamp=0.0, method=method, url=url,
-                   headers=headers or [], body=body.encode() if isinstance(body, str) else body)
 
 
 def request_via_mitmproxy(method: str, url: str, raw_body: bytes, headers: dict[str, str]) -> Request:

@@ -4,10 +4,7 @@ catalogue notes ([K]) and check matching, JSON decoding and the few mapped keys.
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
-import zlib
 
 import pytest
 from mitmproxy import http

@@ -4,8 +4,6 @@ features.js endpoints) and the mobile connect call (newrelic-android-agent Harve
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 import zlib
 

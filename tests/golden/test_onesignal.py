@@ -5,10 +5,7 @@ and the legacy v4 player registration (OneSignal.java, UserState.java @4.8.12; a
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
-import zlib
 
 import pytest
 from mitmproxy import http

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import gzip
 import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from mitmproxy import http
-from mitmproxy.test import tflow
 
-from leakmap.decode import Limits
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
-from leakmap.read import request_from_flow
 from leakmap.rules import load_rules
-from golden_support import summary
+from golden_support import JSON_CT, assert_finding_at as assert_finding, basic, compact_json, labels, make_request, request_via_mitmproxy, summary
 
 TRACKER = "rudderstack"
 # ------------------------------------------------------------------------------------------
@@ -44,44 +39,6 @@ def analyze(analyzer) -> Callable[[Request], Analysis]:
 def assert_decoded(a: Analysis, endpoint: str, match_via: str = "host") -> None:
     got = (a.tracker, a.endpoint, a.status, a.error, a.match_via)
     assert got == (TRACKER, endpoint, "decoded", "", match_via), summary(a)
-
-
-def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
-    hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
-    assert hits, f"no ({data_type}, {value!r}) finding in\n{summary(a)}"
-    assert any((f.path, f.detector) == (path, detector) for f in hits), f"({data_type}, {value!r}):\n{summary(a)}"
-
-
-def labels(a: Analysis) -> dict[str, str]:
-    """Concrete path → data type ('' for an uploaded, not personal field)."""
-    return {path: label for path, _, label in a.fields}
-
-
-def make_request(method: str, url: str, body: bytes | str = b"",
-                 headers: list[tuple[str, str]] | None = None) -> Request:
-    return Request(flow_id="golden", source="golden", timestamp=0.0, method=method, url=url,
-                   headers=headers or [], body=body.encode() if isinstance(body, str) else body)
-
-
-def request_via_mitmproxy(method: str, url: str, raw_body: bytes, headers: dict[str, str]) -> Request:
-    """A real mitmproxy flow carrying *raw_body* as sent (gzip with Content-Encoding),
-    normalised by leakmap's own reader."""
-    flow = tflow.tflow()
-    flow.request = http.Request.make(method, url, b"", headers)
-    flow.request.raw_content = raw_body
-    return request_from_flow(flow, "golden", Limits())
-
-
-def compact_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def basic(user: str, password: str = "") -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-JSON_CT = ("Content-Type", "application/json")
-FORM_CT = ("Content-Type", "application/x-www-form-urlencoded")
 
 
 WRITE_KEY = "2AbCdEfRudderWriteKey9"
