@@ -10,17 +10,13 @@ JSONP fingerprint script and open/event JSON). Chromium talks only to the proxy.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import shutil
-import sqlite3
 import time
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from support.chromium import CHROMIUM, confined_args, findings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("adjust", "@adjustcom/adjust-web-sdk (npm) in Chromium"),
@@ -28,7 +24,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("singular", "singular-sdk (npm) in Chromium")]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 MODULES = ROOT / "tests" / "js" / "attribution" / "node_modules"
 SDK_FILES = {
     "adjust.js": MODULES / "@adjustcom" / "adjust-web-sdk" / "dist" / "adjust-latest.min.js",
@@ -74,34 +69,9 @@ PAGE = """<!doctype html>
     "singular_product": SINGULAR_PRODUCT, "singular_user": SINGULAR_USER, "singular_email": SINGULAR_EMAIL,
     "branch_key": BRANCH_KEY, "branch_email": BRANCH_EMAIL}.items()}
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
-
 
 def chromium_args(proxy) -> list[str]:
-    """Only the test site and the trackers go to the proxy; trust the proxy's CA by SPKI."""
-    host = proxy.url.removeprefix("http://")
-    hosts = " || ".join(f'host == "{h}"' for h in (SITE, *TRACKER_HOSTS))
-    pac = f'function FindProxyForURL(url, host) {{ return ({hosts}) ? "PROXY {host}" : "DIRECT"; }}'
-    ca = x509.load_pem_x509_certificate(proxy.ca_cert.read_bytes())
-    spki = ca.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return [*CHROMIUM_ARGS,
-            "--proxy-pac-url=data:application/x-ns-proxy-autoconfig;base64," + base64.b64encode(pac.encode()).decode(),
-            "--ignore-certificate-errors-spki-list=" + base64.b64encode(hashlib.sha256(spki).digest()).decode()]
-
-
-def findings(db: Path) -> list[dict]:
-    if not db.exists():
-        return []
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        rows = conn.execute(
-            "SELECT f.data_type, f.value, f.path, f.detector, r.tracker, r.endpoint, r.host, r.app, r.app_signal"
-            " FROM findings f JOIN requests r ON r.id = f.request_id").fetchall()
-    return [dict(row) for row in rows]
+    return confined_args(proxy, (SITE, *TRACKER_HOSTS))
 
 
 def find(rows: list[dict], tracker: str, data_type: str, value: str) -> list[dict]:

@@ -12,23 +12,18 @@ batch, and an error_reporter, so the page can tell whether any request failed.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import json
-import sqlite3
 import time
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from mitmproxy import io
+from support.chromium import CHROMIUM, confined_args, findings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.real_client("mixpanel", "mixpanel-browser (npm) in Chromium")]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 SDK = ROOT / "tests" / "js" / "node_modules" / "mixpanel-browser"
 SERVE_PAGES = ROOT / "tests" / "support" / "serve_pages.py"
 
@@ -74,35 +69,9 @@ SDK_STATE = """() => ({
       .reduce((a, b) => a + b, 0),
 })""" % TOKEN
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions",
-    # Chromium resolves no name itself: what the PAC script below does not send to the proxy
-    # (Chromium's own background requests) fails here instead of leaving the machine.
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
-
 
 def chromium_args(proxy) -> list[str]:
-    """Send only the test site and the tracker to the proxy, and trust the proxy's CA (and
-    nothing else) by its public key hash, as a user would install mitmproxy's CA."""
-    host = proxy.url.removeprefix("http://")
-    pac = (f'function FindProxyForURL(url, host) {{ return (host == "{SITE}" || host == "{TRACKER_HOST}")'
-           f' ? "PROXY {host}" : "DIRECT"; }}')
-    ca = x509.load_pem_x509_certificate(proxy.ca_cert.read_bytes())
-    spki = ca.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return [*CHROMIUM_ARGS,
-            "--proxy-pac-url=data:application/x-ns-proxy-autoconfig;base64," + base64.b64encode(pac.encode()).decode(),
-            "--ignore-certificate-errors-spki-list=" + base64.b64encode(hashlib.sha256(spki).digest()).decode()]
-
-
-def findings(db: Path) -> list[dict]:
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        rows = conn.execute(
-            "SELECT f.data_type, f.value, f.path, f.detector, r.endpoint, r.host, r.app, r.app_signal"
-            " FROM findings f JOIN requests r ON r.id = f.request_id").fetchall()
-    return [dict(row) for row in rows]
+    return confined_args(proxy, (SITE, TRACKER_HOST))
 
 
 def has(rows: list[dict], value: str, endpoint: str) -> bool:

@@ -23,21 +23,17 @@ bundlers, its script loader is CDN-only).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import json
 import re
 import shutil
-import sqlite3
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from mitmproxy import io
+from support.chromium import CHROMIUM, confined_args, findings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("posthog", "posthog-js (npm) in Chromium"),
@@ -47,7 +43,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("countly", "countly-sdk-web (npm) in Chromium")]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 MODULES = ROOT / "tests" / "js" / "browser" / "node_modules"
 SDK_FILES = {
     "posthog.js": MODULES / "posthog-js" / "dist" / "array.full.js",
@@ -151,26 +146,14 @@ SHOP_JS = """
 LEAVE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Thanks</title></head>
 <body><h1>Thanks</h1></body></html>"""
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    # A user's browser, not an automated one: PostHog drops events when navigator.webdriver
-    # is true (see also desktop_user_agent).
-    "--disable-blink-features=AutomationControlled",
-]
+
+# A user's browser, not an automated one: PostHog drops events when navigator.webdriver
+# is true (see also desktop_user_agent).
+BROWSER_LIKE_A_USER = ["--disable-blink-features=AutomationControlled"]
 
 
 def chromium_args(proxy) -> list[str]:
-    """Only the test site and the trackers go to the proxy; trust the proxy's CA by SPKI."""
-    host = proxy.url.removeprefix("http://")
-    hosts = " || ".join(f'host == "{h}"' for h in (SITE, *sorted(ALL_TRACKER_HOSTS)))
-    pac = f'function FindProxyForURL(url, host) {{ return ({hosts}) ? "PROXY {host}" : "DIRECT"; }}'
-    ca = x509.load_pem_x509_certificate(proxy.ca_cert.read_bytes())
-    spki = ca.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return [*CHROMIUM_ARGS,
-            "--proxy-pac-url=data:application/x-ns-proxy-autoconfig;base64," + base64.b64encode(pac.encode()).decode(),
-            "--ignore-certificate-errors-spki-list=" + base64.b64encode(hashlib.sha256(spki).digest()).decode()]
+    return confined_args(proxy, (SITE, *sorted(ALL_TRACKER_HOSTS)), BROWSER_LIKE_A_USER)
 
 
 def desktop_user_agent(browser) -> str:
@@ -179,17 +162,6 @@ def desktop_user_agent(browser) -> str:
     major = browser.version.split(".")[0]
     return (f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{major}.0.0.0"
             " Safari/537.36")
-
-
-def findings(db: Path) -> list[dict]:
-    if not db.exists():
-        return []
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        rows = conn.execute(
-            "SELECT f.data_type, f.value, f.path, f.detector, r.tracker, r.endpoint, r.host, r.app, r.app_signal"
-            " FROM findings f JOIN requests r ON r.id = f.request_id").fetchall()
-    return [dict(row) for row in rows]
 
 
 def find(rows: list[dict], tracker: str, data_type: str, value: str) -> list[dict]:

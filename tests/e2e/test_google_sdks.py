@@ -17,24 +17,19 @@ tests (tests/golden/test_google_analytics.py).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import shutil
-import sqlite3
 import time
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from mitmproxy import io
+from support.chromium import CHROMIUM, confined_args, findings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("google_firebase", "firebase (npm: installations, remote-config) in Chromium")]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 FIREBASE = ROOT / "tests" / "js" / "google" / "node_modules" / "firebase"
 SERVE_PAGES = ROOT / "tests" / "support" / "serve_pages.py"
 BUNDLES = ("firebase-app-compat.js", "firebase-installations-compat.js", "firebase-remote-config-compat.js")
@@ -75,32 +70,9 @@ PAGE = """<!doctype html>
 </html>
 """
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
-
 
 def chromium_args(proxy) -> list[str]:
-    """Only the test site and the Firebase hosts go to the proxy; its CA is trusted by key."""
-    host = proxy.url.removeprefix("http://")
-    hosts = " || ".join(f'host == "{h}"' for h in (SITE, *TRACKER_HOSTS))
-    pac = f'function FindProxyForURL(url, host) {{ return ({hosts}) ? "PROXY {host}" : "DIRECT"; }}'
-    ca = x509.load_pem_x509_certificate(proxy.ca_cert.read_bytes())
-    spki = ca.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return [*CHROMIUM_ARGS,
-            "--proxy-pac-url=data:application/x-ns-proxy-autoconfig;base64," + base64.b64encode(pac.encode()).decode(),
-            "--ignore-certificate-errors-spki-list=" + base64.b64encode(hashlib.sha256(spki).digest()).decode()]
-
-
-def findings(db: Path) -> list[dict]:
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        rows = conn.execute(
-            "SELECT f.data_type, f.value, f.path, f.detector, r.endpoint, r.host, r.tracker, r.app, r.app_signal"
-            " FROM findings f JOIN requests r ON r.id = f.request_id").fetchall()
-    return [dict(row) for row in rows]
+    return confined_args(proxy, (SITE, *TRACKER_HOSTS))
 
 
 def test_firebase_js_sdk_installations_and_remote_config(proxy_factory, tmp_path: Path) -> None:
