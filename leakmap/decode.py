@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -397,22 +398,48 @@ STEPS: dict[str, StepFn] = {
 }
 
 
+def step_split(value: Any, limits: Limits, sep: str, names: list[str]) -> dict[str, str]:
+    """Text of len(names) parts joined by *sep* (the last part keeps any further *sep*) →
+    {name: part}. For envelopes such as AppLovin's `1:<iv digest>:<key tail>:<payload>`."""
+    parts = _as_text(value).split(sep, len(names) - 1)
+    if len(parts) != len(names):
+        raise DecodeError(f"not {len(names)} parts separated by {sep!r}")
+    return dict(zip(names, parts))
+
+
+def _split_step(params: Any) -> StepFn:
+    if not (isinstance(params, dict) and set(params) == {"sep", "names"} and isinstance(params["sep"], str)
+            and params["sep"] and isinstance(params["names"], list) and len(params["names"]) >= 2
+            and all(isinstance(n, str) and n for n in params["names"])):
+        raise ValueError("split takes {sep: <text>, names: [<at least two names>]}")
+    return functools.partial(step_split, sep=params["sep"], names=list(params["names"]))
+
+
+# Steps that take parameters: `{split: {sep: ":", names: [a, b]}}` in a rule.
+PARAMETERISED: dict[str, Callable[[Any], StepFn]] = {"split": _split_step}
+
+
 @dataclass(frozen=True, slots=True)
 class Chain:
-    """A compiled list of steps; `alternatives` is set for an `any` step instead."""
+    """A compiled list of steps, each (display name, function); an `any` step has no
+    function and tries `alternatives` instead."""
 
-    names: tuple[str, ...]
+    steps: tuple[tuple[str, StepFn | None], ...]
     alternatives: tuple["Chain", ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.steps)
 
     def run(self, value: Any, limits: Limits) -> tuple[Any, str]:
         """Apply the steps; return the value and the chain text actually used."""
         used: list[str] = []
-        for name in self.names:
-            if name == "any":
+        for name, function in self.steps:
+            if function is None:
                 value, text = self._first(value, limits)
                 used.append(text)
             else:
-                value = STEPS[name](value, limits)
+                value = function(value, limits)
                 used.append(name)
         return value, " → ".join(used)
 
@@ -429,21 +456,25 @@ class Chain:
 def compile_steps(spec: list[Any]) -> Chain:
     """Rule step list → Chain. Raises ValueError naming an unknown step (the rule loader
     turns it into a rule error with file and line)."""
-    names: list[str] = []
+    steps: list[tuple[str, StepFn | None]] = []
     alternatives: tuple[Chain, ...] = ()
     for step in spec:
         if isinstance(step, str):
             if step not in STEPS:
-                raise ValueError(f"unknown decode step {step!r} (known: {', '.join(sorted(STEPS))}, any)")
-            names.append(step)
+                known = ", ".join(sorted([*STEPS, *PARAMETERISED, "any"]))
+                raise ValueError(f"unknown decode step {step!r} (known: {known})")
+            steps.append((step, STEPS[step]))
         elif isinstance(step, dict) and set(step) == {"any"}:
             if alternatives:
                 raise ValueError("only one 'any' step per chain; nest the rest inside it")
             alternatives = tuple(compile_steps(list(alt)) for alt in step["any"])
-            names.append("any")
+            steps.append(("any", None))
+        elif isinstance(step, dict) and len(step) == 1 and next(iter(step)) in PARAMETERISED:
+            name, params = next(iter(step.items()))
+            steps.append((name, PARAMETERISED[name](params)))
         else:
-            raise ValueError(f"a decode step is a name or {{any: [[...], ...]}}, not {step!r}")
-    return Chain(tuple(names), alternatives)
+            raise ValueError(f"a decode step is a name, {{any: [[...], ...]}} or {{split: {{...}}}}, not {step!r}")
+    return Chain(tuple(steps), alternatives)
 
 
 @dataclass(frozen=True, slots=True)

@@ -559,3 +559,12 @@ def test_kv_pairs():
         {"service": "com.shop", "version": "5.0.1", "env": "prod"}
     with pytest.raises(decode.DecodeError):
         decode.step_kv_pairs("no pairs here", LIMITS)
+
+
+def test_split_is_a_parameterised_step():
+    chain = decode.compile_steps([{"split": {"sep": ":", "names": ["v", "iv", "rest"]}}])
+    assert chain.run("1:ab:c:d", LIMITS) == ({"v": "1", "iv": "ab", "rest": "c:d"}, "split")
+    with pytest.raises(decode.DecodeError, match="not 3 parts"):
+        chain.run("1-ab", LIMITS)
+    with pytest.raises(ValueError, match="split takes"):
+        decode.compile_steps([{"split": {"sep": ""}}])

@@ -66,15 +66,17 @@ QUERY = {"package_name": PACKAGE, "app_version": "1.4.2", "platform": "android",
 
 
 def test_mediate_obfuscated_body_matched_not_decoded(analyzer):
-    """MAX /1.0/mediate on ms4: the obfuscated text body stays bytes (no failing step), the
-    plain query and the applovin-ad-* headers are mapped."""
+    """MAX /1.0/mediate on ms4: the obfuscated envelope is split into its fields (its payload
+    stays opaque, unlabelled), the plain query and the applovin-ad-* headers are mapped."""
     query = "&".join(f"{k}={v}" for k, v in QUERY.items())
     req = request("POST", f"https://ms4.applovin.com/1.0/mediate?{query}", obfuscated().encode(),
                   [("Content-Type", "application/json; charset=utf-8"), ("applovin-ad-format", "REWARDED"),
                    ("applovin-ad-unit-id", "a1b2c3d4e5f60718")])
     a = analyze(analyzer, req)
     assert (a.tracker, a.endpoint, a.status, a.error) == ("applovin", "sdk", "decoded", ""), summary(a)
-    assert any(path == "body" and value.endswith("bytes not decoded>") for path, value, _ in a.fields)
+    payload = req.body.decode().split(":", 3)[3]
+    assert ("body.payload", payload, "") in a.fields
+    assert ("body.sdk_key_tail", SDK_KEY[32:], "project_key") in a.fields
     assert_finding(a, "app_id", PACKAGE, "query.package_name")
     assert_finding(a, "advertising_id", IDFA, "query.idfa")
     assert_finding(a, "installation_id", RANDOM_TOKEN, "query.applovin_random_token")
@@ -123,8 +125,6 @@ def test_mediate_events_bcode(analyzer):
     assert {path: label for path, _, label in a.fields}["body.bcode"] == ""
 
 
-@pytest.mark.xfail(strict=True, reason="engine: no `split` decode step to expose the fields of "
-                                      "AppLovin's `1:<iv sha1>:<sdk key tail>:<payload>` envelope")
 def test_sdk_key_tail_in_obfuscated_envelope_is_a_project_key(analyzer):
     a = analyze(analyzer, request("POST", "https://ms.applovin.com/sdk/v1", obfuscated().encode()))
     assert_finding(a, "project_key", SDK_KEY[32:], "body.sdk_key_tail")
