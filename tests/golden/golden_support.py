@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any
 
 from mitmproxy import http
@@ -26,7 +27,7 @@ def analyze(analyzer: Analyzer, request: Request) -> Analysis:
 
 
 def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r} chain={a.decode_chain}"]
+    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r} via={a.match_via} chain={a.decode_chain}"]
     lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
     return "\n".join(lines)
 
@@ -70,3 +71,19 @@ def assert_finding_at(a: Analysis, data_type: str, value: str, path: str, detect
     hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
     assert hits, f"no ({data_type}, {value!r}) finding in\n{summary(a)}"
     assert any((f.path, f.detector) == (path, detector) for f in hits), f"({data_type}, {value!r}):\n{summary(a)}"
+
+
+def compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def decoded_for(tracker: str) -> Callable[..., None]:
+    """`decoded(a, endpoint, tracker=..., via="host")`: the request matched *tracker*'s
+    *endpoint* (by host, or by payload shape) and decoded without error."""
+
+    def decoded(a: Analysis, endpoint: str, tracker: str = tracker, via: str = "host") -> None:
+        assert a is not None
+        got = (a.tracker, a.endpoint, a.status, a.error, a.match_via)
+        assert got == (tracker, endpoint, "decoded", "", via), summary(a)
+
+    return decoded

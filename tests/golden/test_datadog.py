@@ -9,18 +9,13 @@ ddsource/ddtags query, gzip) and _common-schema.json (device, os, connectivity).
 from __future__ import annotations
 
 import gzip
-import json
 import zlib
 
 import pytest
-from mitmproxy import http
-from mitmproxy.test import tflow
 
-from leakmap.decode import Limits
-from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
-from leakmap.read import request_from_flow
 from leakmap.rules import load_rules
+from golden_support import assert_finding_at as has, compact, decoded_for, labels, make_request as request, request_via_mitmproxy as via_mitmproxy, summary
 
 TRACKER = "datadog"
 
@@ -32,42 +27,7 @@ def analyzer() -> Analyzer:
     return Analyzer(rules)
 
 
-def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r} via={a.match_via}"]
-    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}]" for f in a.findings]
-    return "\n".join(lines)
-
-
-def has(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
-    """The (data_type, value) finding exists, first seen at *path*, decided by *detector*."""
-    hits = [(f.path, f.detector) for f in a.findings if (f.data_type, f.value) == (data_type, value)]
-    assert (path, detector) in hits, f"({data_type}, {value!r}) not at {path}:\n{summary(a)}"
-
-
-def labels(a: Analysis) -> dict[str, str]:
-    return {path: label for path, _, label in a.fields}
-
-
-def request(method: str, url: str, body: bytes | str = b"", headers: list[tuple[str, str]] | None = None) -> Request:
-    return Request(flow_id="golden", source="golden", timestamp=0.0, method=method, url=url,
-                   headers=headers or [], body=body.encode() if isinstance(body, str) else body)
-
-
-def via_mitmproxy(method: str, url: str, raw: bytes, headers: dict[str, str]) -> Request:
-    """A real mitmproxy flow carrying *raw* as sent (e.g. gzip + Content-Encoding)."""
-    flow = tflow.tflow()
-    flow.request = http.Request.make(method, url, b"", headers)
-    flow.request.raw_content = raw
-    return request_from_flow(flow, "golden", Limits())
-
-
-def compact(value) -> str:
-    return json.dumps(value, separators=(",", ":"))
-
-
-def decoded(a: Analysis, endpoint: str, tracker: str = TRACKER, via: str = "host") -> None:
-    assert a is not None
-    assert (a.tracker, a.endpoint, a.status, a.error, a.match_via) == (tracker, endpoint, "decoded", "", via), summary(a)
+decoded = decoded_for(TRACKER)
 
 CLIENT_TOKEN = "pub1a2b3c4d5e6f708192a3b4c5d6e7f80"
 APP_ID = "9b1e3c5a-7d2f-4e6b-8a0c-1d3f5b7e9a2c"

@@ -25,6 +25,7 @@ from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.read import request_from_flow
 from leakmap.rules import load_rules
+from golden_support import labels, summary
 
 PUBLIC_KEY = "3f1e2d4c5b6a79880f1e2d3c4b5a6978"
 PROJECT = "4508123456789012"
@@ -42,19 +43,9 @@ def analyzer() -> Analyzer:
     return Analyzer(rules)
 
 
-def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r} via={a.match_via}"]
-    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}]" for f in a.findings]
-    return "\n".join(lines)
-
-
 def has(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
     hits = [(f.path, f.detector) for f in a.findings if (f.data_type, f.value) == (data_type, value)]
     assert (path, detector) in hits, f"({data_type}, {value!r}) not at {path}:\n{summary(a)}"
-
-
-def labels(a: Analysis) -> dict[str, str]:
-    return {path: label for path, _, label in a.fields}
 
 
 def request(method: str, url: str, body: bytes = b"", headers: list[tuple[str, str]] | None = None) -> Request:

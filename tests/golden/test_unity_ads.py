@@ -23,7 +23,7 @@ from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.read import request_from_flow
 from leakmap.rules import NOT_PERSONAL, load_rules
-from golden_support import analyze, assert_finding
+from golden_support import analyze, assert_finding, labels
 
 RULE = Path(__file__).resolve().parents[2] / "tracker_rules" / "unity_ads.yaml"
 
@@ -81,10 +81,6 @@ def via_mitmproxy(method: str, url: str, raw_body: bytes, headers: dict[str, str
     flow.request = http.Request.make(method, url, b"", headers)
     flow.request.raw_content = raw_body
     return request_from_flow(flow, "golden", Limits())
-
-
-def labels(a: Analysis) -> dict[str, str]:
-    return {path: label for path, _, label in a.fields}
 
 
 # ------------------------------------------------------------------------------------------
