@@ -17,6 +17,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -271,6 +272,13 @@ def extract(doc: dict[str, Any], endpoint: Endpoint | None, indicators: Iterable
     return out
 
 
+@lru_cache(maxsize=4096)
+def _is_catch_all(rule_path: str) -> bool:
+    """A catch-all (`properties.*`, `*.*[*]`, `**`) yields to key names and patterns;
+    `*.$email` does not. Rule paths are few, so this is computed once per path."""
+    return paths.INDEX_SUFFIX.sub("", rule_path).endswith("*")
+
+
 def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, records: Records | None) -> str:
     """Apply rule, key-name and pattern detectors to one leaf; return its main data type."""
     rule_hit = None
@@ -282,8 +290,7 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, re
         if rule_hit is None:
             rule_hit = endpoint.request_fields.lookup(path)
     main = ""
-    # A catch-all (`properties.*`, `*.*[*]`) yields to key names and patterns; `*.$email` does not.
-    is_catch_all = rule_hit is not None and paths.INDEX_SUFFIX.sub("", rule_hit[1]).endswith("*")
+    is_catch_all = rule_hit is not None and _is_catch_all(rule_hit[1])
     if value.lower() in _NOT_A_VALUE:
         # Empty values carry nothing; true/false do when a rule names the field
         # (consent given, device rooted, on Wi-Fi), not when only a catch-all saw them.
