@@ -1,5 +1,5 @@
 """Golden tests: TikTok Business SDK (tiktok-business-android-sdk@764ffbea, and the 2024
-open_api layout @b0255083), the TikTok Pixel (public captures of pixel.js requests) and the
+open_api layout @b0255083; tiktok-business-ios-sdk@0c7bb476), the TikTok Pixel (public captures of pixel.js requests) and the
 Events API. Each builder follows the cited code; assertions check endpoint, decode status and
 precise (data type, value, path, detector) findings."""
 
@@ -163,6 +163,71 @@ def test_app_sdk_monitor(analyze):
     assert_finding(a, "network_type", "WIFI", "body.device.network")
 
 
+IDFA = "6D92078A-8246-4BA4-AE5B-76104861E7DC"
+IDFV = "0F3C1D2E-4B5A-4C6D-8E7F-9A0B1C2D3E4F"
+BUNDLE = "com.example.shop.ios"
+
+
+def ios_app() -> dict[str, Any]:
+    """TikTokRequestHandler.getAPPWithDeviceInfo (tiktok-business-ios-sdk@0c7bb476)."""
+    return {"name": "Example Shop", "namespace": BUNDLE, "version": "3.4.1", "build": "341",
+            "app_session_id": SESSION, "last_app_session_id": "1767139200456-1a2b",
+            "last_app_session_start_time": "1767139200456", "id": "6443212345", "tiktok_app_id": TT_APP_ID}
+
+
+def ios_device(monitor: bool = False) -> dict[str, Any]:
+    """getDeviceInfo: `version` for monitor payloads, `os_version` otherwise."""
+    return {"att_status": "AUTHORIZED", "platform": "iOS", "idfa": IDFA, "idfv": IDFV, "ip": "192.168.1.57",
+            "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15",
+            "locale": "en/US", "model": "iPhone15,2", ("version" if monitor else "os_version"): "17.5"}
+
+
+IOS_LIBRARY = {"name": "tiktok/tiktok-business-ios-sdk", "version": "1.7.0", "integration_type": "native",
+               "smart_sdk_client_flag": False, "auto_iap_track_config": 1}
+
+
+def test_ios_app_sdk_batch(analyze):
+    """sendBatchRequest: context = app (+anonymous_id), device, library, locale, ip, user_agent, user."""
+    context = {"app": {**ios_app(), "anonymous_id": ANON_ID}, "device": ios_device(), "library": IOS_LIBRARY,
+               "locale": "en/US", "ip": "192.168.1.57", "user_agent": ios_device()["user_agent"],
+               "user": {"external_id": sha256("user-48151623"), "email": sha256(EMAIL)}}
+    event = {"type": "track", "event": "AddToCart", "timestamp": "2026-01-01T00:00:00Z", "context": context,
+             "properties": {"content_id": "sku-42"}, "event_id": "evt-ios-1"}
+    payload = {"batch": [event], "timestamp": "2026-01-01T00:00:01Z", "event_source": "APP_EVENTS_SDK",
+               "tiktok_app_id": int(TT_APP_ID)}
+    body = gzip.compress(json.dumps(payload).encode())
+    a = analyze(via_mitmproxy("POST", "https://analytics.us.tiktok.com/api/v1/app_sdk/batch", body,
+                              {**HEADERS, "User-Agent": "ExampleShop/341 CFNetwork/1496.0.7 Darwin/23.5.0"}))
+    assert_decoded(a, "app_sdk")
+    assert_finding(a, "advertising_id", IDFA, "body.batch[0].context.device.idfa")
+    assert_finding(a, "vendor_id", IDFV, "body.batch[0].context.device.idfv")
+    assert_finding(a, "consent_state", "AUTHORIZED", "body.batch[0].context.device.att_status")
+    assert_finding(a, "local_ip", "192.168.1.57", "body.batch[0].context.device.ip")
+    assert_finding(a, "session_id", "1767139200456-1a2b", "body.batch[0].context.app.last_app_session_id")
+    assert_finding(a, "app_id", BUNDLE, "body.batch[0].context.app.namespace")
+    assert_finding(a, "hashed_email", sha256(EMAIL), "body.batch[0].context.user.email")
+    assert a.app == BUNDLE
+
+
+def test_ios_cache_config_query_and_body(analyze):
+    """fetchCacheConfig: POST /cache/config, app and device in the query, paramDictForConfig gzipped."""
+    query = (f"?tiktok_app_id={TT_APP_ID}&sdk_version=1.7.0&platform=ios&model=iPhone15%2C2&app_version=3.4.1"
+             f"&os_version=17.5&locale=en%2FUS&namespace={BUNDLE}")
+    payload = {"app": ios_app(), "device": ios_device(monitor=True), "library": IOS_LIBRARY, "debug": False}
+    body = gzip.compress(json.dumps(payload).encode())
+    a = analyze(via_mitmproxy("POST", "https://analytics.us.tiktok.com/api/v1/app_sdk/cache/config" + query, body,
+                              {"Content-Type": "application/json", "Content-Encoding": "gzip"}))
+    assert_decoded(a, "app_sdk")
+    assert_finding(a, "device_model", "iPhone15,2", "query.model")
+    assert_finding(a, "app_id", BUNDLE, "query.namespace")
+    assert_finding(a, "language", "en/US", "query.locale")
+    assert_finding(a, "advertising_id", IDFA, "body.device.idfa")
+    assert_finding(a, "vendor_id", IDFV, "body.device.idfv")
+    assert_finding(a, "consent_state", "AUTHORIZED", "body.device.att_status")
+    assert_finding(a, "os_version", "17.5", "query.os_version")  # the same value in body.device.version is one finding
+    assert_finding(a, "project_key", TT_APP_ID, "query.tiktok_app_id")
+
+
 def test_every_sdk_context_key_is_mapped(rules):
     ep = next(e for r in rules if r.id == "tiktok" for e in r.endpoints if e.id == "app_sdk")
     context = android_context()
@@ -172,6 +237,11 @@ def test_every_sdk_context_key_is_mapped(rules):
             assert ep.fields.lookup(path) is not None and ep.fields.lookup(path)[1] == path, path
     for key in ("ip", "user_agent", "locale"):
         assert ep.fields.lookup(f"context.{key}")[1] == f"context.{key}"
+    ios = {"app": ios_app(), "device": {**ios_device(), **ios_device(monitor=True)}, "library": IOS_LIBRARY}
+    for section, keys in ios.items():
+        for key in keys:
+            path = f"context.{section}.{key}"
+            assert ep.fields.lookup(path) is not None and ep.fields.lookup(path)[1] == path, path
 
 
 # ------------------------------------------------------------------------------------------
