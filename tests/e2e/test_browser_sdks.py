@@ -16,9 +16,10 @@ user leaves the page, so the test navigates away once the other SDKs have delive
 Chromium presents itself as a user's browser (no "Headless" in its user agent, no
 navigator.webdriver): PostHog and Countly drop events from what looks like a bot.
 
-Not here: @sentry/browser and @newrelic/browser-agent publish no bundle usable from a plain
-<script> on npm (Sentry's bundles are CDN-only; New Relic's npm package is ESM/CJS for
-bundlers, its script loader is CDN-only).
+Not here: @sentry/browser, @newrelic/browser-agent and @braze/web-sdk publish no bundle usable
+from a plain <script> on npm (their script bundles are CDN-only; the npm packages are modules
+for bundlers). tests/e2e/test_browser_esm_sdks.py bundles them with esbuild at test time, as a
+site's build does, and drives them the same way.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ def data_body() -> dict:
 
 
 HEADERS = [("Content-Type", "application/json"), ("X-Braze-Api-Key", API_KEY), ("X-Braze-Last-Req-Ms-Ago", "1200"),
-           ("X-Braze-Req-Attempt", "1"), ("X-Braze-DataRequest", "true")]
+           ("X-Braze-Req-Attempt", "1"), ("X-Braze-DataRequest", "true"), ("X-Braze-Req-Tokens-Remaining", "29")]
 
 
 def test_data_events_and_attributes(analyzer):

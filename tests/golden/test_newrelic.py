@@ -1,10 +1,14 @@
 """Golden tests: New Relic browser harvests (@newrelic/browser-agent 1.322.0 src/common/harvest/send.js,
-features.js endpoints) and the mobile connect call (newrelic-android-agent HarvestConnection).
+features.js endpoints; the page-view "rum" call and its reply; the rum_v2 connect call; the raw
+browser/blobs and browser/logs harvests) and the mobile connect call (newrelic-android-agent
+HarvestConnection).
 """
 
 from __future__ import annotations
 
+import json
 import zlib
+from urllib.parse import quote
 
 import pytest
 
@@ -52,9 +56,13 @@ def test_ins_page_actions(analyzer):
 
 def test_rum_and_jserrors(analyzer):
     a = analyzer.analyze(request("POST", f"https://bam.eu01.nr-data.net/1/{LICENSE}?{base_query()}",
-                                 compact({"ja": {"enduser.id": "nr-user-66", "plan": "pro"}}), [("Content-Type", "text/plain")]))
-    decoded(a, "browser")
+                                 compact({"ja": {"enduser.id": "nr-user-66", "plan": "pro",
+                                                 "webdriverDetected": False}}),
+                                 [("Content-Type", "text/plain")]))
+    decoded(a, "rum")
     has(a, "user_id", "nr-user-66", 'body.ja["enduser.id"]')
+    has(a, "custom_property", "pro", "body.ja.plan")
+    assert labels(a)["body.ja.webdriverDetected"] == ""
     b = analyzer.analyze(request("POST", f"https://bam.nr-data.net/jserrors/1/{LICENSE}?{base_query()}",
                                  compact({"err": [{"params": {"exceptionClass": "TypeError",
                                                               "message": "x is undefined"},
@@ -62,6 +70,87 @@ def test_rum_and_jserrors(analyzer):
                                  [("Content-Type", "text/plain")]))
     decoded(b, "browser")
     has(b, "error_report", "TypeError", "body.err[0].params.exceptionClass")
+
+
+def reply_for(endpoint_id: str) -> dict:
+    """The block-mode reply the rule declares for an endpoint, parsed."""
+    rules, _ = load_rules()
+    endpoint = next(e for r in rules if r.id == TRACKER for e in r.endpoints if e.id == endpoint_id)
+    return json.loads(endpoint.reply({})["body"])
+
+
+def test_rum_reply_keeps_the_agent_running():
+    """page_view_event/aggregate/index.js postHarvestCleanup: JSON {app, ...flags}; time-keeper.js
+    processRumRequest needs app.nrServerTime; logging reads app.agents[0].entityGuid; the features
+    wait for their flags (err, ins, spa, st/sts, sr/srs, log/logapi)."""
+    flags = reply_for("rum")
+    assert flags["app"]["nrServerTime"] > 0 and flags["app"]["agents"][0]["entityGuid"]
+    assert all(flags[f] == 1 for f in ("err", "ins", "spa", "st", "sts", "loaded"))
+    connect = reply_for("connect")  # connector.js #processConnectResponse: {app, config}
+    assert connect["app"] == flags["app"] and connect["config"] == {k: v for k, v in flags.items() if k != "app"}
+
+
+def test_connect_v2(analyzer):
+    """connector.js makeConnectRequest: raw URL browser/connect/2/<licenseKey>, qs a, v, s; no body."""
+    a = analyzer.analyze(request("POST", f"https://bam.nr-data.net/browser/connect/2/{LICENSE}?a={APP}&v=1.322.0"
+                                 "&s=6f5e4d3c2b1a0f9e", "", [("Content-Type", "text/plain")]))
+    decoded(a, "connect")
+    has(a, "project_key", LICENSE, "path.license_key")
+    has(a, "project_key", APP, "query.a")
+    has(a, "session_id", "6f5e4d3c2b1a0f9e", "query.s")
+
+
+def test_raw_blobs_session_trace(analyzer):
+    """session_trace/aggregate/index.js queryStringsBuilder: raw browser/blobs, the metadata
+    form-encoded (encodeObj) in `attributes`; body: TraceNodes {n, s, e, o, t} (trace/node.js)."""
+    attributes = ("entityGuid=MXxCUk9XU0VSfEFQUExJQ0FUSU9OfDE%3D&harvestId=6f5e4d3c2b1a0f9e_7a8b9c_1"
+                  "&trace.firstTimestamp=1767225600000&trace.nodes=2&agentVersion=1.322.0&ptid=7a8b9c"
+                  "&session=6f5e4d3c2b1a0f9e&enduser.id=nr-user-66&currentUrl=https://shop.example/account")
+    url = (f"https://bam.nr-data.net/browser/blobs?browser_monitoring_key={LICENSE}&type=BrowserSessionChunk"
+           f"&app_id={APP}&protocol_version=0&timestamp=1767225600000&attributes={quote(attributes, safe='')}")
+    nodes = [{"n": "click", "s": 812, "e": 815, "o": "button#buy", "t": "event"},
+             {"n": "fetch", "s": 820, "e": 901, "o": "https://api.shop.example:443/cart", "t": "resource"}]
+    a = analyzer.analyze(request("POST", url, compact(nodes), [("Content-Type", "text/plain")]))
+    decoded(a, "browser")
+    has(a, "project_key", LICENSE, "query.browser_monitoring_key")
+    has(a, "project_key", APP, "query.app_id")
+    has(a, "user_id", "nr-user-66", 'query.attributes["enduser.id"]')
+    has(a, "page_url", "https://shop.example/account", "query.attributes.currentUrl")
+    has(a, "session_id", "6f5e4d3c2b1a0f9e", "query.attributes.session")
+    has(a, "interaction", "button#buy", "body[0].o")
+    assert labels(a)["body[0].n"] == "" and labels(a)["query.attributes.harvestId"] == ""
+
+
+def test_raw_logs(analyzer):
+    """logging/aggregate/index.js serializer: [{common{attributes}, logs[Log]}] (shared/log.js),
+    raw browser/logs with browser_monitoring_key."""
+    body = [{"common": {"attributes": {"enduser.id": "nr-user-66", "plan": "pro",
+                                       "entity.guid": "MXxCUk9XU0VSfEFQUExJQ0FUSU9OfDE=", "appId": APP,
+                                       "session": "6f5e4d3c2b1a0f9e", "hasReplay": False, "hasTrace": True,
+                                       "ptid": "7a8b9c", "standalone": True, "agentVersion": "1.322.0",
+                                       "instrumentation.provider": "browser", "instrumentation.version": "1.322.0",
+                                       "instrumentation.name": "browser-agent"}},
+             "logs": [{"timestamp": 1767225600000, "message": "payment declined",
+                       "attributes": {"orderId": "A-17", "pageUrl": "https://shop.example/checkout"},
+                       "level": "INFO"}]}]
+    a = analyzer.analyze(request("POST", f"https://bam.nr-data.net/browser/logs?browser_monitoring_key={LICENSE}",
+                                 compact(body), [("Content-Type", "text/plain")]))
+    decoded(a, "browser")
+    has(a, "user_id", "nr-user-66", 'body[0].common.attributes["enduser.id"]')
+    has(a, "project_key", APP, "body[0].common.attributes.appId")
+    has(a, "message_content", "payment declined", "body[0].logs[0].message")
+    has(a, "page_url", "https://shop.example/checkout", "body[0].logs[0].attributes.pageUrl")
+    has(a, "custom_property", "A-17", "body[0].logs[0].attributes.orderId")
+    has(a, "custom_property", "pro", "body[0].common.attributes.plan")
+    assert labels(a)['body[0].common.attributes["instrumentation.name"]'] == ""
+
+
+def test_rum_v2_harvest(analyzer):
+    """send.js: rum with endpointVersion 2 keeps the endpoint name, /rum/2/<licenseKey>."""
+    a = analyzer.analyze(request("POST", f"https://bam.nr-data.net/rum/2/{LICENSE}?{base_query()}",
+                                 compact({"ja": {"enduser.id": "nr-user-66"}}), [("Content-Type", "text/plain")]))
+    decoded(a, "browser")
+    has(a, "user_id", "nr-user-66", 'body.ja["enduser.id"]')
 
 
 def test_events_compact_serialisation_kept_as_text(analyzer):

@@ -204,9 +204,12 @@ def test_browser_envelope_query_auth(analyzer):
              "contexts": {"browser": {"name": "Chrome", "version": "131.0"}},
              "breadcrumbs": [{"category": "navigation", "data": {"from": "/cart", "to": "/checkout"}}],
              "exception": {"values": [{"type": "TypeError", "value": "card is undefined"}]},
-             "sdk": {"name": "sentry.javascript.browser", "version": "11.12.0"}}
+             "sdk": {"name": "sentry.javascript.browser", "version": "11.12.0",
+                     "settings": {"infer_ip": "auto"}}}  # @sentry/browser 11.12.0 client.js
     body = b"\n".join([json.dumps({"event_id": event["event_id"], "sent_at": "2026-01-01T10:00:00Z",
-                                   "sdk": {"name": "sentry.javascript.browser", "version": "11.12.0"}}).encode(),
+                                   "sdk": {"name": "sentry.javascript.browser", "version": "11.12.0"},
+                                   "trace": {"public_key": PUBLIC_KEY, "org_id": "450812",
+                                             "trace_id": "f851c87074c2462bbc5e02f0bd018ac1"}}).encode(),
                        json.dumps({"type": "event"}).encode(), json.dumps(event).encode()])
     url = (f"https://{HOST}/api/{PROJECT}/envelope/?sentry_version=7&sentry_key={PUBLIC_KEY}"
            "&sentry_client=sentry.javascript.browser%2F11.12.0")
@@ -220,6 +223,8 @@ def test_browser_envelope_query_auth(analyzer):
     has(a, "browser", "Chrome", "body.items[0].payload.contexts.browser.name")
     has(a, "screen_name", "/checkout", "body.items[0].payload.breadcrumbs[0].data.to")
     has(a, "public_ip", "{{auto}}", "body.items[0].payload.user.ip_address")
+    has(a, "project_key", "450812", "body.header.trace.org_id")  # the org id of the DSN host o450812
+    assert labels(a)["body.items[0].payload.sdk.settings.infer_ip"] == ""
 
 
 def test_self_hosted_envelope_recognised_by_shape(analyzer):
