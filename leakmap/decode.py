@@ -14,6 +14,7 @@ import binascii
 import functools
 import json
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -234,16 +235,27 @@ def step_lzstring_uri(value: Any, limits: Limits) -> str:
     return out
 
 
-def step_protobuf(value: Any, limits: Limits) -> dict[str, Any]:
+def step_protobuf(value: Any, limits: Limits, raw: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Protocol Buffers without a schema (see leakmap/protobuf.py): field numbers become
-    keys ("1", "14"), a repeated field a list. Rules name fields by number (`1.2.14`)."""
+    keys ("1", "14"), a repeated field a list. Rules name fields by number (`1.2.14`).
+    `{protobuf: {raw: ["1.3.1", ...]}}` keeps those length-delimited fields as bytes."""
     data = _as_bytes(value)
     if not data:
         raise DecodeError("not protobuf: empty")
     try:
-        return protobuf.decode_message(data)
+        return protobuf.decode_message(data, keep_raw=raw)
     except protobuf.ProtobufError as e:
         raise DecodeError(f"not protobuf: {e}") from None
+
+
+def step_uuid(value: Any, limits: Limits) -> str:
+    """16 raw bytes (a UUID as its two big-endian 64-bit halves, e.g. Java's
+    ByteBuffer.putLong(most).putLong(least)) → canonical lowercase UUID text. Needed for SDKs
+    that send identifiers such as the advertising id as bytes inside protobuf."""
+    data = _as_bytes(value)
+    if len(data) != 16:
+        raise DecodeError(f"not a 16-byte UUID: {len(data)} bytes")
+    return str(uuid.UUID(bytes=data))
 
 
 def step_lines(value: Any, limits: Limits) -> list[str]:
@@ -395,6 +407,7 @@ STEPS: dict[str, StepFn] = {
     "sentry_envelope": step_sentry_envelope,
     "auth_params": step_auth_params,
     "clevertap_decrypt": step_clevertap_decrypt,
+    "uuid": step_uuid,
 }
 
 
@@ -415,8 +428,29 @@ def _split_step(params: Any) -> StepFn:
     return functools.partial(step_split, sep=params["sep"], names=list(params["names"]))
 
 
+def _protobuf_step(params: Any) -> StepFn:
+    if not (isinstance(params, dict) and set(params) == {"raw"} and isinstance(params["raw"], list) and params["raw"]
+            and all(isinstance(p, str) and re.fullmatch(r"[1-9][0-9]*(?:\.[1-9][0-9]*)*", p) for p in params["raw"])):
+        raise ValueError('protobuf takes {raw: [<field-number paths such as "1.3.1">]}')
+    return functools.partial(step_protobuf, raw=frozenset(params["raw"]))
+
+
+def step_opaque(value: Any, limits: Limits, reason: str) -> Any:
+    """Always fails with the rule's *reason*: for a payload the SDK encrypts or obfuscates
+    (no key in the request, or a cipher not reproducible), so that the request is reported
+    as "contacted, not decoded" with why, while the URL, query and headers are still read."""
+    raise DecodeError(f"opaque: {reason}")
+
+
+def _opaque_step(params: Any) -> StepFn:
+    if not (isinstance(params, str) and params.strip()):
+        raise ValueError("opaque takes the reason as text: {opaque: \"encrypted by the SDK with ...\"}")
+    return functools.partial(step_opaque, reason=params.strip())
+
+
 # Steps that take parameters: `{split: {sep: ":", names: [a, b]}}` in a rule.
-PARAMETERISED: dict[str, Callable[[Any], StepFn]] = {"split": _split_step}
+PARAMETERISED: dict[str, Callable[[Any], StepFn]] = {"split": _split_step, "protobuf": _protobuf_step,
+                                                     "opaque": _opaque_step}
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,7 +507,8 @@ def compile_steps(spec: list[Any]) -> Chain:
             name, params = next(iter(step.items()))
             steps.append((name, PARAMETERISED[name](params)))
         else:
-            raise ValueError(f"a decode step is a name, {{any: [[...], ...]}} or {{split: {{...}}}}, not {step!r}")
+            raise ValueError(f"a decode step is a name, {{any: [[...], ...]}} or one of "
+                             f"{{{', '.join(sorted(PARAMETERISED))}: ...}}, not {step!r}")
     return Chain(tuple(steps), alternatives)
 
 

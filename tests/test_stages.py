@@ -568,3 +568,33 @@ def test_split_is_a_parameterised_step():
         chain.run("1-ab", LIMITS)
     with pytest.raises(ValueError, match="split takes"):
         decode.compile_steps([{"split": {"sep": ""}}])
+
+
+# --- Parameterised protobuf (raw byte fields), uuid and opaque steps (h-ads) ---------------
+
+def test_protobuf_keeps_named_fields_as_raw_bytes_and_uuid_reads_them():
+    import uuid as uuidlib
+    # field 1 {field 3 {field 1: 16 UUID bytes}}; these UUID bytes also parse as a message
+    gaid = uuidlib.UUID("08010801-0801-0801-0801-080108010801")
+    ad_id = gaid.bytes
+    inner = b"\x0a\x10" + ad_id
+    message = b"\x0a" + bytes([len(inner) + 2]) + b"\x1a" + bytes([len(inner)]) + inner
+    guessed = decode.step_protobuf(message, LIMITS)
+    assert not isinstance(guessed["1"]["3"]["1"], bytes)  # schema-less: guessed as a sub-message
+    chain = decode.compile_steps([{"protobuf": {"raw": ["1.3.1"]}}])
+    tree, used = chain.run(message, LIMITS)
+    assert used == "protobuf" and tree["1"]["3"]["1"] == ad_id
+    assert decode.step_uuid(ad_id, LIMITS) == "08010801-0801-0801-0801-080108010801"
+    with pytest.raises(decode.DecodeError, match="16-byte"):
+        decode.step_uuid(b"\x01\x02", LIMITS)
+    with pytest.raises(ValueError, match="protobuf takes"):
+        decode.compile_steps([{"protobuf": {"raw": ["1.x"]}}])
+
+
+def test_opaque_step_reports_its_reason_and_keeps_the_query():
+    chain = decode.compile_steps([{"any": [["json"], [{"opaque": "encrypted by the SDK"}]]}])
+    assert chain.run('{"a": 1}', LIMITS) == ({"a": 1}, "json")
+    with pytest.raises(decode.DecodeError, match="opaque: encrypted by the SDK"):
+        chain.run(b"\x93\x11\xfe", LIMITS)
+    with pytest.raises(ValueError, match="opaque takes the reason"):
+        decode.compile_steps([{"opaque": ""}])
