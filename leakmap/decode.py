@@ -22,6 +22,8 @@ from urllib.parse import parse_qsl, unquote_plus
 
 import lzstring
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import padding as crypto_padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from mitmproxy.net.http import multipart
 
@@ -435,6 +437,38 @@ def _protobuf_step(params: Any) -> StepFn:
     return functools.partial(step_protobuf, raw=frozenset(params["raw"]))
 
 
+def step_aes_cbc(value: Any, limits: Limits, key: bytes, iv: bytes) -> bytes:
+    """AES-CBC decryption with PKCS#7 padding, under a key the rule declares. For SDKs that
+    encrypt with a constant key shipped inside every copy of the SDK (a fixed key is not a
+    secret of the user's); anything else stays `opaque`."""
+    data = _as_bytes(value)
+    if not data or len(data) % 16:
+        raise DecodeError(f"not AES-CBC: {len(data)} bytes is not a whole number of blocks")
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+    unpadder = crypto_padding.PKCS7(128).unpadder()
+    try:
+        return unpadder.update(decryptor.update(data) + decryptor.finalize()) + unpadder.finalize()
+    except ValueError:
+        raise DecodeError("AES-CBC: wrong key or not this cipher (bad padding)") from None
+
+
+def _aes_cbc_step(params: Any) -> StepFn:
+    usage = 'aes_cbc takes {key: <16, 24 or 32 characters>, iv: zero | <32 hex digits>}'
+    if not (isinstance(params, dict) and set(params) == {"key", "iv"} and isinstance(params["key"], str)
+            and isinstance(params["iv"], str)):
+        raise ValueError(usage)
+    key = params["key"].encode("utf-8")
+    if len(key) not in (16, 24, 32):
+        raise ValueError(usage)
+    try:
+        iv = bytes(16) if params["iv"] == "zero" else bytes.fromhex(params["iv"])
+    except ValueError:
+        raise ValueError(usage) from None
+    if len(iv) != 16:
+        raise ValueError(usage)
+    return functools.partial(step_aes_cbc, key=key, iv=iv)
+
+
 def step_opaque(value: Any, limits: Limits, reason: str) -> Any:
     """Always fails with the rule's *reason*: for a payload the SDK encrypts or obfuscates
     (no key in the request, or a cipher not reproducible), so that the request is reported
@@ -450,7 +484,7 @@ def _opaque_step(params: Any) -> StepFn:
 
 # Steps that take parameters: `{split: {sep: ":", names: [a, b]}}` in a rule.
 PARAMETERISED: dict[str, Callable[[Any], StepFn]] = {"split": _split_step, "protobuf": _protobuf_step,
-                                                     "opaque": _opaque_step}
+                                                     "opaque": _opaque_step, "aes_cbc": _aes_cbc_step}
 
 
 @dataclass(frozen=True, slots=True)

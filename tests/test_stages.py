@@ -598,3 +598,20 @@ def test_opaque_step_reports_its_reason_and_keeps_the_query():
         chain.run(b"\x93\x11\xfe", LIMITS)
     with pytest.raises(ValueError, match="opaque takes the reason"):
         decode.compile_steps([{"opaque": ""}])
+
+
+def test_aes_cbc_with_a_rule_declared_key():
+    from cryptography.hazmat.primitives import padding as crypto_padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    key = "0123456789abcdef0123456789abcdef"
+    padder = crypto_padding.PKCS7(128).padder()
+    plain = padder.update(b"platform=android&advId=abc") + padder.finalize()
+    encryptor = Cipher(algorithms.AES(key.encode()), modes.CBC(bytes(16))).encryptor()
+    secret = base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
+    chain = decode.compile_steps(["base64", {"aes_cbc": {"key": key, "iv": "zero"}}, "form"])
+    assert chain.run(secret, LIMITS) == ({"platform": "android", "advId": "abc"}, "base64 → aes_cbc → form")
+    wrong = decode.compile_steps(["base64", {"aes_cbc": {"key": "f" * 32, "iv": "zero"}}])
+    with pytest.raises(decode.DecodeError, match="AES-CBC"):
+        wrong.run(secret, LIMITS)
+    with pytest.raises(ValueError, match="aes_cbc takes"):
+        decode.compile_steps([{"aes_cbc": {"key": "short", "iv": "zero"}}])
