@@ -14,6 +14,7 @@ import binascii
 import functools
 import json
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,8 @@ from urllib.parse import parse_qsl, unquote_plus
 
 import lzstring
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import padding as crypto_padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from mitmproxy.net.http import multipart
 
@@ -234,16 +237,27 @@ def step_lzstring_uri(value: Any, limits: Limits) -> str:
     return out
 
 
-def step_protobuf(value: Any, limits: Limits) -> dict[str, Any]:
+def step_protobuf(value: Any, limits: Limits, raw: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Protocol Buffers without a schema (see leakmap/protobuf.py): field numbers become
-    keys ("1", "14"), a repeated field a list. Rules name fields by number (`1.2.14`)."""
+    keys ("1", "14"), a repeated field a list. Rules name fields by number (`1.2.14`).
+    `{protobuf: {raw: ["1.3.1", ...]}}` keeps those length-delimited fields as bytes."""
     data = _as_bytes(value)
     if not data:
         raise DecodeError("not protobuf: empty")
     try:
-        return protobuf.decode_message(data)
+        return protobuf.decode_message(data, keep_raw=raw)
     except protobuf.ProtobufError as e:
         raise DecodeError(f"not protobuf: {e}") from None
+
+
+def step_uuid(value: Any, limits: Limits) -> str:
+    """16 raw bytes (a UUID as its two big-endian 64-bit halves, e.g. Java's
+    ByteBuffer.putLong(most).putLong(least)) → canonical lowercase UUID text. Needed for SDKs
+    that send identifiers such as the advertising id as bytes inside protobuf."""
+    data = _as_bytes(value)
+    if len(data) != 16:
+        raise DecodeError(f"not a 16-byte UUID: {len(data)} bytes")
+    return str(uuid.UUID(bytes=data))
 
 
 def step_lines(value: Any, limits: Limits) -> list[str]:
@@ -395,6 +409,7 @@ STEPS: dict[str, StepFn] = {
     "sentry_envelope": step_sentry_envelope,
     "auth_params": step_auth_params,
     "clevertap_decrypt": step_clevertap_decrypt,
+    "uuid": step_uuid,
 }
 
 
@@ -415,8 +430,61 @@ def _split_step(params: Any) -> StepFn:
     return functools.partial(step_split, sep=params["sep"], names=list(params["names"]))
 
 
+def _protobuf_step(params: Any) -> StepFn:
+    if not (isinstance(params, dict) and set(params) == {"raw"} and isinstance(params["raw"], list) and params["raw"]
+            and all(isinstance(p, str) and re.fullmatch(r"[1-9][0-9]*(?:\.[1-9][0-9]*)*", p) for p in params["raw"])):
+        raise ValueError('protobuf takes {raw: [<field-number paths such as "1.3.1">]}')
+    return functools.partial(step_protobuf, raw=frozenset(params["raw"]))
+
+
+def step_aes_cbc(value: Any, limits: Limits, key: bytes, iv: bytes) -> bytes:
+    """AES-CBC decryption with PKCS#7 padding, under a key the rule declares. For SDKs that
+    encrypt with a constant key shipped inside every copy of the SDK (a fixed key is not a
+    secret of the user's); anything else stays `opaque`."""
+    data = _as_bytes(value)
+    if not data or len(data) % 16:
+        raise DecodeError(f"not AES-CBC: {len(data)} bytes is not a whole number of blocks")
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+    unpadder = crypto_padding.PKCS7(128).unpadder()
+    try:
+        return unpadder.update(decryptor.update(data) + decryptor.finalize()) + unpadder.finalize()
+    except ValueError:
+        raise DecodeError("AES-CBC: wrong key or not this cipher (bad padding)") from None
+
+
+def _aes_cbc_step(params: Any) -> StepFn:
+    usage = 'aes_cbc takes {key: <16, 24 or 32 characters>, iv: zero | <32 hex digits>}'
+    if not (isinstance(params, dict) and set(params) == {"key", "iv"} and isinstance(params["key"], str)
+            and isinstance(params["iv"], str)):
+        raise ValueError(usage)
+    key = params["key"].encode("utf-8")
+    if len(key) not in (16, 24, 32):
+        raise ValueError(usage)
+    try:
+        iv = bytes(16) if params["iv"] == "zero" else bytes.fromhex(params["iv"])
+    except ValueError:
+        raise ValueError(usage) from None
+    if len(iv) != 16:
+        raise ValueError(usage)
+    return functools.partial(step_aes_cbc, key=key, iv=iv)
+
+
+def step_opaque(value: Any, limits: Limits, reason: str) -> Any:
+    """Always fails with the rule's *reason*: for a payload the SDK encrypts or obfuscates
+    (no key in the request, or a cipher not reproducible), so that the request is reported
+    as "contacted, not decoded" with why, while the URL, query and headers are still read."""
+    raise DecodeError(f"opaque: {reason}")
+
+
+def _opaque_step(params: Any) -> StepFn:
+    if not (isinstance(params, str) and params.strip()):
+        raise ValueError("opaque takes the reason as text: {opaque: \"encrypted by the SDK with ...\"}")
+    return functools.partial(step_opaque, reason=params.strip())
+
+
 # Steps that take parameters: `{split: {sep: ":", names: [a, b]}}` in a rule.
-PARAMETERISED: dict[str, Callable[[Any], StepFn]] = {"split": _split_step}
+PARAMETERISED: dict[str, Callable[[Any], StepFn]] = {"split": _split_step, "protobuf": _protobuf_step,
+                                                     "opaque": _opaque_step, "aes_cbc": _aes_cbc_step}
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,7 +541,8 @@ def compile_steps(spec: list[Any]) -> Chain:
             name, params = next(iter(step.items()))
             steps.append((name, PARAMETERISED[name](params)))
         else:
-            raise ValueError(f"a decode step is a name, {{any: [[...], ...]}} or {{split: {{...}}}}, not {step!r}")
+            raise ValueError(f"a decode step is a name, {{any: [[...], ...]}} or one of "
+                             f"{{{', '.join(sorted(PARAMETERISED))}: ...}}, not {step!r}")
     return Chain(tuple(steps), alternatives)
 
 

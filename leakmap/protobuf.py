@@ -10,6 +10,11 @@ type varies between records, which breaks stable rule paths such as `1.14`. Here
 Fixed 64/32-bit values are read as a float when they look like one (finite, in a sane range,
 not a small integer's bit pattern), else as an unsigned integer. Keys are field numbers as
 strings; a field that occurs more than once in a message becomes a list.
+
+A rule that knows part of the schema can name length-delimited fields to keep as raw bytes
+(`raw`, dotted field-number paths from the root such as "1.3.1"): identifiers sent as 16
+raw UUID bytes, or opaque server tokens, would otherwise be guessed as text or, by chance,
+as a nested message, and a later step (`uuid`) could not read them back.
 """
 
 from __future__ import annotations
@@ -55,19 +60,23 @@ def _fixed(raw: bytes, float_format: str, int_format: str) -> float | int:
     return as_float if plausible and as_int > 0xFFFFFF else as_int
 
 
-def _length_delimited(raw: bytes, depth: int) -> Any:
+def _length_delimited(raw: bytes, depth: int, keep_raw: frozenset[str], path: str) -> Any:
+    if path in keep_raw:
+        return raw
     if _is_text(raw):
         return raw.decode("utf-8")
     if depth < MAX_DEPTH and raw:
         try:
-            return decode_message(raw, depth + 1)
+            return decode_message(raw, depth + 1, keep_raw, path + "." if keep_raw else "")
         except ProtobufError:
             pass
     return raw
 
 
-def decode_message(data: bytes, depth: int = 0) -> dict[str, Any]:
-    """One message: field number → value (a list when the field repeats)."""
+def decode_message(data: bytes, depth: int = 0, keep_raw: frozenset[str] = frozenset(),
+                   prefix: str = "") -> dict[str, Any]:
+    """One message: field number → value (a list when the field repeats). Length-delimited
+    fields whose dotted number path (*prefix* + number) is in *keep_raw* stay bytes."""
     fields: dict[str, Any] = {}
     pos = 0
     while pos < len(data):
@@ -86,7 +95,8 @@ def decode_message(data: bytes, depth: int = 0) -> dict[str, Any]:
             length, pos = _varint(data, pos)
             if pos + length > len(data):
                 raise ProtobufError("length-delimited field runs past the end")
-            value, pos = _length_delimited(data[pos:pos + length], depth), pos + length
+            value = _length_delimited(data[pos:pos + length], depth, keep_raw, f"{prefix}{number}")
+            pos += length
         elif wire_type == 5:
             if pos + 4 > len(data):
                 raise ProtobufError("truncated 32-bit field")

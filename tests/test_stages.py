@@ -568,3 +568,50 @@ def test_split_is_a_parameterised_step():
         chain.run("1-ab", LIMITS)
     with pytest.raises(ValueError, match="split takes"):
         decode.compile_steps([{"split": {"sep": ""}}])
+
+
+# --- Parameterised protobuf (raw byte fields), uuid and opaque steps (h-ads) ---------------
+
+def test_protobuf_keeps_named_fields_as_raw_bytes_and_uuid_reads_them():
+    import uuid as uuidlib
+    # field 1 {field 3 {field 1: 16 UUID bytes}}; these UUID bytes also parse as a message
+    gaid = uuidlib.UUID("08010801-0801-0801-0801-080108010801")
+    ad_id = gaid.bytes
+    inner = b"\x0a\x10" + ad_id
+    message = b"\x0a" + bytes([len(inner) + 2]) + b"\x1a" + bytes([len(inner)]) + inner
+    guessed = decode.step_protobuf(message, LIMITS)
+    assert not isinstance(guessed["1"]["3"]["1"], bytes)  # schema-less: guessed as a sub-message
+    chain = decode.compile_steps([{"protobuf": {"raw": ["1.3.1"]}}])
+    tree, used = chain.run(message, LIMITS)
+    assert used == "protobuf" and tree["1"]["3"]["1"] == ad_id
+    assert decode.step_uuid(ad_id, LIMITS) == "08010801-0801-0801-0801-080108010801"
+    with pytest.raises(decode.DecodeError, match="16-byte"):
+        decode.step_uuid(b"\x01\x02", LIMITS)
+    with pytest.raises(ValueError, match="protobuf takes"):
+        decode.compile_steps([{"protobuf": {"raw": ["1.x"]}}])
+
+
+def test_opaque_step_reports_its_reason_and_keeps_the_query():
+    chain = decode.compile_steps([{"any": [["json"], [{"opaque": "encrypted by the SDK"}]]}])
+    assert chain.run('{"a": 1}', LIMITS) == ({"a": 1}, "json")
+    with pytest.raises(decode.DecodeError, match="opaque: encrypted by the SDK"):
+        chain.run(b"\x93\x11\xfe", LIMITS)
+    with pytest.raises(ValueError, match="opaque takes the reason"):
+        decode.compile_steps([{"opaque": ""}])
+
+
+def test_aes_cbc_with_a_rule_declared_key():
+    from cryptography.hazmat.primitives import padding as crypto_padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    key = "0123456789abcdef0123456789abcdef"
+    padder = crypto_padding.PKCS7(128).padder()
+    plain = padder.update(b"platform=android&advId=abc") + padder.finalize()
+    encryptor = Cipher(algorithms.AES(key.encode()), modes.CBC(bytes(16))).encryptor()
+    secret = base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
+    chain = decode.compile_steps(["base64", {"aes_cbc": {"key": key, "iv": "zero"}}, "form"])
+    assert chain.run(secret, LIMITS) == ({"platform": "android", "advId": "abc"}, "base64 → aes_cbc → form")
+    wrong = decode.compile_steps(["base64", {"aes_cbc": {"key": "f" * 32, "iv": "zero"}}])
+    with pytest.raises(decode.DecodeError, match="AES-CBC"):
+        wrong.run(secret, LIMITS)
+    with pytest.raises(ValueError, match="aes_cbc takes"):
+        decode.compile_steps([{"aes_cbc": {"key": "short", "iv": "zero"}}])

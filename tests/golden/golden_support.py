@@ -87,3 +87,36 @@ def decoded_for(tracker: str) -> Callable[..., None]:
         assert got == (tracker, endpoint, "decoded", "", via), summary(a)
 
     return decoded
+
+
+# --- Protocol Buffers wire format from a schema table (h-ads) -----------------------------
+# A test declares each message as {field name: (number, kind)}, kind being "string", "bytes",
+# "varint", "bool", "double" or the name of another message; a list value repeats the field.
+
+def pb_varint(n: int) -> bytes:
+    n &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        low, n = n & 0x7F, n >> 7
+        out.append(low | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def pb_encode(schema: dict[str, dict[str, tuple[int, str]]], message: str, values: dict[str, Any]) -> bytes:
+    """Serialise *values* as *message* of *schema*, fields in number order (as protoc does)."""
+    import struct
+    out = bytearray()
+    fields = schema[message]
+    for name, value in sorted(values.items(), key=lambda kv: fields[kv[0]][0]):
+        number, kind = fields[name]
+        for item in value if isinstance(value, list) else [value]:
+            if kind in ("varint", "bool"):
+                out += pb_varint(number << 3) + pb_varint(int(item))
+            elif kind == "double":
+                out += pb_varint(number << 3 | 1) + struct.pack("<d", item)
+            else:
+                raw = (item.encode() if kind == "string" else item if kind == "bytes"
+                       else pb_encode(schema, kind, item))
+                out += pb_varint(number << 3 | 2) + pb_varint(len(raw)) + raw
+    return bytes(out)

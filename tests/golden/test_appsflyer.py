@@ -5,7 +5,9 @@ https://<prefix><service>.<domain> with domain appsflyersdk.com / appsflyer.com 
 per-app prefix; events POSTed to /api/v<major.minor>/androidevent?app_id=<package>
 [&buildnumber=<sdk>]; ad revenue /api/v2/generic/v<sdk>/android?app_id=; DDL
 /v1.0/android/<package>. SDK v6 encrypts the body, so only URL and query are readable:
-the endpoint is recognised, the body stays "not decoded" bytes.
+the endpoint is recognised, the body stays bytes and the request is reported "not decoded"
+with the rule's reason. URLs as AppsFlyer 6.14.2 builds them (solors/aaa@fdcbdf65
+com/appsflyer/internal/AFj1uSDK.java).
 """
 
 from __future__ import annotations
@@ -35,10 +37,15 @@ def summary(a: Analysis) -> str:
     return "\n".join(lines)
 
 
+OPAQUE_REASON = "opaque: AppsFlyer SDK v6 encrypts the event payload before sending it"
+
+
 def analyze(analyzer: Analyzer, request: Request, endpoint: str) -> Analysis:
+    """Recognised, URL and query read, the encrypted body reported as not decodable (why)."""
     a = analyzer.analyze(request)
     assert a is not None, request.url
-    assert (a.tracker, a.endpoint, a.status, a.error) == ("appsflyer", endpoint, "decoded", ""), summary(a)
+    assert (a.tracker, a.endpoint, a.status) == ("appsflyer", endpoint, "not_decoded"), summary(a)
+    assert OPAQUE_REASON in a.error and "[json] not" in a.error, a.error
     return a
 
 
@@ -82,9 +89,32 @@ def test_deferred_deeplink(analyzer):
 
 
 def test_cdn_settings(analyzer):
-    a = analyze(analyzer, Request("golden", "golden", 0.0, "GET",
-                                  "https://fjfock-cdn-settings.appsflyersdk.com/android/v1/aBcD123/settings", []), "settings")
+    a = analyzer.analyze(Request("golden", "golden", 0.0, "GET",
+                                 "https://fjfock-cdn-settings.appsflyersdk.com/android/v1/aBcD123/settings", []))
+    assert (a.tracker, a.endpoint, a.status, a.error) == ("appsflyer", "settings", "decoded", ""), summary(a)
     assert a.findings == [] or all(f.data_type == "os_name" for f in a.findings), summary(a)
+
+
+def test_ad_impression_and_validate_urls_of_6_14(analyzer):
+    """AFj1uSDK: adrevenue /api/v2/log/AdImpression/v6.14.2/android?app_id=; validate
+    .../androidevent?buildnumber=6.14.2&app_id= (+ &channel= when the app sets one)."""
+    a = analyze(analyzer, post(f"https://adrevenue.appsflyersdk.com/api/v2/log/AdImpression/v6.14.2/android?app_id={PACKAGE}"),
+                "adrevenue")
+    assert_finding(a, "app_id", PACKAGE, "query.app_id")
+    assert_finding(a, "sdk_version", "6.14.2", "path.api_version")
+    b = analyze(analyzer, post(f"https://validate.appsflyersdk.com/api/v6.14/androidevent?buildnumber=6.14.2&app_id={PACKAGE}"
+                               "&channel=googleplay"), "event")
+    assert_finding(b, "sdk_version", "6.14.2", "query.buildnumber")
+    assert {p: label for p, _, label in b.fields}["query.channel"] == ""
+
+
+def test_plain_json_body_of_old_sdks_is_decoded(analyzer):
+    """Only the encrypted form is opaque: a JSON body (SDK v4) is read, its keys left to the
+    generic detectors."""
+    body = b'{"appsflyerKey":"AbCdEfGhIjKlMnOp","advertiserId":"38400000-8cf0-11bd-b23e-10b96e40000d"}'
+    a = analyzer.analyze(post(f"https://t.appsflyer.com/api/v4/androidevent?buildnumber=4.5.0&app_id={PACKAGE}", body))
+    assert (a.endpoint, a.status, a.error) == ("event", "decoded", ""), summary(a)
+    assert_finding(a, "app_id", PACKAGE, "query.app_id")
 
 
 def test_other_service(analyzer):

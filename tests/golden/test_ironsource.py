@@ -14,9 +14,11 @@ import gzip
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 import pytest
+from cryptography.hazmat.primitives import padding as crypto_padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
@@ -121,13 +123,73 @@ def test_newer_sdk_base64_gzip_body(analyzer):
     assert_finding(a, "advertising_id", GAID, "body.advertisingId")
 
 
-def test_init_encrypted_request_is_opaque(analyzer):
-    """ServerURL.getCPVProvidersURL: init.supersonicads.com/sdk/v<ver>?request=<URL-encoded AES>."""
-    encrypted = quote(base64.b64encode(b"\x13\x37" * 40).decode(), safe="")
-    a = analyze(analyzer, request("GET", f"https://init.supersonicads.com/sdk/v6.7.10?request={encrypted}"))
-    assert (a.tracker, a.endpoint, a.status) == ("ironsource", "init", "decoded"), summary(a)
+IRONSOURCE_KEY = "C38FB23A402222A0C17D34A92F971D1F"  # C21218xa / IronSourceAES key (8.4.0, also 6.x)
+
+
+def java_url_encode(text: str) -> str:
+    """java.net.URLEncoder.encode(text, "UTF-8"): space as '+', '*-._' kept."""
+    return quote_plus(text, safe="*-._")
+
+
+def iron_aes(plain: str) -> str:
+    """IronSourceAES.encode: AES/CBC/PKCS7Padding, key bytes zero-padded to 32, zero IV,
+    Base64.DEFAULT with the line separators removed."""
+    padder = crypto_padding.PKCS7(128).padder()
+    data = padder.update(plain.encode()) + padder.finalize()
+    key = IRONSOURCE_KEY.encode().ljust(32, b"\0")[:32]
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(bytes(16))).encryptor()
+    return base64.b64encode(encryptor.update(data) + encryptor.finalize()).decode()
+
+
+INIT_PARAMS = [("platform", "android"), ("applicationKey", APP_KEY), ("applicationUserId", "user 42"),
+               ("sdkVersion", "8.4.0"), ("pluginType", "Unity"), ("pluginVersion", "8.4.0"),
+               ("plugin_fw_v", "2022.3.10f1"), ("advId", GAID), ("mt", "manual"), ("appVer", "5.0.1"), ("osVer", "34"),
+               ("devMake", "Google"), ("devModel", "Pixel 8"), ("fs", "1"), ("coppa", "false"), ("connType", "wifi"),
+               ("browserUserAgent", "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A; wv) AppleWebKit/537.36"),
+               ("deviceLang", "de-DE"), ("bundleId", BUNDLE), ("mcc", "262"), ("mnc", "1"), ("icc", "de"),
+               ("mCar", "Telekom.de"), ("tz", "Europe/Berlin"), ("tzOff", "60"),
+               ("auid", "e2d4c6b8-a0f1-4e3d-9c5b-7a9f1e3d5c7b"), ("asel", "0")]
+
+
+def init_url(host: str, version: str) -> str:
+    """ServerURL.buildInitURL (8.4.0): createURLParams (key=URLEncoder(value) joined by &),
+    IronSourceAES.encode with the constant key, URLEncoder.encode of the result."""
+    params = "&".join(f"{k}={java_url_encode(v)}" for k, v in INIT_PARAMS)
+    return f"https://{host}/sdk/v{version}?request=" + java_url_encode(iron_aes(params))
+
+
+def test_init_request_is_decrypted_with_the_sdk_key(analyzer):
+    a = analyze(analyzer, request("GET", init_url("i-sdk.mediation.unity3d.com", "8.4.0")))
+    assert (a.tracker, a.endpoint, a.status, a.error) == ("ironsource", "init", "decoded", ""), summary(a)
+    assert a.decode_chain == ["query.request: base64 → aes_cbc → form"]
+    assert_finding(a, "advertising_id", GAID, "query.request.advId")
+    assert_finding(a, "project_key", APP_KEY, "query.request.applicationKey")
+    assert_finding(a, "user_id", "user 42", "query.request.applicationUserId")
+    assert_finding(a, "app_id", BUNDLE, "query.request.bundleId")
+    assert_finding(a, "installation_id", "e2d4c6b8-a0f1-4e3d-9c5b-7a9f1e3d5c7b", "query.request.auid")
+    endpoint = analyzer.endpoints[("ironsource", "init")]
+    fields = {p: label for p, _, label in a.fields}
+    for key, _ in INIT_PARAMS:  # every parameter buildInitURL adds has its own mapping
+        mapped = endpoint.fields.lookup(f"query.request.{key}")
+        assert mapped is not None and mapped[1] == f"query.request.{key}", key
+        assert fields[f"query.request.{key}"] == ("" if mapped[0] == NOT_PERSONAL else mapped[0]), key
+    assert a.identity["app_id"] == BUNDLE
+
+
+def test_init_on_the_6x_host_and_a_foreign_key_is_not_decoded(analyzer):
+    a = analyze(analyzer, request("GET", init_url("init.supersonicads.com", "6.7.10")))
+    assert (a.endpoint, a.status) == ("init", "decoded"), summary(a)
     assert_finding(a, "sdk_version", "6.7.10", "path.sdk_version")
-    assert {p: label for p, _, label in a.fields}["query.request"] == ""
+    other = quote(base64.b64encode(b"\x13\x37" * 40).decode(), safe="")
+    b = analyze(analyzer, request("GET", f"https://init.supersonicads.com/sdk/v6.7.10?request={other}"))
+    assert (b.endpoint, b.status) == ("init", "not_decoded") and "AES-CBC" in b.error, summary(b)
+    assert_finding(b, "sdk_version", "6.7.10", "path.sdk_version")
+
+
+def test_outcome_on_the_8x_host(analyzer):
+    a = analyze(analyzer, request("POST", "https://o-sdk.mediation.unity3d.com/mediation?adUnit=3", outcome_json(3)))
+    assert (a.tracker, a.endpoint, a.status) == ("ironsource", "events", "decoded"), summary(a)
+    assert_finding(a, "advertising_id", GAID, "body.advertisingId")
 
 
 def test_logs_base64_query(analyzer):

@@ -113,3 +113,28 @@ def test_web_sdk_host(analyzer):
 def test_unbranded_host_without_kochava_fields_is_not_kochava(analyzer):
     a = analyzer.analyze(post("https://int.example.org/track/kvinit", {"action": "init", "foo": 1}))
     assert a is None or a.tracker != "kochava"
+
+
+def test_identity_links_and_install_referrer(analyzer):
+    """Decompiled 3.x tracker: the install carries data.identity_link (identity_link_all),
+    install_referrer {referrer, status, install_begin_time, referrer_click_time},
+    app_limit_tracking and conversion_type/conversion_data; action identityLink merges the
+    app's name/value pairs into data."""
+    install = dict(INSTALL_DATA, identity_link={"User ID": "user-4711", "Login": "jane_doe"}, app_limit_tracking=False,
+                   install_referrer={"referrer": "utm_source=google-play&utm_medium=organic", "status": "ok",
+                                     "install_begin_time": 1767225000, "referrer_click_time": 1767224990},
+                   conversion_type="gplay", conversion_data="utm_source=google-play&utm_medium=organic",
+                   ids={"email": "jane@example.com"})
+    link = envelope("identityLink", {"User ID": "user-4711", "email_address": "jane@example.com", "usertime": 1767225800})
+    a = analyze(analyzer, post("https://control.kochava.com/track/json", [envelope("install", install), link]), "track")
+    # key names win over the identity_link catch-all where they name a type
+    assert_finding(a, "user_id", "user-4711", 'body[0].data.identity_link["User ID"]', "key_name")
+    assert_finding(a, "username", "jane_doe", "body[0].data.identity_link.Login", "key_name")
+    assert_finding(a, "email", "jane@example.com", "body[0].data.ids.email")
+    assert_finding(a, "referrer", "utm_source=google-play&utm_medium=organic", "body[0].data.install_referrer.referrer")
+    fields = {path: label for path, _, label in a.fields}
+    assert fields["body[0].data.app_limit_tracking"] == "consent_state"
+    assert fields["body[0].data.conversion_type"] == ""
+    assert fields["body[0].data.install_referrer.install_begin_time"] == "install_time"
+    assert fields['body[1].data["User ID"]'] == "user_id"  # free-form identity pair: labelled by its key name
+    assert ("body[1].data.email_address", "jane@example.com", "email") in a.fields

@@ -2,8 +2,10 @@
 source builds it (cited beside each builder), checked for endpoint, decode status and precise
 (data type, value, path, detector) findings.
 
-Sources: Unity-Technologies/unity-ads-android@2bcaa8a1 (native SDK 4.9.1) and the Unity Ads
-WebView TypeScript (Applifier/unity-ads-webview, public copy TinaHanAtUnity/CreativeRenderTool@952adcc1).
+Sources: Unity-Technologies/unity-ads-android@2bcaa8a1 (native SDK 4.9.1), the Unity Ads
+WebView TypeScript (Applifier/unity-ads-webview, public copy TinaHanAtUnity/CreativeRenderTool@952adcc1)
+and, for the 4.10+ protobuf gateway, Unity Ads 4.15.1 decompiled in Elkalubi1/DLS-25-@c1a8f57b
+(gatewayprotocol/v1 message classes, CommonGatewayClient).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.read import request_from_flow
 from leakmap.rules import NOT_PERSONAL, load_rules
-from golden_support import analyze, assert_finding, labels
+from golden_support import analyze, assert_finding, labels, pb_encode
 
 RULE = Path(__file__).resolve().parents[2] / "tracker_rules" / "unity_ads.yaml"
 
@@ -330,6 +332,244 @@ def test_native_metrics(analyzer):
     assert_finding(a, "session_id", SESSION_ID, "body.shSid")
     assert_finding(a, "project_key", GAME_ID, "body.gameId")
     assert_finding(a, "consent_state", "allowed", "body.t.prvc")
+
+
+# ------------------------------------------------------------------------------------------
+# SDK 4.10+: protobuf UniversalRequest to gateway.unityads.unity3d.com/v1 (4.15.1)
+
+# The messages as the SDK's generated classes declare them: {field: (number, kind)}
+# (gatewayprotocol/v1/*OuterClass$*.smali *_FIELD_NUMBER constants and field types).
+SCHEMA: dict[str, dict[str, tuple[int, str]]] = {
+    "UniversalRequest": {"shared_data": (1, "SharedData"), "payload": (2, "Payload")},
+    "SharedData": {"session_token": (1, "bytes"), "timestamps": (2, "Timestamps"), "pii": (3, "Pii"),
+                   "developer_consent": (4, "DeveloperConsent"), "webview_version": (5, "varint"),
+                   "current_state": (6, "bytes"), "test_data": (7, "TestData"), "app_start_time": (8, "Timestamp"),
+                   "sdk_start_time": (9, "Timestamp"), "limited_session_token": (10, "LimitedSessionToken")},
+    "Timestamp": {"seconds": (1, "varint"), "nanos": (2, "varint")},
+    "Timestamps": {"timestamp": (1, "Timestamp"), "session_timestamp": (2, "varint")},
+    "Pii": {"advertising_id": (1, "bytes"), "vendor_id": (2, "bytes"), "open_advertising_tracking_id": (3, "bytes"),
+            "fid": (4, "string")},
+    "DeveloperConsent": {"options": (1, "DeveloperConsentOption")},
+    "DeveloperConsentOption": {"type": (1, "varint"), "custom_type": (2, "string"), "value": (3, "varint")},
+    "TestData": {"force_campaign_id": (1, "string"), "force_country": (2, "string")},
+    "LimitedSessionToken": {"device_make": (1, "string"), "device_model": (2, "string"), "os_version": (3, "string"),
+                            "idfi": (4, "string"), "sdk_version": (5, "varint"), "sdk_version_name": (7, "string"),
+                            "game_id": (8, "string"), "platform": (9, "varint"), "mediation_provider": (10, "varint"),
+                            "custom_mediation_name": (11, "string"), "mediation_version": (12, "string"),
+                            "session_id": (13, "bytes")},
+    "Payload": {"initialization_request": (2, "InitializationRequest"), "ad_request": (3, "AdRequest"),
+                "operative_event": (4, "OperativeEventRequest"), "diagnostic_event_request": (5, "DiagnosticEventRequest")},
+    "InitializationRequest": {"client_info": (1, "ClientInfo"), "privacy": (2, "bytes"), "idfi": (3, "string"),
+                              "session_id": (4, "bytes"), "cache": (5, "bytes"), "legacy_flow_user_consent": (6, "string"),
+                              "auid": (7, "bytes"), "analytics_user_id": (8, "string"),
+                              "device_info": (9, "InitializationDeviceInfo"), "is_first_init": (10, "bool"),
+                              "auid_string": (11, "string")},
+    "ClientInfo": {"sdk_version": (1, "varint"), "sdk_version_name": (2, "string"), "game_id": (3, "string"),
+                   "test": (4, "bool"), "platform": (5, "varint"), "mediation_provider": (6, "varint"),
+                   "custom_mediation_name": (7, "string"), "mediation_version": (8, "string"),
+                   "omid_partner_version": (9, "string"), "omid_version": (10, "string"),
+                   "sdk_development_platform": (11, "string"), "scar_version_name": (12, "string"),
+                   "is_fid_available": (14, "bool")},
+    "InitializationDeviceInfo": {"bundle_id": (1, "string"), "device_make": (2, "string"), "device_model": (3, "string"),
+                                 "os_version": (4, "string"), "total_disk_space": (6, "varint"),
+                                 "total_ram_memory": (7, "varint"), "current_ui_theme": (9, "varint"),
+                                 "network_operator": (10, "string"), "battery_level": (11, "double"),
+                                 "battery_status": (12, "varint"), "system_boot_time": (13, "varint"),
+                                 "language": (14, "string"), "local_list": (15, "string"), "connection_type": (16, "string")},
+    "AdRequest": {"session_counters": (1, "SessionCounters"), "static_device_info": (2, "StaticDeviceInfo"),
+                  "dynamic_device_info": (3, "DynamicDeviceInfo"), "impression_opportunity_id": (5, "bytes"),
+                  "placement_id": (6, "string"), "webview_version": (9, "varint"), "tcf": (10, "bytes"),
+                  "ad_request_type": (11, "varint"), "ad_format": (13, "varint")},
+    "SessionCounters": {"load_requests": (1, "varint"), "load_requests_adm": (2, "varint")},
+    "StaticDeviceInfo": {"bundle_id": (1, "string"), "bundle_version": (2, "string"), "app_debuggable": (3, "bool"),
+                         "rooted": (4, "bool"), "os_version": (5, "string"), "device_make": (6, "string"),
+                         "device_model": (7, "string"), "webview_ua": (8, "string"), "screen_density": (9, "varint"),
+                         "screen_width": (10, "varint"), "screen_height": (11, "varint"), "screen_size": (12, "varint"),
+                         "stores": (13, "string"), "total_disk_space": (14, "varint"), "total_ram_memory": (15, "varint"),
+                         "cpu_model": (16, "string"), "cpu_count": (17, "varint"), "gpu_model": (18, "string"),
+                         "android": (19, "StaticAndroid")},
+    "StaticAndroid": {"api_level": (1, "varint"), "version_code": (2, "varint"), "android_fingerprint": (3, "string"),
+                      "app_installer": (4, "string"), "apk_developer_signing_certificate_hash": (5, "string"),
+                      "build_brand": (7, "string"), "build_device": (8, "string"), "build_product": (14, "string"),
+                      "sim_operator": (18, "string")},
+    "DynamicDeviceInfo": {"language": (1, "string"), "network_operator": (2, "string"),
+                          "network_operator_name": (3, "string"), "free_disk_space": (5, "varint"),
+                          "free_ram_memory": (6, "varint"), "wired_headset": (7, "bool"), "time_zone": (8, "string"),
+                          "time_zone_offset": (9, "varint"), "limited_tracking": (10, "bool"),
+                          "android": (12, "DynamicAndroid"), "battery_level": (14, "double"), "battery_status": (15, "varint"),
+                          "connection_type": (16, "varint"), "app_active": (17, "bool"), "screen_width": (20, "varint"),
+                          "screen_height": (21, "varint")},
+    "DynamicAndroid": {"network_connected": (1, "bool"), "network_type": (2, "varint"), "network_metered": (3, "bool"),
+                       "telephony_manager_network_type": (4, "varint"), "volume": (7, "double"), "max_volume": (8, "double"),
+                       "device_up_time": (9, "varint"), "device_elapsed_realtime": (10, "varint"), "charging_type": (15, "varint")},
+    "OperativeEventRequest": {"event_id": (1, "bytes"), "event_type": (2, "varint"), "impression_opportunity_id": (3, "bytes"),
+                              "tracking_token": (4, "bytes"), "additional_data": (5, "bytes"), "sid": (6, "string"),
+                              "static_device_info": (8, "StaticDeviceInfo"), "dynamic_device_info": (9, "DynamicDeviceInfo")},
+    "DiagnosticEventRequest": {"batch": (1, "DiagnosticEvent")},
+    "DiagnosticEvent": {"event_type": (1, "varint"), "custom_event_type": (2, "string"), "timestamps": (3, "Timestamps"),
+                        "time_value": (4, "double"), "string_tags": (5, "StringTag"), "placement_id": (9, "string")},
+    "StringTag": {"key": (1, "string"), "value": (2, "string")},
+}
+
+# A GAID whose 16 bytes also parse as a protobuf message (field 1 varint 1, eight times):
+# only the rule's `raw` list keeps it from being read as a sub-message.
+GW_GAID = "08010801-0801-0801-0801-080108010801"
+OAID = "5e3f9c1a-7b2d-4e8f-a1c3-d5e7f9b1c3e5"
+FID = "cX3hE-2sQ4uJk7Yp1RtZ0a"
+GW_SESSION = "1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9"
+AUID = "e2d4c6b8-a0f1-4e3d-9c5b-7a9f1e3d5c7b"
+SERVER_ID = "player-4711"
+
+
+def uuid_bytes(text: str) -> bytes:
+    """ProtobufExtensions.toByteString(UUID): most then least significant 64 bits, big-endian."""
+    import uuid
+    return uuid.UUID(text).bytes
+
+
+def shared_data() -> dict[str, Any]:
+    """AndroidGetUniversalRequestSharedData + AndroidPrivacyDeviceInfoDataSource (PII allowed)."""
+    return {"session_token": b"\x9a\x01opaque-token\xff", "timestamps": {"timestamp": {"seconds": 1767225600, "nanos": 123000000},
+                                                                        "session_timestamp": 1234},
+            "pii": {"advertising_id": uuid_bytes(GW_GAID), "open_advertising_tracking_id": uuid_bytes(OAID), "fid": FID},
+            "developer_consent": {"options": [{"type": 2, "value": 1}, {"type": 1, "custom_type": "gdpr", "value": 2}]},
+            "webview_version": 4151, "app_start_time": {"seconds": 1767225590},
+            "limited_session_token": {"device_make": "Google", "device_model": "Pixel 8", "os_version": "14", "idfi": IDFI,
+                                      "sdk_version": 41501, "sdk_version_name": "4.15.1", "game_id": GAME_ID,
+                                      "platform": 1, "mediation_provider": 3, "mediation_version": "12.1.0",
+                                      "session_id": uuid_bytes(GW_SESSION)}}
+
+
+STATIC_ANDROID = {"bundle_id": BUNDLE, "bundle_version": "2.3.1", "app_debuggable": False, "rooted": False, "os_version": "14",
+                  "device_make": "Google", "device_model": "Pixel 8", "webview_ua": WEBVIEW_UA, "screen_density": 420,
+                  "screen_width": 1080, "screen_height": 2400, "screen_size": 268435810, "stores": ["google"],
+                  "total_disk_space": 119185342464, "total_ram_memory": 7823589376, "cpu_model": "Tensor G3", "cpu_count": 9,
+                  "gpu_model": "Mali-G715",
+                  "android": {"api_level": 34, "version_code": 41501, "android_fingerprint": "google/shiba/shiba:14/UQ1A/1:user/release-keys",
+                              "app_installer": "com.android.vending", "apk_developer_signing_certificate_hash": "a1b2c3d4e5f6",
+                              "build_brand": "google", "build_device": "shiba", "build_product": "shiba", "sim_operator": "26201"}}
+DYNAMIC_ANDROID = {"language": "de_DE", "network_operator": "26201", "network_operator_name": "Telekom.de",
+                   "free_disk_space": 52428800, "free_ram_memory": 2147483648, "wired_headset": False, "time_zone": "Europe/Berlin",
+                   "time_zone_offset": 3600, "limited_tracking": False, "battery_level": 0.8, "battery_status": 2,
+                   "connection_type": 1, "app_active": True, "screen_width": 1080, "screen_height": 2400,
+                   "android": {"network_connected": True, "network_type": 13, "network_metered": False,
+                               "telephony_manager_network_type": 13, "volume": 7.0, "max_volume": 15.0,
+                               "device_up_time": 86400123, "device_elapsed_realtime": 86400999, "charging_type": 2}}
+# What each device-info field is (the SDK's own field names), "" for not personal.
+STATIC_TYPES = {"bundle_id": "app_id", "bundle_version": "app_version", "rooted": "is_rooted", "os_version": "os_version",
+                "device_make": "manufacturer", "device_model": "device_model", "webview_ua": "user_agent",
+                "screen_density": "screen_density", "screen_width": "screen_width", "screen_height": "screen_height",
+                "total_disk_space": "disk", "total_ram_memory": "ram", "android.api_level": "os_version",
+                "android.version_code": "sdk_version", "android.build_brand": "manufacturer",
+                "android.build_device": "device_model", "android.build_product": "device_model", "android.sim_operator": "carrier"}
+DYNAMIC_TYPES = {"language": "language", "network_operator": "carrier", "network_operator_name": "carrier",
+                 "free_disk_space": "disk", "free_ram_memory": "ram", "time_zone": "timezone", "time_zone_offset": "timezone",
+                 "limited_tracking": "consent_state", "battery_level": "battery", "battery_status": "is_charging",
+                 "connection_type": "network_type", "screen_width": "screen_width", "screen_height": "screen_height",
+                 "android.network_type": "network_type", "android.network_metered": "network_type",
+                 "android.telephony_manager_network_type": "network_type", "android.volume": "volume",
+                 "android.max_volume": "volume", "android.device_up_time": "uptime", "android.device_elapsed_realtime": "uptime",
+                 "android.charging_type": "is_charging"}
+
+
+def gateway_request(payload: dict[str, Any]) -> Request:
+    """CommonGatewayClient.buildHttpRequest: POST UniversalRequest.toByteArray(), Content-Type
+    application/x-protobuf, to GATEWAY_URL."""
+    body = pb_encode(SCHEMA, "UniversalRequest", {"shared_data": shared_data(), "payload": payload})
+    return Request(flow_id="g", source="golden", timestamp=0.0, method="POST", url="https://gateway.unityads.unity3d.com/v1",
+                   headers=[("Content-Type", "application/x-protobuf")], body=body)
+
+
+def number_path(message: str, dotted: str) -> str:
+    """'android.build_brand' in StaticDeviceInfo → '19.7' (field numbers from SCHEMA)."""
+    out = []
+    for name in dotted.split("."):
+        number, kind = SCHEMA[message][name]
+        out.append(str(number))
+        message = kind
+    return ".".join(out)
+
+
+def test_gateway_initialization_request(analyzer):
+    """AndroidGetInitializationRequestPayload: client info, idfi, analytics user id, session id
+    (UUID bytes), device info, auid (UUID bytes) and its string form."""
+    init = {"client_info": {"sdk_version": 41501, "sdk_version_name": "4.15.1", "game_id": GAME_ID, "test": False, "platform": 1,
+                            "mediation_provider": 3, "mediation_version": "12.1.0", "omid_partner_version": "1.0",
+                            "sdk_development_platform": "Unity", "is_fid_available": True},
+            "privacy": b"\x08\x01\x12\x04\xde\xad\xbe\xef", "idfi": IDFI, "session_id": uuid_bytes(GW_SESSION),
+            "auid": uuid_bytes(AUID), "analytics_user_id": ANALYTICS_USER_ID, "is_first_init": True, "auid_string": AUID,
+            "device_info": {"bundle_id": BUNDLE, "device_make": "Google", "device_model": "Pixel 8", "os_version": "14",
+                            "total_disk_space": 119185342464, "total_ram_memory": 7823589376, "current_ui_theme": 32,
+                            "network_operator": "26201", "battery_level": 0.8, "battery_status": 2,
+                            "system_boot_time": 1767139200, "language": "de_DE", "local_list": "de_DE,en_US",
+                            "connection_type": "wifi"}}
+    a = analyze(analyzer, gateway_request({"initialization_request": init}))
+    assert_decoded(a, "gateway")
+    assert_finding(a, "advertising_id", GW_GAID, "body.1.3.1")
+    assert_finding(a, "advertising_id", OAID, "body.1.3.3")
+    assert_finding(a, "installation_id", FID, "body.1.3.4")
+    assert_finding(a, "session_id", GW_SESSION, "body.1.10.13")
+    assert_finding(a, "project_key", GAME_ID, "body.1.10.8")
+    assert_finding(a, "installation_id", IDFI, "body.1.10.4")
+    assert_finding(a, "installation_id", AUID, "body.2.2.7")
+    assert_finding(a, "installation_id", ANALYTICS_USER_ID, "body.2.2.8")
+    assert_finding(a, "app_id", BUNDLE, "body.2.2.9.1")
+    assert_finding(a, "carrier", "26201", "body.2.2.9.10")
+    assert_finding(a, "battery", "0.8", "body.2.2.9.11")
+    assert_finding(a, "language", "de_DE,en_US", "body.2.2.9.15")
+    fields = labels(a)
+    # the same values again: one finding per value, but each place is labelled
+    assert (fields["body.2.2.11"], fields["body.2.2.4"], fields["body.2.2.1.2"]) == ("installation_id", "session_id", "sdk_version")
+    assert ("body.2.2.4", GW_SESSION, "session_id") in a.fields
+    assert fields["body.1.4.1[1].2"] == "consent_state" and fields["body.1.1"] == ""  # consent option; opaque token
+    assert ("body.2.2.2", "<8 bytes not decoded>", "") in a.fields        # privacy blob kept as bytes
+    assert a.identity["app_id"] == BUNDLE
+
+
+def test_gateway_ad_request_device_infos_are_mapped(analyzer):
+    """AndroidGetAdRequest: session counters, StaticDeviceInfo, DynamicDeviceInfo, placement,
+    tcf (IABTCF_TCString as UTF-8 bytes). Every personal device-info field has its type."""
+    ad = {"session_counters": {"load_requests": 3}, "static_device_info": STATIC_ANDROID, "dynamic_device_info": DYNAMIC_ANDROID,
+          "impression_opportunity_id": uuid_bytes("0a0b0c0d-0e0f-4010-8112-131415161718"), "placement_id": "Rewarded_Android",
+          "webview_version": 4151, "tcf": b"CPzHq4APzHq4AAHABBENAXEgAP_gAEPgAAAAJYNV", "ad_request_type": 1, "ad_format": 2}
+    a = analyze(analyzer, gateway_request({"ad_request": ad}))
+    assert_decoded(a, "gateway")
+    assert_finding(a, "user_agent", WEBVIEW_UA, "body.2.3.2.8")
+    assert_finding(a, "consent_state", "CPzHq4APzHq4AAHABBENAXEgAP_gAEPgAAAAJYNV", "body.2.3.10")
+    assert_finding(a, "timezone", "Europe/Berlin", "body.2.3.3.8")
+    fields = labels(a)
+    for name, data_type in STATIC_TYPES.items():
+        assert fields[f"body.2.3.2.{number_path('StaticDeviceInfo', name)}"] == data_type, name
+    for name, data_type in DYNAMIC_TYPES.items():
+        assert fields[f"body.2.3.3.{number_path('DynamicDeviceInfo', name)}"] == data_type, name
+
+
+def test_gateway_operative_event_and_diagnostics(analyzer):
+    """GetOperativeEventRequest: event type, ids, player server id (sid), device infos;
+    DiagnosticEventRequest: a batch of events."""
+    op = {"event_id": uuid_bytes("11111111-2222-4333-8444-555555555555"), "event_type": 3,
+          "impression_opportunity_id": uuid_bytes("0a0b0c0d-0e0f-4010-8112-131415161718"),
+          "tracking_token": b"\x01\x02tracking", "additional_data": b"\x00\x01", "sid": SERVER_ID,
+          "static_device_info": STATIC_ANDROID, "dynamic_device_info": DYNAMIC_ANDROID}
+    a = analyze(analyzer, gateway_request({"operative_event": op}))
+    assert_decoded(a, "gateway")
+    assert_finding(a, "user_id", SERVER_ID, "body.2.4.6")
+    assert_finding(a, "event_name", "3", "body.2.4.2")
+    assert_finding(a, "app_id", BUNDLE, "body.2.4.8.1")
+    assert_finding(a, "carrier", "Telekom.de", "body.2.4.9.3")
+    diag = {"batch": [{"event_type": 12, "time_value": 250.5, "string_tags": [{"key": "operation", "value": "load"}]},
+                      {"event_type": 0, "custom_event_type": "native_show_started", "placement_id": "Rewarded_Android"}]}
+    b = analyze(analyzer, gateway_request({"diagnostic_event_request": diag}))
+    assert_decoded(b, "gateway")
+    assert_finding(b, "event_name", "native_show_started", "body.2.5.1[1].2")
+    assert_finding(b, "event_name", "12", "body.2.5.1[0].1")
+
+
+def test_gateway_rejects_lookalike_host(analyzer):
+    body = gateway_request({"diagnostic_event_request": {"batch": [{"event_type": 1}]}}).body
+    a = analyzer.analyze(Request(flow_id="g", source="golden", timestamp=0.0, method="POST",
+                                 url="https://gateway.unityads.unity3d.com.evil.example/v1", headers=[], body=body))
+    assert a is None or a.tracker != "unity_ads"
 
 
 # ------------------------------------------------------------------------------------------
