@@ -161,6 +161,11 @@ class Endpoint:
                 return variant
         return {}
 
+    @property
+    def parses_query(self) -> bool:
+        """An operation decodes the whole query (`at: query`): it receives the raw query text."""
+        return any(op.segments == ("query",) for op in self.operations)
+
     def accepts(self, method: str, path: str) -> bool:
         """Method and path conditions (the host was matched by the index)."""
         if self.methods and method not in self.methods:

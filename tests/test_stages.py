@@ -568,3 +568,28 @@ def test_split_is_a_parameterised_step():
         chain.run("1-ab", LIMITS)
     with pytest.raises(ValueError, match="split takes"):
         decode.compile_steps([{"split": {"sep": ""}}])
+
+
+# --- form_nested: parameter order carries nesting (h-misc) ------------------------------------------
+
+def test_form_nested_turns_marker_pairs_into_levels():
+    text = "ndh=1&c.&a.&AppID=Bank%205.4&.a&plan=gold&.c&cid.&AVID.&id=u1&as=0&.AVID&DSID.&id=u2&.DSID&.cid"
+    assert decode.step_form_nested(text, LIMITS) == {
+        "ndh": "1", "c": {"a": {"AppID": "Bank 5.4"}, "plan": "gold"},
+        "cid": {"AVID": {"id": "u1", "as": "0"}, "DSID": {"id": "u2"}}}
+    # A level opened twice is merged; a value and a level of one name keep both; unclosed levels end.
+    again = decode.step_form_nested("c.&a.&x=1&.a&.c&c.&a.&y=2&.a&.c&k=v&k.&z=3", LIMITS)
+    assert again == {"c": {"a": {"x": "1", "y": "2"}}, "k": ["v", {"z": "3"}]}
+    # Plain form data decodes as `form` does; a stray close stays a key.
+    assert decode.step_form_nested("a=1&a=2&.x", LIMITS) == decode.step_form("a=1&a=2&.x", LIMITS)
+    with pytest.raises(decode.DecodeError, match="nested deeper"):
+        decode.step_form_nested("a=1&" + "x.&" * 40, LIMITS)
+
+
+def test_endpoint_decoding_the_query_itself_gets_it_raw(tmp_path):
+    text = RULE.replace("    methods: [POST]", "    methods: [GET]").replace(
+        "        steps: [json]\n", "        steps: [json]\n      - at: query\n        steps: [form_nested]\n").replace(
+        "    records: [body.events, body]\n", "").replace("      uid: user_id", "      query.c.a.AppID: app_name")
+    analyzer = Analyzer([load_file(write_rule(tmp_path, text))])
+    a = analyzer.analyze(request("https://collect.acme.example/v1/batch?c.&a.&AppID=Notes%201.0&.a&.c", method="GET"))
+    assert [(f.data_type, f.value, f.path) for f in a.findings] == [("app_name", "Notes 1.0", "query.c.a.AppID")]
