@@ -186,6 +186,23 @@ def test_edge_interact(analyze):
     assert_finding(a, "custom_property", "gold", "body.events[0].data.loyalty")
 
 
+def test_edge_via_the_third_party_id_domain_with_transferred_cookies(analyze):
+    """@adobe/alloy 2.33.1 dist/alloy.js: the first request of a Chrome visitor goes to
+    adobedc.demdex.net; cookiesToPayload copies the kndctr_<org>_* cookies into
+    meta.state.entries when the edge domain is not the site's own."""
+    cookie = "CiYxMjM0NTY3ODkwMTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3OFIQCPjRsq_SMxgBKgNJUkwwAfAB-NGyr9Iz"
+    body = {"events": [{"xdm": {"placeContext": {"ianaTimezone": "Europe/Berlin", "localTimezoneOffset": -60}},
+                        "data": {}}],
+            "query": {"identity": {"fetch": ["ECID", "CORE"]}},
+            "meta": {"state": {"domain": "shop.example", "cookiesEnabled": True,
+                               "entries": [{"key": "kndctr_0123456789ABCDEF01234567_AdobeOrg_identity", "value": cookie}]}}}
+    a = analyze(make_request("POST", "https://adobedc.demdex.net/ee/v1/interact?configId=0f2c8a9e&requestId=r1",
+                             compact_json(body), [("Content-Type", "text/plain; charset=UTF-8")]))
+    assert_decoded(a, "edge")
+    assert_finding(a, "browser_id", cookie, "body.meta.state.entries[0].value")
+    assert_finding(a, "timezone", "Europe/Berlin", "body.events[0].xdm.placeContext.ianaTimezone")
+
+
 def test_visitor_id_service(analyze):
     a = analyze(make_request("GET", f"https://dpm.demdex.net/id?d_visid_ver=5.5.0&d_fieldgroup=MC&d_rtbd=json&d_ver=2"
                              f"&d_orgid=ABC123%40AdobeOrg&d_mid={ECID}"))
