@@ -219,7 +219,10 @@ def _compile_fields(mapping: dict[str, str], where: Any, fail: Any) -> FieldMap:
             segments = paths.parse(path_text)
         except paths.PathError as e:
             fail(where + [path_text], str(e))
-        if any("*" in segment for segment in segments if segment != "[*]"):
+        # A wildcard key, or literal indices beside `[*]` (`body[3][*][0]`: position 0 of
+        # every item of the positional array at position 3), which no shape lookup can match.
+        mixed = "[*]" in segments and any(s[:1] == "[" and s[1:-1].isdigit() for s in segments)
+        if mixed or any("*" in segment for segment in segments if segment != "[*]"):
             compiled.wildcards.append((paths.wildcard_regex(segments), data_type, path_text))
         else:
             compiled.exact[paths.render(segments)] = data_type

@@ -593,3 +593,14 @@ def test_endpoint_decoding_the_query_itself_gets_it_raw(tmp_path):
     analyzer = Analyzer([load_file(write_rule(tmp_path, text))])
     a = analyzer.analyze(request("https://collect.acme.example/v1/batch?c.&a.&AppID=Notes%201.0&.a&.c", method="GET"))
     assert [(f.data_type, f.value, f.path) for f in a.findings] == [("app_name", "Notes 1.0", "query.c.a.AppID")]
+
+
+def test_literal_indices_beside_any_index(tmp_path):
+    """Positional arrays inside lists (New Relic harvests): `data[3][*][0]` is position 0 of
+    every item of the array at position 3 (h-misc)."""
+    rule = load_file(write_rule(tmp_path, RULE.replace("      uid: user_id", "      data[3][*][0]: page_url\n"
+                                                                              "      data[9][*].name: event_name")))
+    fields = rule.endpoints[0].fields
+    assert fields.lookup("data[3][5][0]") == ("page_url", "data[3][*][0]")
+    assert fields.lookup("data[3][5][1]") is None and fields.lookup("data[4][5][0]") is None
+    assert fields.lookup("data[9][0].name") == ("event_name", "data[9][*].name")
