@@ -86,9 +86,10 @@ SCHEMA: dict[str, Any] = {
                     "request_fields": _FIELD_MAP,
                     "shape": {
                         "type": "object",
-                        "required": ["segments", "require"],
+                        "required": ["require"],
+                        "anyOf": [{"required": ["segments"]}, {"required": ["params"]}],
                         "additionalProperties": False,
-                        "properties": {"segments": _PATHS, "require": _PATHS},
+                        "properties": {"segments": _PATHS, "params": _PATHS, "require": _PATHS},
                     },
                     "reply": {"oneOf": [_REPLY, {"type": "array", "items": _REPLY, "minItems": 1}]},
                     "source": {"oneOf": [{"type": "string"}, _PATHS]},
@@ -151,6 +152,9 @@ class Endpoint:
     shape_require: list[list[str]]
     replies: list[dict[str, Any]]
     sources: tuple[str, ...]
+    # Query parameter names that mark the format on any host (a proxy that moves the
+    # intake path into a parameter: `?forward=/api/v2/track?...`).
+    shape_params: tuple[str, ...] = ()
 
     def reply(self, params: dict[str, Any]) -> dict[str, Any]:
         """The block-mode answer for a request with these query/form parameters: the first
@@ -308,6 +312,7 @@ def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: An
         request_fields=_compile_fields(ep.get("request_fields", {}), where + ["request_fields"], fail),
         shape_segments=tuple(shape.get("segments", [])),
         shape_require=parse_list("require", shape),
+        shape_params=tuple(shape.get("params", [])),
         replies=ep["reply"] if isinstance(ep.get("reply"), list) else [ep.get("reply", {})],
         sources=sources,
     )
