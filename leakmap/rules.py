@@ -87,9 +87,9 @@ SCHEMA: dict[str, Any] = {
                     "shape": {
                         "type": "object",
                         "required": ["require"],
-                        "anyOf": [{"required": ["segments"]}, {"required": ["params"]}],
+                        "anyOf": [{"required": ["segments"]}, {"required": ["params"]}, {"required": ["headers"]}],
                         "additionalProperties": False,
-                        "properties": {"segments": _PATHS, "params": _PATHS, "require": _PATHS},
+                        "properties": {"segments": _PATHS, "params": _PATHS, "headers": _PATHS, "require": _PATHS},
                     },
                     "reply": {"oneOf": [_REPLY, {"type": "array", "items": _REPLY, "minItems": 1}]},
                     "source": {"oneOf": [{"type": "string"}, _PATHS]},
@@ -155,6 +155,9 @@ class Endpoint:
     # Query parameter names that mark the format on any host (a proxy that moves the
     # intake path into a parameter: `?forward=/api/v2/track?...`).
     shape_params: tuple[str, ...] = ()
+    # Request header names (lower case) that mark the format on any host and path (servers
+    # the app owner runs, whose endpoints the app configures).
+    shape_headers: tuple[str, ...] = ()
 
     def reply(self, params: dict[str, Any]) -> dict[str, Any]:
         """The block-mode answer for a request with these query/form parameters: the first
@@ -313,6 +316,7 @@ def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: An
         shape_segments=tuple(shape.get("segments", [])),
         shape_require=parse_list("require", shape),
         shape_params=tuple(shape.get("params", [])),
+        shape_headers=tuple(h.lower() for h in shape.get("headers", [])),
         replies=ep["reply"] if isinstance(ep.get("reply"), list) else [ep.get("reply", {})],
         sources=sources,
     )

@@ -606,7 +606,7 @@ def test_literal_indices_beside_any_index(tmp_path):
     assert fields.lookup("data[9][0].name") == ("event_name", "data[9][*].name")
 
 
-def test_shape_by_query_parameter_name(tmp_path):
+def test_shape_by_query_parameter_or_header_name(tmp_path):
     """A proxy that moves the intake path into a parameter (`/p?forward=/v1/batch?...`) is
     recognised on any host by that parameter's name, then confirmed by `require` (h-misc)."""
     text = RULE.replace("    records: [body.events, body]\n", "    records: [body.events, body]\n"
@@ -616,6 +616,12 @@ def test_shape_by_query_parameter_name(tmp_path):
     assert (a.tracker, a.match_via) == ("acme", "payload_shape")
     assert [(f.data_type, f.value) for f in a.findings] == [("user_id", "u-5")]
     assert analyzer.analyze(request("https://t.shop.example/p?other=1", b'{"events": [{"uid": "u-5"}]}')) is None
+    by_header = Analyzer([load_file(write_rule(tmp_path, RULE.replace(
+        "    records: [body.events, body]\n", "    records: [body.events, body]\n    shape: {headers: [X-Acme-Key], require: [uid]}\n"),
+        "h.yaml"))])
+    b = by_header.analyze(request("https://errors.corp.example:49000/", b'{"uid": "u-6"}', headers=[("x-acme-key", "k")]))
+    assert (b.tracker, b.match_via) == ("acme", "payload_shape")
+    assert by_header.analyze(request("https://errors.corp.example:49000/", b'{"uid": "u-6"}')) is None
     with pytest.raises(RuleError, match="is not valid under any of the given schemas"):
         load_file(write_rule(tmp_path, RULE.replace("    records: [body.events, body]\n",
                                                     "    shape: {require: [uid]}\n"), "bad.yaml"))
