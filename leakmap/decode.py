@@ -111,6 +111,61 @@ def step_form(value: Any, limits: Limits) -> dict[str, Any]:
     return multidict(pairs)
 
 
+def step_form_nested(value: Any, limits: Limits) -> dict[str, Any]:
+    """Form data whose parameter order carries nesting: a bare key ending in `.` (no `=`)
+    opens a level, `.name` closes it, and the keys in between nest under it, so
+    `c.&a.&AppID=x&.a&k=v&.c` → {c: {a: {AppID: x}, k: v}} (Adobe context data and customer
+    ids). Plain form data decodes as `form` does. Lenient like the serializers' own readers:
+    a close that matches no open level stays a plain key, levels left open close at the end;
+    a level opened twice is merged; a key that is both a value and a level keeps both (list)."""
+    text = _as_text(value)
+    text = text[1:] if text.startswith("?") else text
+    if "=" not in text or not _FORM_SAFE.match(text):
+        raise DecodeError("not form data")
+    parts = [p for p in text.split("&") if p]
+    if len(parts) > limits.max_fields:
+        raise DecodeError(f"form: more than {limits.max_fields} parameters")
+    root: dict[str, Any] = {}
+    stack: list[tuple[str, dict[str, Any]]] = [("", root)]
+    for part in parts:
+        key, sep, val = part.partition("=")
+        key = unquote_plus(key)
+        if not sep and len(key) > 1 and key.endswith("."):
+            if len(stack) > limits.max_depth:
+                raise DecodeError(f"form: nested deeper than {limits.max_depth} levels")
+            stack.append((key[:-1], _nested_level(stack[-1][1], key[:-1])))
+            continue
+        if not sep and len(key) > 1 and key.startswith(".") and any(name == key[1:] for name, _ in stack[1:]):
+            while stack.pop()[0] != key[1:]:
+                pass
+            continue
+        _add_value(stack[-1][1], key, unquote_plus(val))
+    return root
+
+
+def _nested_level(container: dict[str, Any], name: str) -> dict[str, Any]:
+    """The dict under *name* in *container*, created (or reused when reopened)."""
+    existing = container.get(name)
+    if isinstance(existing, dict):
+        return existing
+    if isinstance(existing, list) and existing and isinstance(existing[-1], dict):
+        return existing[-1]
+    level: dict[str, Any] = {}
+    if existing is None:
+        container[name] = level
+    else:
+        container[name] = [*existing, level] if isinstance(existing, list) else [existing, level]
+    return level
+
+
+def _add_value(container: dict[str, Any], key: str, val: str) -> None:
+    existing = container.get(key)
+    if existing is None:
+        container[key] = val
+    else:
+        container[key] = [*existing, val] if isinstance(existing, list) else [existing, val]
+
+
 def multidict(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     """Pairs → dict; a repeated key keeps all its values as a list."""
     out: dict[str, Any] = {}
@@ -389,6 +444,7 @@ STEPS: dict[str, StepFn] = {
     "json": step_json,
     "ndjson": step_ndjson,
     "form": step_form,
+    "form_nested": step_form_nested,
     "base64": step_base64,
     "gzip": step_gzip,
     "zlib": step_zlib,

@@ -4,13 +4,16 @@ Hosts are looked up in dicts (exact host, then each parent domain down to the re
 domain), so the cost per request does not grow with the number of rules. Only the few
 endpoints of the matched tracker are then tested on method and path. Requests to unknown
 hosts can still be recognised by payload shape (a customer's own proxy, e.g. Mixpanel's
-`api_host`): endpoints that declare a `shape` are indexed by the last path segment.
+`api_host`): endpoints that declare a `shape` are indexed by the last path segment, a query
+parameter name (proxies that move the intake path into a parameter) or a request header
+name (self-hosted servers at any host and path).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import unquote_plus
 
 import tldextract
 
@@ -47,6 +50,8 @@ class HostIndex:
         self.exact: dict[str, list[Endpoint]] = {}
         self.suffix: dict[str, list[Endpoint]] = {}
         self.shapes: dict[str, list[Endpoint]] = {}
+        self.shape_params: dict[str, list[Endpoint]] = {}
+        self.shape_headers: dict[str, list[Endpoint]] = {}
         for rule in rules:
             for endpoint in rule.endpoints:
                 for host in endpoint.hosts:
@@ -56,6 +61,10 @@ class HostIndex:
                         self.exact.setdefault(host, []).append(endpoint)
                 for segment in endpoint.shape_segments:
                     self.shapes.setdefault(segment, []).append(endpoint)
+                for param in endpoint.shape_params:
+                    self.shape_params.setdefault(param, []).append(endpoint)
+                for header in endpoint.shape_headers:
+                    self.shape_headers.setdefault(header, []).append(endpoint)
 
     def candidates(self, host: str) -> list[Endpoint]:
         """Endpoints whose hosts cover *host*: exact entries first, then `*.parent` entries
@@ -83,7 +92,17 @@ class HostIndex:
         return Match(None, candidates[0].rule, "host")
 
     def shape_candidates(self, request: Request) -> list[Endpoint]:
-        """Endpoints that may describe *request* on an unknown host, by last path segment;
-        the caller confirms by decoding and checking the endpoint's required fields."""
+        """Endpoints that may describe *request* on an unknown host, by last path segment,
+        then by query parameter name, then by request header name; the caller confirms by
+        decoding and checking the endpoint's required fields."""
         segment = request.path.rstrip("/").rsplit("/", 1)[-1]
-        return self.shapes.get(segment, []) if segment else []
+        found = list(self.shapes.get(segment, ())) if segment else []
+        if self.shape_params and request.query:
+            names = {unquote_plus(part.split("=", 1)[0]) for part in request.query.split("&")}
+            found += [e for name in sorted(names & self.shape_params.keys()) for e in self.shape_params[name]
+                      if e not in found]
+        if self.shape_headers:
+            names = {name.lower() for name, _ in request.headers}
+            found += [e for name in sorted(names & self.shape_headers.keys()) for e in self.shape_headers[name]
+                      if e not in found]
+        return found

@@ -60,10 +60,14 @@ class Stats:
 def build_document(request: Request, endpoint: Endpoint | None, limits: Limits) -> tuple[dict[str, Any], str]:
     """The request as a tree the rule's operations and paths work on:
     `query`, `path` (named groups of the endpoint's path regex), `body` (raw bytes until a
-    decode step parses it), `header` and `cookie`. Returns (document, error)."""
+    decode step parses it), `header` and `cookie`. Returns (document, error). The query is
+    parsed as a form unless the endpoint decodes `at: query` itself: it then gets the raw
+    query text, for formats where the order of parameters carries meaning (nesting markers)."""
     doc: dict[str, Any] = {}
     error = request.body_error
-    if request.query:
+    if request.query and endpoint is not None and endpoint.parses_query:
+        doc["query"] = request.query  # the endpoint's own steps parse it (parameter order matters)
+    elif request.query:
         try:
             doc["query"] = multidict(parse_qsl(request.query, keep_blank_values=True, max_num_fields=limits.max_fields))
         except ValueError:

@@ -86,9 +86,10 @@ SCHEMA: dict[str, Any] = {
                     "request_fields": _FIELD_MAP,
                     "shape": {
                         "type": "object",
-                        "required": ["segments", "require"],
+                        "required": ["require"],
+                        "anyOf": [{"required": ["segments"]}, {"required": ["params"]}, {"required": ["headers"]}],
                         "additionalProperties": False,
-                        "properties": {"segments": _PATHS, "require": _PATHS},
+                        "properties": {"segments": _PATHS, "params": _PATHS, "headers": _PATHS, "require": _PATHS},
                     },
                     "reply": {"oneOf": [_REPLY, {"type": "array", "items": _REPLY, "minItems": 1}]},
                     "source": {"oneOf": [{"type": "string"}, _PATHS]},
@@ -151,6 +152,12 @@ class Endpoint:
     shape_require: list[list[str]]
     replies: list[dict[str, Any]]
     sources: tuple[str, ...]
+    # Query parameter names that mark the format on any host (a proxy that moves the
+    # intake path into a parameter: `?forward=/api/v2/track?...`).
+    shape_params: tuple[str, ...] = ()
+    # Request header names (lower case) that mark the format on any host and path (servers
+    # the app owner runs, whose endpoints the app configures).
+    shape_headers: tuple[str, ...] = ()
 
     def reply(self, params: dict[str, Any]) -> dict[str, Any]:
         """The block-mode answer for a request with these query/form parameters: the first
@@ -160,6 +167,11 @@ class Endpoint:
             if name is None or params.get(name) not in (None, "", "0"):
                 return variant
         return {}
+
+    @property
+    def parses_query(self) -> bool:
+        """An operation decodes the whole query (`at: query`): it receives the raw query text."""
+        return any(op.segments == ("query",) for op in self.operations)
 
     def accepts(self, method: str, path: str) -> bool:
         """Method and path conditions (the host was matched by the index)."""
@@ -214,7 +226,10 @@ def _compile_fields(mapping: dict[str, str], where: Any, fail: Any) -> FieldMap:
             segments = paths.parse(path_text)
         except paths.PathError as e:
             fail(where + [path_text], str(e))
-        if any("*" in segment for segment in segments if segment != "[*]"):
+        # A wildcard key, or literal indices beside `[*]` (`body[3][*][0]`: position 0 of
+        # every item of the positional array at position 3), which no shape lookup can match.
+        mixed = "[*]" in segments and any(s[:1] == "[" and s[1:-1].isdigit() for s in segments)
+        if mixed or any("*" in segment for segment in segments if segment != "[*]"):
             compiled.wildcards.append((paths.wildcard_regex(segments), data_type, path_text))
         else:
             compiled.exact[paths.render(segments)] = data_type
@@ -300,6 +315,8 @@ def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: An
         request_fields=_compile_fields(ep.get("request_fields", {}), where + ["request_fields"], fail),
         shape_segments=tuple(shape.get("segments", [])),
         shape_require=parse_list("require", shape),
+        shape_params=tuple(shape.get("params", [])),
+        shape_headers=tuple(h.lower() for h in shape.get("headers", [])),
         replies=ep["reply"] if isinstance(ep.get("reply"), list) else [ep.get("reply", {})],
         sources=sources,
     )

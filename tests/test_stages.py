@@ -615,3 +615,60 @@ def test_aes_cbc_with_a_rule_declared_key():
         wrong.run(secret, LIMITS)
     with pytest.raises(ValueError, match="aes_cbc takes"):
         decode.compile_steps([{"aes_cbc": {"key": "short", "iv": "zero"}}])
+
+
+# --- form_nested: parameter order carries nesting (h-misc) ------------------------------------------
+
+def test_form_nested_turns_marker_pairs_into_levels():
+    text = "ndh=1&c.&a.&AppID=Bank%205.4&.a&plan=gold&.c&cid.&AVID.&id=u1&as=0&.AVID&DSID.&id=u2&.DSID&.cid"
+    assert decode.step_form_nested(text, LIMITS) == {
+        "ndh": "1", "c": {"a": {"AppID": "Bank 5.4"}, "plan": "gold"},
+        "cid": {"AVID": {"id": "u1", "as": "0"}, "DSID": {"id": "u2"}}}
+    # A level opened twice is merged; a value and a level of one name keep both; unclosed levels end.
+    again = decode.step_form_nested("c.&a.&x=1&.a&.c&c.&a.&y=2&.a&.c&k=v&k.&z=3", LIMITS)
+    assert again == {"c": {"a": {"x": "1", "y": "2"}}, "k": ["v", {"z": "3"}]}
+    # Plain form data decodes as `form` does; a stray close stays a key.
+    assert decode.step_form_nested("a=1&a=2&.x", LIMITS) == decode.step_form("a=1&a=2&.x", LIMITS)
+    with pytest.raises(decode.DecodeError, match="nested deeper"):
+        decode.step_form_nested("a=1&" + "x.&" * 40, LIMITS)
+
+
+def test_endpoint_decoding_the_query_itself_gets_it_raw(tmp_path):
+    text = RULE.replace("    methods: [POST]", "    methods: [GET]").replace(
+        "        steps: [json]\n", "        steps: [json]\n      - at: query\n        steps: [form_nested]\n").replace(
+        "    records: [body.events, body]\n", "").replace("      uid: user_id", "      query.c.a.AppID: app_name")
+    analyzer = Analyzer([load_file(write_rule(tmp_path, text))])
+    a = analyzer.analyze(request("https://collect.acme.example/v1/batch?c.&a.&AppID=Notes%201.0&.a&.c", method="GET"))
+    assert [(f.data_type, f.value, f.path) for f in a.findings] == [("app_name", "Notes 1.0", "query.c.a.AppID")]
+
+
+def test_literal_indices_beside_any_index(tmp_path):
+    """Positional arrays inside lists (New Relic harvests): `data[3][*][0]` is position 0 of
+    every item of the array at position 3 (h-misc)."""
+    rule = load_file(write_rule(tmp_path, RULE.replace("      uid: user_id", "      data[3][*][0]: page_url\n"
+                                                                              "      data[9][*].name: event_name")))
+    fields = rule.endpoints[0].fields
+    assert fields.lookup("data[3][5][0]") == ("page_url", "data[3][*][0]")
+    assert fields.lookup("data[3][5][1]") is None and fields.lookup("data[4][5][0]") is None
+    assert fields.lookup("data[9][0].name") == ("event_name", "data[9][*].name")
+
+
+def test_shape_by_query_parameter_or_header_name(tmp_path):
+    """A proxy that moves the intake path into a parameter (`/p?forward=/v1/batch?...`) is
+    recognised on any host by that parameter's name, then confirmed by `require` (h-misc)."""
+    text = RULE.replace("    records: [body.events, body]\n", "    records: [body.events, body]\n"
+                        "    shape: {params: [forward], require: [uid]}\n")
+    analyzer = Analyzer([load_file(write_rule(tmp_path, text))])
+    a = analyzer.analyze(request("https://t.shop.example/p?forward=%2Fv1%2Fbatch", b'{"events": [{"uid": "u-5"}]}'))
+    assert (a.tracker, a.match_via) == ("acme", "payload_shape")
+    assert [(f.data_type, f.value) for f in a.findings] == [("user_id", "u-5")]
+    assert analyzer.analyze(request("https://t.shop.example/p?other=1", b'{"events": [{"uid": "u-5"}]}')) is None
+    by_header = Analyzer([load_file(write_rule(tmp_path, RULE.replace(
+        "    records: [body.events, body]\n", "    records: [body.events, body]\n    shape: {headers: [X-Acme-Key], require: [uid]}\n"),
+        "h.yaml"))])
+    b = by_header.analyze(request("https://errors.corp.example:49000/", b'{"uid": "u-6"}', headers=[("x-acme-key", "k")]))
+    assert (b.tracker, b.match_via) == ("acme", "payload_shape")
+    assert by_header.analyze(request("https://errors.corp.example:49000/", b'{"uid": "u-6"}')) is None
+    with pytest.raises(RuleError, match="is not valid under any of the given schemas"):
+        load_file(write_rule(tmp_path, RULE.replace("    records: [body.events, body]\n",
+                                                    "    shape: {require: [uid]}\n"), "bad.yaml"))

@@ -216,3 +216,35 @@ def test_lookalike_host_is_not_amplitude(analyzer):
                        compact_json({"api_key": API_KEY, "events": [{"event_type": "x"}]}), [JSON_CT])
     a = analyzer.analyze(req)
     assert a is None or a.tracker != TRACKER
+
+
+def test_session_replay_upload_gzip(analyze):
+    """@amplitude/session-replay-browser 1.51.6 track-destination.js: query device_id/session_id/type,
+    Bearer API key, X-Client-* headers, body {version: 1, events: [JSON strings]} gzipped with
+    Content-Encoding (event-compressor.js: {type, timestamp, data} per rrweb event)."""
+    snapshot = compact_json({"type": 2, "timestamp": 1767225600000,
+                             "data": {"node": {"type": 0, "childNodes": [{"type": 3, "textContent": "Hello Ada"}]}}})
+    click = compact_json({"x": 120, "y": 48, "selector": "#checkout", "viewportHeight": 720, "viewportWidth": 1280,
+                          "pageUrl": "https://shop.example/cart", "timestamp": 1767225601000, "type": "click"})
+    body = gzip.compress(compact_json({"version": 1, "events": [snapshot, click]}).encode())
+    query = urlencode({"device_id": "dev-77aa", "session_id": "1767225600000", "type": "replay"})
+    req = request_via_mitmproxy("POST", f"https://api-sr.amplitude.com/sessions/v2/track?{query}", body, {
+        "Content-Type": "application/json", "Accept": "*/*", "Authorization": "Bearer 0123456789abcdef0123456789abcdef",
+        "X-Client-Version": "1.51.6", "X-Client-Library": "standalone/1.51.6",
+        "X-Client-Url": "https://shop.example/cart", "X-Client-Sample-Rate": "1", "X-Sampling-Hash-Alg": "xxhash32",
+        "Content-Encoding": "gzip"})
+    a = analyze(req)
+    assert_decoded(a, "session_replay")
+    assert_finding(a, "project_key", "0123456789abcdef0123456789abcdef", "header.authorization.key")
+    assert_finding(a, "installation_id", "dev-77aa", "query.device_id")
+    assert_finding(a, "session_id", "1767225600000", "query.session_id")
+    assert_finding(a, "page_url", "https://shop.example/cart", "header.x-client-url")
+    assert_finding(a, "session_replay", snapshot, "body.events[0]")
+    assert_finding(a, "session_replay", click, "body.events[1]")
+    # Page-exit beacon (sendBeacon): no headers, the key in the query, {version: 2}.
+    beacon = urlencode({"device_id": "dev-77aa", "session_id": "1767225600000", "type": "replay",
+                        "api_key": "0123456789abcdef0123456789abcdef"})
+    b = analyze(make_request("POST", f"https://api-sr.eu.amplitude.com/sessions/v2/track?{beacon}",
+                             compact_json({"version": 2, "events": [snapshot]}), [JSON_CT]))
+    assert_decoded(b, "session_replay")
+    assert_finding(b, "project_key", "0123456789abcdef0123456789abcdef", "query.api_key")

@@ -130,6 +130,29 @@ def test_sessions(analyzer):
     has(a, "app_id", "com.example.bank", "body.app.id")
 
 
+def test_on_premise_endpoints_recognised_by_header_and_shape(analyzer):
+    """Endpoints the app configures (@bugsnag/core config.js `endpoints`; Android
+    EndpointConfiguration): an on-premise server at any host, port and path."""
+    body = {"apiKey": API_KEY, "payloadVersion": "4.0",
+            "notifier": {"name": "Android Bugsnag Notifier", "version": "6.10.0", "url": "https://bugsnag.com"},
+            "events": [android_event()]}
+    a = analyzer.analyze(request("POST", "https://bugsnag.bank.internal:49000/", compact(body), HEADERS))
+    decoded(a, "notify", via="payload_shape")
+    has(a, "installation_id", "7f3e9a1c-2b4d-4e6f-8a0b-1c2d3e4f5a6b", "body.events[0].device.id")
+    has(a, "project_key", API_KEY, "body.apiKey")
+    assert labels(a)["header.bugsnag-api-key"] == "project_key"
+    python = analyzer.analyze(request("POST", "https://errors.corp.example/bugsnag/notify", python_sdk_payload(), HEADERS))
+    decoded(python, "notify", via="payload_shape")
+    has(python, "user_id", "bs-user-8", "body.events[0].user.id")
+    sessions = {"notifier": {"name": "Bugsnag JavaScript", "version": "9.0.0"}, "app": {"version": "1.4.2"},
+                "device": {"locale": "en-GB"}, "sessions": [{"id": "sess-9", "startedAt": "2026-01-01T09:59:00Z"}]}
+    b = analyzer.analyze(request("POST", "https://bugsnag.bank.internal:49001/", compact(sessions), HEADERS))
+    decoded(b, "sessions", via="payload_shape")
+    has(b, "session_id", "sess-9", "body.sessions[0].id")
+    # The header alone is not enough: the payload must have Bugsnag's shape.
+    assert analyzer.analyze(request("POST", "https://bugsnag.bank.internal:49000/", '{"hello": 1}', HEADERS)) is None
+
+
 def test_lookalike_is_not_bugsnag(analyzer):
     a = analyzer.analyze(request("POST", "https://notify.bugsnag.com.example.org/", "{}"))
     assert a is None or a.tracker != "bugsnag"

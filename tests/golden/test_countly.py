@@ -112,3 +112,15 @@ def test_read_api_server_config(analyze):
 def test_i_path_without_app_key_is_not_countly(analyzer):
     a = analyzer.analyze(make_request("GET", "https://img.example.org/i?device_id=x&w=1"))
     assert a is None or a.tracker != TRACKER
+
+
+def test_device_id_is_the_install_id_whatever_its_type(analyze):
+    """countly-sdk-web DeviceIdTypeInternalEnums: `t` says where the device id came from (1 SDK
+    generated, 0 developer supplied); both are typed installation_id, `t` is kept as sent."""
+    generated = analyze(make_request("POST", f"{SERVER}/i", urlencode(web_params(events="[]")), [FORM_CT]))
+    assert_finding(generated, "installation_id", DEVICE_ID, "body.device_id")
+    assert labels(generated)["body.t"] == ""
+    supplied = analyze(make_request("POST", f"{SERVER}/i", urlencode(web_params(
+        device_id="crm-55102", old_device_id=DEVICE_ID, t="0")), [FORM_CT]))   # change_id with merge
+    assert_finding(supplied, "installation_id", "crm-55102", "body.device_id")
+    assert_finding(supplied, "installation_id", DEVICE_ID, "body.old_device_id")

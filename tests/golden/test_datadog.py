@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from urllib.parse import quote
 
 import pytest
 
@@ -35,6 +36,7 @@ SESSION = "e3f1a2b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b"
 USER_ID = "usr-7781"
 EMAIL = "lee.datadog@example.com"
 PACKAGE = "com.example.shop"
+ENCODE_URI_COMPONENT_SAFE = "-_.!~*'()"
 
 
 def browser_query(track: str) -> str:
@@ -178,6 +180,31 @@ def test_replay_multipart(analyzer):
     has(a, "project_key", CLIENT_TOKEN, "query.dd-api-key")
     segment = zlib.compress(b'{"records":[]}')
     assert ("body.segment", f"<{len(segment)} bytes not decoded>", "") in a.fields  # the recording: deflated bytes
+
+
+def proxied(proxy: str, track: str) -> str:
+    """endpointBuilder.ts buildEndpointUrl with a string `proxy`:
+    `<proxy>?ddforward=encodeURIComponent(/api/v2/<track>?<parameters>)`."""
+    return f"{proxy}?ddforward={quote(f'/api/v2/{track}?{browser_query(track)}', safe=ENCODE_URI_COMPONENT_SAFE)}"
+
+
+def test_proxy_option_recognised_by_ddforward(analyzer):
+    rum = analyzer.analyze(request("POST", proxied("https://telemetry.shop.example/dd", "rum"), ndjson(browser_view()),
+                                   [("Content-Type", "text/plain;charset=UTF-8")]))
+    decoded(rum, "rum", via="payload_shape")
+    has(rum, "project_key", CLIENT_TOKEN, "query.ddforward.params.dd-api-key")
+    has(rum, "sdk_version", "7.16.2", "query.ddforward.params.dd-evp-origin-version")
+    has(rum, "user_id", USER_ID, "body[0].usr.id")
+    assert labels(rum)["query.ddforward.path"] == ""
+    log = {"date": 1767225600000, "message": "checkout failed", "status": "error", "origin": "logger",
+           "service": "shop-web", "session_id": SESSION, "usr": {"id": USER_ID}}
+    logs = analyzer.analyze(request("POST", proxied("https://telemetry.shop.example/dd", "logs"), ndjson(log)))
+    decoded(logs, "logs", via="payload_shape")
+    has(logs, "message_content", "checkout failed", "body.message")  # one line: read as JSON
+    has(logs, "project_key", CLIENT_TOKEN, "query.ddforward.params.dd-api-key")
+    # Not every request with a `ddforward` parameter is Datadog's.
+    other = analyzer.analyze(request("POST", "https://telemetry.shop.example/dd?ddforward=%2Fx", b'{"a": 1}'))
+    assert other is None or other.tracker != "datadog", summary(other)
 
 
 def test_lookalike_hosts_are_not_datadog(analyzer):

@@ -504,3 +504,39 @@ def test_gatekeepers_get(analyze):
 def test_lookalike_hosts_do_not_match(rules, url):
     a = Analyzer(rules).analyze(make_request("POST", url, "event=CUSTOM_APP_EVENTS&anon_id=XZ1"))
     assert a is None or a.tracker != "facebook", summary(a)
+
+
+# ------------------------------------------------------------------------------------------
+# Graph API batch (GraphRequest.toHttpConnection with several requests)
+
+
+def test_android_graph_batch_carries_app_events(analyze):
+    """GraphRequest.kt@34d41548 batch: POST to getGraphUrlBase() with `batch_app_id` and `batch`
+    (serializeToBatch): each entry's Bundle parameters in relative_url's query
+    (relativeUrlForBatchedRequest, Uri.Builder encoding), its graph object form-encoded in
+    `body`; the whole body a gzipped form (Serializer with useUrlEncode)."""
+    params = android_activities_params(android_events())
+    bundle, graph_object = params[:6], params[6:]
+    activities = {"relative_url": f"/v21.0/{APP_ID}/activities?" + "&".join(
+                      f"{k}={quote(v, safe=chr(39) + '-_.!~*()')}" for k, v in bundle),
+                  "method": "POST",
+                  "body": "&".join(f"{k}={java_url_encode(v)}" for k, v in graph_object)}
+    settings = {"relative_url": f"/v21.0/{APP_ID}?fields=app_events_feature_bitmask&access_token={APP_ID}%7C{CLIENT_TOKEN}"
+                                "&sdk=android&format=json", "method": "GET", "name": "settings",
+                "omit_response_on_success": False}
+    body = android_gzip_form([("batch_app_id", APP_ID), ("batch", org_json([activities, settings]))])
+    a = analyze(via_mitmproxy("POST", "https://graph.facebook.com", body, ANDROID_HEADERS))
+    assert_decoded(a, "graph_batch")
+    entry = "body.batch[0]"
+    assert_finding(a, "project_key", APP_ID, "body.batch_app_id")
+    assert_finding(a, "auth_token", f"{APP_ID}|{CLIENT_TOKEN}", f"{entry}.relative_url.params.access_token")
+    assert_finding(a, "push_token", PUSH_TOKEN, f"{entry}.relative_url.params.device_token")
+    assert_finding(a, "event_name", "fb_mobile_purchase", f"{entry}.relative_url.params.custom_events[1]._eventName")
+    assert_finding(a, "custom_property", "SPRING", f"{entry}.relative_url.params.custom_events[1].coupon")
+    assert_finding(a, "advertising_id", GAID, f"{entry}.body.advertiser_id")
+    assert_finding(a, "installation_id", ANON_ID, f"{entry}.body.anon_id")
+    assert_finding(a, "hashed_email", EMAIL_HASH, f"{entry}.body.ud.em")
+    assert_finding(a, "device_model", "Pixel 8", f"{entry}.body.extinfo[5]")
+    assert_finding(a, "app_id", PACKAGE, f"{entry}.body.extinfo[1]")
+    assert labels(a)["body.batch[1].relative_url.path"] == ""
+    assert labels(a)["body.batch[1].relative_url.params.fields"] == ""
