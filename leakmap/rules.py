@@ -214,7 +214,10 @@ def _compile_fields(mapping: dict[str, str], where: Any, fail: Any) -> FieldMap:
             segments = paths.parse(path_text)
         except paths.PathError as e:
             fail(where + [path_text], str(e))
-        if any("*" in segment for segment in segments if segment != "[*]"):
+        # A path mixing `[*]` with a literal index (`events[*][2]`: item 2 of every positional
+        # event) has no single shape to look up, so it is matched like a wildcard path.
+        mixed = "[*]" in segments and any(s.startswith("[") and s[1:-1].isdigit() for s in segments)
+        if mixed or any("*" in segment for segment in segments if segment != "[*]"):
             compiled.wildcards.append((paths.wildcard_regex(segments), data_type, path_text))
         else:
             compiled.exact[paths.render(segments)] = data_type
