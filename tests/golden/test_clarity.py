@@ -174,8 +174,14 @@ def test_web_tag_and_error_report(analyzer):
     a = analyzer.analyze(make_request("GET", f"https://www.clarity.ms/tag/{PROJECT}?ref=npm"))
     decoded(a, "tag")
     has(a, "project_key", PROJECT, "path.project_id")
-    script = analyzer.analyze(make_request("GET", "https://scripts.clarity.ms/0.8.41/clarity.js"))
-    decoded(script, "tag")
+    for url in ("https://scripts.clarity.ms/0.8.41/clarity.js", "https://www.clarity.ms/eus2-c/s/0.7.1/clarity.js"):
+        decoded(analyzer.analyze(make_request("GET", url)), "tag")
+    uet = analyzer.analyze(make_request("GET", "https://www.clarity.ms/tag/uet/26101359?conversions=1"))
+    decoded(uet, "tag")
+    has(uet, "project_key", "26101359", "path.uet_tag_id")
+    assert "uet" not in {f.value for f in uet.findings}
+    # Uploads on www.clarity.ms under a region prefix (older tags, the Android SDK's ingest URL).
+    decoded(analyzer.analyze(make_request("POST", "https://www.clarity.ms/eus2-d/collect", web_batch(True))), "collect")
     # core/report.ts: XHR send of the JSON text (no content type given).
     report = {"v": "0.8.69", "p": PROJECT, "u": USER, "s": SESSION, "n": 1, "m": "Timeout : https://x.clarity.ms/collect"}
     r = analyzer.analyze(make_request("POST", "https://report.clarity.ms/eus2-tag", compact(report)))
