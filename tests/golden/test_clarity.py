@@ -190,6 +190,14 @@ def test_web_tag_and_error_report(analyzer):
     has(r, "error_report", report["m"], "body.m")
 
 
+def test_unknown_event_shape_is_kept_and_noted(analyzer):
+    body = '{"e":["0.8.69",1,0,10,"%s","u1","s1",1,0,0,0,"https://a.example/"],"a":[[1,34,"odd"],{"x":1}]}' % PROJECT
+    a = analyzer.analyze(make_request("POST", "https://x.clarity.ms/collect", body))
+    decoded(a, "collect")
+    assert any(step.startswith("body.a: left as is (record 1 has no type code") for step in a.decode_chain), a.decode_chain
+    has(a, "project_key", PROJECT, "body.e[4]")
+
+
 @pytest.mark.parametrize("url", ["https://x.clarity.ms.evil.example/collect", "https://xclarity.ms/collect"])
 def test_lookalike_hosts_do_not_match(analyzer, url):
     a = analyzer.analyze(make_request("POST", url, web_batch(True)))
