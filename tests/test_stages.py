@@ -672,3 +672,35 @@ def test_shape_by_query_parameter_or_header_name(tmp_path):
     with pytest.raises(RuleError, match="is not valid under any of the given schemas"):
         load_file(write_rule(tmp_path, RULE.replace("    records: [body.events, body]\n",
                                                     "    shape: {require: [uid]}\n"), "bad.yaml"))
+
+
+# --- positional event arrays: group_by and pairs steps, `[*]` mixed with literal indices ------
+# (Microsoft Clarity uploads its events as `[time, type code, ...]` arrays.)
+
+def test_group_by_groups_positional_records_by_their_type_code():
+    chain = decode.compile_steps([{"group_by": {"index": 1, "names": {34: "variable", "1": "dimension"}}}])
+    events = [[10, 34, "userId", ["h"]], [11, 1, 0, ["UA"]], [12, 27, 20, "•••"], [13, 34, "plan", ["pro"]]]
+    assert chain.run(events, LIMITS) == ({"variable": [events[0], events[3]], "dimension": [events[1]],
+                                          "27": [events[2]]}, "group_by")
+    with pytest.raises(decode.DecodeError, match="record 1 has no type code at index 1"):
+        chain.run([[1, 2], [3]], LIMITS)
+    with pytest.raises(ValueError, match="group_by takes"):
+        decode.compile_steps([{"group_by": {"index": "1"}}])
+
+
+def test_pairs_names_the_head_and_pairs_the_rest_losing_nothing():
+    chain = decode.compile_steps([{"pairs": {"head": ["time", "type"]}}])
+    assert chain.run([5, 1, 0, ["UA"], 9, ["en"]], LIMITS) == ({"time": 5, "type": 1, "0": ["UA"], "9": ["en"]}, "pairs")
+    assert chain.run([5, 34, "time", ["x"], "k", "v"], LIMITS)[0] == {"time": [5, ["x"]], "type": 34, "k": "v"}
+    with pytest.raises(decode.DecodeError, match="key, value pairs"):
+        chain.run([5, 24, "odd"], LIMITS)
+    with pytest.raises(decode.DecodeError, match="not a key"):
+        chain.run([5, 34, ["x"], "v"], LIMITS)
+
+
+def test_field_paths_may_mix_wildcard_items_and_literal_indices(tmp_path):
+    rule = load_file(write_rule(tmp_path, RULE.replace("      uid: user_id", "      uid: user_id\n"
+                                                                              "      custom[*][2]: event_name")))
+    fields = rule.endpoints[0].fields
+    assert fields.lookup("custom[3][2]") == ("event_name", "custom[*][2]")
+    assert fields.lookup("custom[3][1]") is None and fields.lookup("custom[3][2].x") is None

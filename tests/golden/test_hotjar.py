@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -23,9 +24,9 @@ def analyzer():
     return Analyzer(loaded)
 
 
-def make_request(method: str, url: str, body: str = "", headers=None) -> Request:
+def make_request(method: str, url: str, body: str | bytes = "", headers=None) -> Request:
     return Request(flow_id="golden", source="golden", timestamp=0.0, method=method, url=url,
-                   headers=headers or [], body=body.encode())
+                   headers=headers or [], body=body.encode() if isinstance(body, str) else body)
 
 
 def findings(a: Analysis) -> set[tuple[str, str, str, str]]:
@@ -67,9 +68,22 @@ def test_script_names_the_site(analyzer):
 
 
 def test_websocket_upgrade_is_seen_but_not_its_frames(analyzer):
-    a = analyzer.analyze(make_request("GET", "https://ws5.hotjar.com/api/v2/client/ws?v=6",
+    # As public captures show it: wss://ws.hotjar.com/api/v2/client/ws?v=7&site_id=<site id>.
+    a = analyzer.analyze(make_request("GET", f"https://ws.hotjar.com/api/v2/client/ws?v=7&site_id={SITE}",
                                       headers=[("Upgrade", "websocket"), ("Connection", "Upgrade")]))
     assert (a.tracker, a.endpoint, a.status) == ("hotjar", "recording_websocket", "decoded"), summary(a)
+    got = findings(a)
+    assert ("project_key", SITE, "query.site_id", "rule") in got, summary(a)
+    assert ("sdk_version", "7", "query.v", "rule") in got, summary(a)
+
+
+def test_page_content_snapshot(analyzer):
+    body = gzip.compress(json.dumps({"url": "https://k6.io/pricing", "nodes": [{"t": "Pricing"}]}).encode())
+    a = analyzer.analyze(make_request("POST", f"https://content.hotjar.io/?site_id={SITE}&gzip=1", body))
+    assert (a.tracker, a.endpoint, a.status) == ("hotjar", "page_content", "decoded"), summary(a)
+    assert ("project_key", SITE, "query.site_id", "rule") in findings(a), summary(a)
+    opaque = analyzer.analyze(make_request("POST", f"https://content.hotjar.io/?site_id={SITE}", "\x01binary"))
+    assert (opaque.tracker, opaque.endpoint, opaque.status) == ("hotjar", "page_content", "decoded"), summary(opaque)
 
 
 @pytest.mark.parametrize("url", [f"https://in.hotjar.com.evil.example/api/v2/client/sites/{SITE}/visit-data",
