@@ -507,6 +507,79 @@ def test_datatransport_protobuf_ios(analyzer) -> None:
     assert_finding(a, "os_version", "17.6.1", "body.1.1.4.4")
 
 
+def perf_metric(app_info: bytes, *metric: bytes) -> bytes:
+    """PerfMetric (firebase-perf perf_metric.proto@a089298ed9): 1 application_info, 2
+    trace_metric, 3 network_request_metric; map<string, V> entries are {1 key, 2 value}."""
+    return pb_msg(1, app_info) + b"".join(metric)
+
+
+ANDROID_PERF_APP = pb_bytes(1, GMP_APP_ID) + pb_bytes(2, FID) + pb_msg(
+    3, pb_bytes(1, PACKAGE), pb_bytes(2, "21.0.1"), pb_bytes(3, "3.4.1")) + pb_int(5, 1)
+PERF_TRACE = pb_msg(2, pb_bytes(1, "checkout_flow"), pb_int(2, 0), pb_int(4, NOW_MS * 1000), pb_int(5, 812_000),
+                    pb_msg(6, pb_bytes(1, "items"), pb_int(2, 3)),
+                    pb_msg(8, pb_bytes(1, "coupon"), pb_bytes(2, "SPRING-HONEY")),
+                    pb_msg(9, pb_bytes(1, "3f1c2d4e5a6b7c8d9e0f1a2b3c4d5e6f"), pb_int(2, 1)))
+PERF_NETWORK = pb_msg(3, pb_bytes(1, "https://api.shop.example/v1/cart"), pb_int(2, 3), pb_int(5, 200),
+                      pb_bytes(6, "application/json"), pb_int(7, NOW_MS * 1000), pb_int(10, 64_000))
+
+
+def test_datatransport_json_fireperf(analyzer) -> None:
+    """firebase-perf FlgTransport.java@a089298ed9: log source FIREPERF, Encoding proto, so
+    CctTransportBackend puts the PerfMetric bytes in sourceExtension (base64 in JSON)."""
+    events = [{"eventTimeMs": NOW_MS, "eventUptimeMs": 81230000, "timezoneOffsetSeconds": 3600,
+               "sourceExtension": base64.b64encode(perf_metric(ANDROID_PERF_APP, metric)).decode()}
+              for metric in (PERF_TRACE, PERF_NETWORK)]
+    batch = {"logRequest": [{"requestTimeMs": NOW_MS, "requestUptimeMs": 81234567, "clientInfo": android_client_info(),
+                             "logSourceName": "FIREPERF", "logEvent": events, "qosTier": "DEFAULT"}]}
+    request = via_mitmproxy("POST", "https://firebaselogging-pa.googleapis.com/v1/firelog/legacy/batchlog",
+                            gzip.compress(json.dumps(batch).encode()),
+                            {"Content-Type": "application/json", "Content-Encoding": "gzip", "X-Goog-Api-Key": API_KEY})
+    a = analyze(analyzer, request, "datatransport_batchlog")
+    ext = "body.logRequest[0].logEvent[0].sourceExtension"
+    assert_finding(a, "project_key", GMP_APP_ID, f"{ext}.1.1")
+    assert_finding(a, "installation_id", FID, f"{ext}.1.2")
+    assert_finding(a, "app_id", PACKAGE, f"{ext}.1.3.1")
+    assert_finding(a, "event_name", "checkout_flow", f"{ext}.2.1")
+    assert_finding(a, "custom_property", "SPRING-HONEY", f"{ext}.2.8.2")
+    assert_finding(a, "session_id", "3f1c2d4e5a6b7c8d9e0f1a2b3c4d5e6f", f"{ext}.2.9.1")
+    assert_finding(a, "page_url", "https://api.shop.example/v1/cart", "body.logRequest[0].logEvent[1].sourceExtension.3.1")
+    assert dict((p, label) for p, _, label in a.fields)[f"{ext}.2.8.1"] == ""
+
+
+def test_datatransport_protobuf_fireperf_ios(analyzer) -> None:
+    """GoogleDataTransport GDTCCTNanopbHelpers.m@960eeeab61: LogRequest {2 log_source = the
+    mapping id (462 for Performance), 3 LogEvent {1 time, 6 source_extension = PerfMetric}}."""
+    ios_app = pb_bytes(1, "1:123456789012:ios:77aa88bb99cc00dd") + pb_bytes(2, FID) + pb_msg(
+        4, pb_bytes(2, "11.6.0"), pb_bytes(3, "5.1.0"), pb_bytes(4, "310004"), pb_msg(5, pb_int(1, 1))) + pb_int(5, 1)
+    log_request = pb_msg(1, pb_msg(1, pb_int(1, 15), pb_msg(4, pb_bytes(11, BUNDLE_ID))), pb_int(2, 462),
+                         pb_msg(3, pb_int(1, NOW_MS), pb_bytes(6, perf_metric(ios_app, PERF_TRACE)), pb_int(15, 7200)),
+                         pb_int(4, NOW_MS))
+    a = analyze(analyzer, make_request("POST", "https://firebaselogging-pa.googleapis.com/v1/firelog/legacy/batchlog",
+                                       gzip.compress(log_request), [("Content-Type", "application/x-protobuf")]),
+                "datatransport_batchlog")
+    assert_finding(a, "installation_id", FID, "body.1.3.6.1.2")
+    assert_finding(a, "carrier", "310004", "body.1.3.6.1.4.4")
+    assert_finding(a, "app_version", "5.1.0", "body.1.3.6.1.4.3")
+    assert_finding(a, "custom_property", "SPRING-HONEY", "body.1.3.6.2.8.2")
+    assert_finding(a, "app_id", BUNDLE_ID, "body.1.1.4.11")
+
+
+def test_datatransport_other_log_source_gets_no_perf_labels(analyzer) -> None:
+    """FCM client events (firebase-messaging messaging_event_extension.proto@a089298ed9) reuse
+    the numbers: {1 {1 project_number, 2 message_id, 3 instance_id, 6 package_name}}. Without
+    the FIREPERF variant, the message id is not called an installation id."""
+    fcm = pb_msg(1, pb_int(1, 123456789012), pb_bytes(2, "0:1767225600123%honeymsg"), pb_bytes(3, FID),
+                 pb_bytes(6, PACKAGE))
+    batch = {"logRequest": [{"requestTimeMs": NOW_MS, "clientInfo": android_client_info(),
+                             "logSourceName": "FCM_CLIENT_EVENT_LOGGING",
+                             "logEvent": [{"eventTimeMs": NOW_MS, "sourceExtension": base64.b64encode(fcm).decode()}]}]}
+    a = analyze(analyzer, make_request("POST", "https://firebaselogging-pa.googleapis.com/v1/firelog/legacy/batchlog",
+                                       json.dumps(batch)), "datatransport_batchlog")
+    labels = {p: label for p, _, label in a.fields}
+    assert labels["body.logRequest[0].logEvent[0].sourceExtension.1.2"] == "", summary(a)
+    assert not [f for f in a.findings if f.value == "0:1767225600123%honeymsg"], summary(a)
+
+
 # ------------------------------------------------------------------------------------------
 # Negative
 
