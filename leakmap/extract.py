@@ -16,14 +16,14 @@ import hashlib
 import ipaddress
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, quote_plus
 
 from . import paths
 from .model import Finding
-from .rules import NOT_PERSONAL, Endpoint
+from .rules import NOT_PERSONAL, Endpoint, FieldMap
 
 IDENTITY_TYPES = ("app_id", "app_name", "project_key")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -208,10 +208,13 @@ class Extraction:
 @dataclass(frozen=True, slots=True)
 class Records:
     """Where an endpoint's records (events) sit: one object at `root`, or the items of the
-    array at `root` (`many`). Finding a leaf's record is then string work, not a scan."""
+    array at `root` (`many`). Finding a leaf's record is then string work, not a scan.
+    `variants` holds, per record path, the field maps of the rule's record_variants whose
+    `when` that record satisfies."""
 
     root: str
     many: bool
+    variants: dict[str, tuple[FieldMap, ...]] = field(default_factory=dict, compare=False, hash=False)
 
     def relative(self, path: str) -> str | None:
         """*path* relative to the record that holds it, or None when outside every record."""
@@ -235,10 +238,25 @@ def _records(doc: Any, endpoint: Endpoint) -> Records | None:
     for segments in endpoint.records:
         for path, node in paths.resolve(doc, segments):
             if isinstance(node, list) and node and all(isinstance(x, dict) for x in node):
-                return Records(path, True)
+                items = [(paths.item(path, i), record) for i, record in enumerate(node)]
+                return Records(path, True, _variants(endpoint, items))
             if isinstance(node, dict):
-                return Records(path, False)
+                return Records(path, False, _variants(endpoint, [(path, node)]))
     return None
+
+
+def _variants(endpoint: Endpoint, records: list[tuple[str, dict[str, Any]]]) -> dict[str, tuple[FieldMap, ...]]:
+    """Record path → field maps of the endpoint's record variants that this record matches."""
+    if not endpoint.variants:
+        return {}
+    out: dict[str, tuple[FieldMap, ...]] = {}
+    for path, record in records:
+        maps = tuple(v.fields for v in endpoint.variants
+                     if all(any(scalar_text(value) in accepted for _, value in paths.resolve(record, list(segments)))
+                            for segments, accepted in v.when))
+        if maps:
+            out[path] = maps
+    return out
 
 
 def extract(doc: dict[str, Any], endpoint: Endpoint | None, indicators: Iterable[Indicator], max_depth: int,
@@ -285,7 +303,13 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, re
     if endpoint is not None:
         # With `records` declared, `fields` apply inside records only (none present: none apply).
         relative = (records.relative(path) if records else None) if endpoint.records else path
-        if relative is not None:
+        if relative is not None and records is not None and records.variants:
+            record = path[: len(path) - len(relative)].rstrip(".")
+            for fields in records.variants.get(record, ()):
+                rule_hit = fields.lookup(relative)
+                if rule_hit is not None:
+                    break
+        if relative is not None and rule_hit is None:
             rule_hit = endpoint.fields.lookup(relative)
         if rule_hit is None:
             rule_hit = endpoint.request_fields.lookup(path)

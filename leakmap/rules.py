@@ -42,6 +42,18 @@ _REPLY = {
         "content_type": {"type": "string"},
     },
 }
+_SCALARS = {"type": ["string", "integer"]}
+_VARIANT = {
+    "type": "object",
+    "required": ["when", "fields"],
+    "additionalProperties": False,
+    "properties": {
+        # record path → the value (or one of the values) it must hold
+        "when": {"type": "object", "minProperties": 1,
+                 "additionalProperties": {"oneOf": [_SCALARS, {"type": "array", "items": _SCALARS, "minItems": 1}]}},
+        "fields": _FIELD_MAP,
+    },
+}
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["id", "name", "company", "category", "endpoints"],
@@ -93,6 +105,7 @@ SCHEMA: dict[str, Any] = {
                     },
                     "reply": {"oneOf": [_REPLY, {"type": "array", "items": _REPLY, "minItems": 1}]},
                     "source": {"oneOf": [{"type": "string"}, _PATHS]},
+                    "record_variants": {"type": "array", "minItems": 1, "items": _VARIANT},
                 },
             },
         },
@@ -136,6 +149,19 @@ class FieldMap:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class RecordVariant:
+    """Fields that apply only to records whose `when` paths hold one of the given values.
+
+    Why: one upload can multiplex payloads whose field numbers mean different things per
+    record type (a log batch whose records each name their log source, then carry that
+    source's own protobuf). A field map keyed by path alone would mislabel one source's
+    fields with another's meaning; a variant keyed by the record's discriminator does not."""
+
+    when: tuple[tuple[tuple[str, ...], frozenset[str]], ...]  # (record-relative path, accepted values)
+    fields: FieldMap
+
+
 @dataclass(slots=True)
 class Endpoint:
     rule: "Rule"
@@ -158,6 +184,7 @@ class Endpoint:
     # Request header names (lower case) that mark the format on any host and path (servers
     # the app owner runs, whose endpoints the app configures).
     shape_headers: tuple[str, ...] = ()
+    variants: tuple[RecordVariant, ...] = ()  # looked up before `fields` for matching records
 
     def reply(self, params: dict[str, Any]) -> dict[str, Any]:
         """The block-mode answer for a request with these query/form parameters: the first
@@ -297,6 +324,21 @@ def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: An
                 fail(where + [key, i], str(e))
         return out
 
+    variants = []
+    for i, variant in enumerate(ep.get("record_variants", [])):
+        if not ep.get("records"):
+            fail(where + ["record_variants"], "record_variants need `records` (they apply per record)")
+        when = []
+        for text, accepted in variant["when"].items():
+            try:
+                segments = tuple(paths.parse(text))
+            except paths.PathError as e:
+                fail(where + ["record_variants", i, "when", text], str(e))
+            values = accepted if isinstance(accepted, list) else [accepted]
+            when.append((segments, frozenset(str(v) for v in values)))
+        variants.append(RecordVariant(tuple(when), _compile_fields(
+            variant["fields"], where + ["record_variants", i, "fields"], fail)))
+
     shape = ep.get("shape", {})
     for host in ep["hosts"]:
         if host != host.lower() or " " in host or "/" in host:
@@ -319,6 +361,7 @@ def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: An
         shape_headers=tuple(h.lower() for h in shape.get("headers", [])),
         replies=ep["reply"] if isinstance(ep.get("reply"), list) else [ep.get("reply", {})],
         sources=sources,
+        variants=tuple(variants),
     )
 
 

@@ -51,7 +51,7 @@ def _steps(rule: Rule) -> list[str]:
 def _types(rule: Rule) -> list[str]:
     types: set[str] = set()
     for endpoint in rule.endpoints:
-        for fields in (endpoint.fields, endpoint.request_fields):
+        for fields in (endpoint.fields, endpoint.request_fields, *(v.fields for v in endpoint.variants)):
             types.update(fields.exact.values())
             types.update(t for _, t, _ in fields.wildcards)
     return sorted(types - {NOT_PERSONAL})

@@ -704,3 +704,40 @@ def test_field_paths_may_mix_wildcard_items_and_literal_indices(tmp_path):
     fields = rule.endpoints[0].fields
     assert fields.lookup("custom[3][2]") == ("event_name", "custom[*][2]")
     assert fields.lookup("custom[3][1]") is None and fields.lookup("custom[3][2].x") is None
+
+
+# --- record_variants: fields that apply per record type (google helper) ---------------------------
+
+VARIANT_RULE = """
+id: logs
+name: Logs
+company: Logs Inc.
+category: analytics
+endpoints:
+  - id: batch
+    hosts: [logs.example]
+    records: [body.requests]
+    fields:
+      source: uploaded
+    record_variants:
+      - when: {source: [PERF, 462]}
+        fields: {payload.1: page_url}
+      - when: {source: CRASH}
+        fields: {payload.1: error_report}
+    source: test
+"""
+
+
+def test_record_variants_label_each_record_by_its_discriminator(tmp_path):
+    endpoint = load_file(write_rule(tmp_path, VARIANT_RULE)).endpoints[0]
+    doc = {"body": {"requests": [{"source": "PERF", "payload": {"1": "https://shop.example/cart"}},
+                                 {"source": "CRASH", "payload": {"1": "NullPointerException"}},
+                                 {"source": 462, "payload": {"1": "https://shop.example/pay"}},
+                                 {"source": "OTHER", "payload": {"1": "opaque"}}]}}
+    labels = {path: label for path, _, label in extract(doc, endpoint, [], 32).fields}
+    assert labels["body.requests[0].payload.1"] == "page_url"
+    assert labels["body.requests[1].payload.1"] == "error_report"
+    assert labels["body.requests[2].payload.1"] == "page_url"      # integers compare as text
+    assert labels["body.requests[3].payload.1"] == ""              # no variant: no guess from the number
+    with pytest.raises(RuleError, match="record_variants need `records`"):
+        load_file(write_rule(tmp_path, VARIANT_RULE.replace("    records: [body.requests]\n", "")))

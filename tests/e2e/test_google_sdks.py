@@ -9,10 +9,11 @@ which the SDK accepts. Chromium resolves no host name itself.
 What runs: initializeApp, then Remote Config fetchAndActivate, which first creates a Firebase
 installation (POST firebaseinstallations.googleapis.com .../installations, with the API key and
 heartbeat headers) and then fetches the config (POST firebaseremoteconfig.googleapis.com
-...:fetch?key=, with the FID and its token). Analytics (GA4) is not run: firebase/analytics
-downloads gtag.js from www.googletagmanager.com at run time, and gtag.js is neither open
-source nor published on npm, so it cannot be served offline; GA4 hits are covered by the golden
-tests (tests/golden/test_google_analytics.py).
+...:fetch?key=, with the FID and its token). Auth, App Check, Performance and the Analytics
+module's gtag.js load run in tests/e2e/test_google_firebase_web.py. GA4 hits themselves are not
+run: gtag.js is neither open source nor published on npm, so it cannot be served offline (the
+proxy answers its load with an empty script); they are covered by the golden tests
+(tests/golden/test_google_analytics.py).
 """
 
 from __future__ import annotations

@@ -174,3 +174,42 @@ def test_every_ga4_standard_parameter_is_mapped(analyzer) -> None:
 def test_lookalike_hosts_do_not_match(analyzer, url: str) -> None:
     a = analyzer.analyze(request("GET", url))
     assert a is None or a.tracker != "google_analytics", summary(a)
+
+
+# ------------------------------------------------------------------------------------------
+# Tag loaders (www.googletagmanager.com)
+
+
+def test_gtag_loader_as_firebase_analytics_inserts_it(analyzer) -> None:
+    """firebase-js-sdk packages/analytics/src/helpers.ts@6f865964ba insertScriptTag:
+    `${GTAG_URL}?l=${dataLayerName}&id=${measurementId}`; the browser sends the page as Referer."""
+    a = analyze(analyzer, request("GET", f"https://www.googletagmanager.com/gtag/js?l=dataLayer&id={TID}", "",
+                                  [("Referer", "https://shop.example/")]), "tag_loader")
+    assert_finding(a, "project_key", TID, "query.id")
+    assert_finding(a, "page_url", "https://shop.example/", "header.referer")
+    assert (a.app, a.app_signal) == ("shop.example", "first_party_site")
+
+
+def test_gtm_container_with_environment(analyzer) -> None:
+    """The GTM environment snippet: gtm.js?id=GTM-…&l=…&gtm_auth=…&gtm_preview=env-N&gtm_cookies_win=x."""
+    url = ("https://www.googletagmanager.com/gtm.js?id=GTM-HONEY7&l=shopLayer&gtm_auth=aB3dE5fG7hI9jK1lM2nO3p"
+           "&gtm_preview=env-2&gtm_cookies_win=x")
+    a = analyze(analyzer, request("GET", url, "", [("Referer", PAGE)]), "tag_loader")
+    assert_finding(a, "project_key", "GTM-HONEY7", "query.id")
+    assert_finding(a, "page_url", PAGE, "header.referer")
+    assert {f.path for f in a.findings if f.data_type not in ("project_key", "page_url")} == set(), summary(a)
+
+
+def test_gtag_destination_and_webview_app(analyzer) -> None:
+    """TrackHAR googletagmanager-gtag: /gtag/destination?id=…; in an Android WebView the app's
+    package arrives as X-Requested-With."""
+    a = analyze(analyzer, request("GET", "https://www.googletagmanager.com/gtag/destination?id=AW-123456789&l=dataLayer&cx=c",
+                                  "", [("X-Requested-With", "com.example.shop")]), "tag_loader")
+    assert_finding(a, "project_key", "AW-123456789", "query.id")
+    assert_finding(a, "app_id", "com.example.shop", "header.x-requested-with")
+    assert (a.app, a.app_signal) == ("com.example.shop", "payload_app_id")
+
+
+def test_tag_loader_block_reply_is_a_script(analyzer) -> None:
+    reply = analyzer.endpoints[("google_analytics", "tag_loader")].reply({})
+    assert (reply["status"], reply["content_type"]) == (200, "text/javascript")

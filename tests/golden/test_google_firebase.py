@@ -3,9 +3,11 @@
 Open-source builders are cited as repo:path@commit (firebase-android-sdk a089298ed9,
 firebase-js-sdk 6f865964ba). The Analytics upload to app-measurement.com is produced by closed
 code (Google Play services / GoogleAppMeasurement): its protobuf is built here by hand with a
-tiny wire-format encoder, following the field numbers of the community proto
-(lari/firebase-ga4-app-measurement-protobuf:app-measurement.proto) and TrackHAR's observed
-paths (tweaselORG/TrackHAR:src/adapters/google.ts@b018948), gzip'd as the SDK uploads it.
+tiny wire-format encoder, following the measurement service's own nano-proto classes in
+decompiled Play services code (FabianPastor/TGDecompiledBeta:com/google/android/gms/internal/
+zzcjz.java, zzcjw.java, zzcjx.java, zzckb.java and the zzcfj.java debug printer @0d0062b109), the
+community proto (lari/firebase-ga4-app-measurement-protobuf:app-measurement.proto) and TrackHAR's
+observed paths (tweaselORG/TrackHAR:src/adapters/google.ts@b018948), gzip'd as the SDK uploads it.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ CERT_SHA1 = "3A4B5C6D7E8F90A1B2C3D4E5F60718293A4B5C6D"
 FIS_TOKEN = "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJhcHBJZCI6IjEifQ.sig"
 REFRESH_TOKEN = "3_AS3qfwJ9leakmapRefreshToken"
 NOW_MS = 1767225600123
+ANDROID_ID = 0x3F8A1C2B4D5E6F70            # Settings.Secure.ANDROID_ID as the int64 of field 36
 
 
 @pytest.fixture(scope="module")
@@ -114,24 +117,32 @@ def pb_double(field: int, x: float) -> bytes:
     return varint(field << 3 | 1) + struct.pack("<d", x)
 
 
+def pb_float(field: int, x: float) -> bytes:
+    return varint(field << 3 | 5) + struct.pack("<f", x)
+
+
 def pb_msg(field: int, *parts: bytes) -> bytes:
     return pb_bytes(field, b"".join(parts))
 
 
-def param(name: str, *, s: str | None = None, i: int | None = None, d: float | None = None) -> bytes:
-    """Event parameter {1 name, 2 string | 3 int | 5 double}."""
-    value = pb_bytes(2, s) if s is not None else pb_int(3, i) if i is not None else pb_double(5, d or 0.0)
+def param(name: str, *, s: str | None = None, i: int | None = None, f: float | None = None,
+          d: float | None = None) -> bytes:
+    """Event parameter (zzcjx.java@0d0062b109): {1 name, 2 string | 3 int64 | 4 float | 5 double}."""
+    value = (pb_bytes(2, s) if s is not None else pb_int(3, i) if i is not None
+             else pb_float(4, f) if f is not None else pb_double(5, d or 0.0))
     return pb_msg(1, pb_bytes(1, name), value)
 
 
-def event(name: str, *params: bytes, ts: int = NOW_MS) -> bytes:
-    """Bundle field 2: {1 params..., 2 name, 3 timestamp millis, 4 previous timestamp}."""
-    return pb_msg(2, *params, pb_bytes(2, name), pb_int(3, ts), pb_int(4, ts - 60_000))
+def event(name: str, *params: bytes, ts: int = NOW_MS, count: int | None = None) -> bytes:
+    """Bundle field 2 (zzcjw): {1 params..., 2 name, 3 timestamp millis, 4 previous timestamp, 5 count}."""
+    tail = pb_int(5, count) if count is not None else b""
+    return pb_msg(2, *params, pb_bytes(2, name), pb_int(3, ts), pb_int(4, ts - 60_000), tail)
 
 
-def user_property(name: str, value: str) -> bytes:
-    """Bundle field 3: {1 set timestamp, 2 name, 3 string value}."""
-    return pb_msg(3, pb_int(1, NOW_MS - 5000), pb_bytes(2, name), pb_bytes(3, value))
+def user_property(name: str, value: str | float) -> bytes:
+    """Bundle field 3 (zzckb.java@0d0062b109): {1 set timestamp, 2 name, 3 string | 6 double}."""
+    encoded = pb_bytes(3, value) if isinstance(value, str) else pb_double(6, value)
+    return pb_msg(3, pb_int(1, NOW_MS - 5000), pb_bytes(2, name), encoded)
 
 
 def android_bundle(*, language: str = "en-us") -> bytes:
@@ -140,15 +151,19 @@ def android_bundle(*, language: str = "en-us") -> bytes:
         1,
         pb_int(1, 1),
         event("_vs", param("_o", s="auto"), param("_sn", s="CheckoutActivity"), param("_si", i=-3141592653)),
-        event("purchase", param("_o", s="app"), param("coupon", s="SPRING-HONEY"), param("value", d=9.99)),
+        event("purchase", param("_o", s="app"), param("coupon", s="SPRING-HONEY"), param("value", d=9.99),
+              param("discount", f=2.5), count=2),
         user_property("_id", USER_ID),
         user_property("_fot", "1767225000000"),
+        user_property("ltv", 42.75),
         pb_int(4, NOW_MS), pb_int(5, NOW_MS - 120_000), pb_int(6, NOW_MS - 1000), pb_int(7, NOW_MS - 3_600_000),
         pb_bytes(8, "android"), pb_bytes(9, "14"), pb_bytes(10, "Pixel 8"), pb_bytes(11, language),
         pb_int(12, 60), pb_bytes(13, "com.android.vending"), pb_bytes(14, PACKAGE), pb_bytes(16, "3.4.1"),
-        pb_int(17, 241807), pb_int(18, 241807), pb_bytes(19, AAID), pb_int(20, 0),
-        pb_bytes(21, APP_INSTANCE_ID), pb_int(23, 7), pb_bytes(25, GMP_APP_ID), pb_int(26, NOW_MS - 7_200_000),
-        pb_bytes(30, FID), pb_int(31, 341), pb_int(35, 1767000000000),
+        pb_int(17, 241807), pb_int(18, 241807), pb_bytes(19, AAID), pb_int(20, 1),
+        pb_bytes(21, APP_INSTANCE_ID), pb_int(22, 5123456789012345678), pb_int(23, 7), pb_bytes(24, "H"),
+        pb_bytes(25, GMP_APP_ID), pb_int(26, NOW_MS - 7_200_000), pb_int(28, 1),
+        pb_msg(29, pb_int(1, 3), pb_int(4, 1)),
+        pb_bytes(30, FID), pb_int(31, 341), pb_int(35, 1767000000000), pb_int(36, ANDROID_ID),
     )
 
 
@@ -184,7 +199,8 @@ def test_measurement_upload_gzip_content_encoding(analyzer) -> None:
     assert_finding(a, "app_version", "3.4.1", "body.1.16")
     assert_finding(a, "app_build", "341", "body.1.31")
     assert_finding(a, "sdk_version", "241807", "body.1.17")
-    assert_finding(a, "consent_state", "0", "body.1.20")
+    assert_finding(a, "consent_state", "1", "body.1.20")   # limited_ad_tracking (bool)
+    assert_finding(a, "android_id", str(ANDROID_ID), "body.1.36")
     assert_finding(a, "event_name", "_vs", "body.1.2[0].2")
     assert_finding(a, "event_name", "purchase", "body.1.2[1].2")
     assert_finding(a, "custom_property", "CheckoutActivity", "body.1.2[0].1[1].2")
@@ -233,9 +249,12 @@ def test_measurement_language_string(analyzer) -> None:
     assert_finding(a, "language", "en-us", "body.1.11")
 
 
-def test_measurement_double_param(analyzer) -> None:
+def test_measurement_float_and_double_values(analyzer) -> None:
+    """Param 4 float (fixed32) and 5 double (fixed64); user property 6 double (zzcjx, zzckb)."""
     a = analyze(analyzer, make_request("POST", MEASUREMENT_URL, gzip.compress(android_bundle())), "measurement_upload")
     assert_finding(a, "custom_property", "9.99", "body.1.2[1].1[2].5")
+    assert_finding(a, "custom_property", "2.5", "body.1.2[1].1[3].4")
+    assert_finding(a, "custom_property", "42.75", "body.1.3[2].6")
 
 
 def test_measurement_config(analyzer) -> None:
@@ -486,6 +505,79 @@ def test_datatransport_protobuf_ios(analyzer) -> None:
     assert_finding(a, "app_id", BUNDLE_ID, "body.1.1.4.11")
     assert_finding(a, "device_model", "iPhone14,5", "body.1.1.4.7")
     assert_finding(a, "os_version", "17.6.1", "body.1.1.4.4")
+
+
+def perf_metric(app_info: bytes, *metric: bytes) -> bytes:
+    """PerfMetric (firebase-perf perf_metric.proto@a089298ed9): 1 application_info, 2
+    trace_metric, 3 network_request_metric; map<string, V> entries are {1 key, 2 value}."""
+    return pb_msg(1, app_info) + b"".join(metric)
+
+
+ANDROID_PERF_APP = pb_bytes(1, GMP_APP_ID) + pb_bytes(2, FID) + pb_msg(
+    3, pb_bytes(1, PACKAGE), pb_bytes(2, "21.0.1"), pb_bytes(3, "3.4.1")) + pb_int(5, 1)
+PERF_TRACE = pb_msg(2, pb_bytes(1, "checkout_flow"), pb_int(2, 0), pb_int(4, NOW_MS * 1000), pb_int(5, 812_000),
+                    pb_msg(6, pb_bytes(1, "items"), pb_int(2, 3)),
+                    pb_msg(8, pb_bytes(1, "coupon"), pb_bytes(2, "SPRING-HONEY")),
+                    pb_msg(9, pb_bytes(1, "3f1c2d4e5a6b7c8d9e0f1a2b3c4d5e6f"), pb_int(2, 1)))
+PERF_NETWORK = pb_msg(3, pb_bytes(1, "https://api.shop.example/v1/cart"), pb_int(2, 3), pb_int(5, 200),
+                      pb_bytes(6, "application/json"), pb_int(7, NOW_MS * 1000), pb_int(10, 64_000))
+
+
+def test_datatransport_json_fireperf(analyzer) -> None:
+    """firebase-perf FlgTransport.java@a089298ed9: log source FIREPERF, Encoding proto, so
+    CctTransportBackend puts the PerfMetric bytes in sourceExtension (base64 in JSON)."""
+    events = [{"eventTimeMs": NOW_MS, "eventUptimeMs": 81230000, "timezoneOffsetSeconds": 3600,
+               "sourceExtension": base64.b64encode(perf_metric(ANDROID_PERF_APP, metric)).decode()}
+              for metric in (PERF_TRACE, PERF_NETWORK)]
+    batch = {"logRequest": [{"requestTimeMs": NOW_MS, "requestUptimeMs": 81234567, "clientInfo": android_client_info(),
+                             "logSourceName": "FIREPERF", "logEvent": events, "qosTier": "DEFAULT"}]}
+    request = via_mitmproxy("POST", "https://firebaselogging-pa.googleapis.com/v1/firelog/legacy/batchlog",
+                            gzip.compress(json.dumps(batch).encode()),
+                            {"Content-Type": "application/json", "Content-Encoding": "gzip", "X-Goog-Api-Key": API_KEY})
+    a = analyze(analyzer, request, "datatransport_batchlog")
+    ext = "body.logRequest[0].logEvent[0].sourceExtension"
+    assert_finding(a, "project_key", GMP_APP_ID, f"{ext}.1.1")
+    assert_finding(a, "installation_id", FID, f"{ext}.1.2")
+    assert_finding(a, "app_id", PACKAGE, f"{ext}.1.3.1")
+    assert_finding(a, "event_name", "checkout_flow", f"{ext}.2.1")
+    assert_finding(a, "custom_property", "SPRING-HONEY", f"{ext}.2.8.2")
+    assert_finding(a, "session_id", "3f1c2d4e5a6b7c8d9e0f1a2b3c4d5e6f", f"{ext}.2.9.1")
+    assert_finding(a, "page_url", "https://api.shop.example/v1/cart", "body.logRequest[0].logEvent[1].sourceExtension.3.1")
+    assert dict((p, label) for p, _, label in a.fields)[f"{ext}.2.8.1"] == ""
+
+
+def test_datatransport_protobuf_fireperf_ios(analyzer) -> None:
+    """GoogleDataTransport GDTCCTNanopbHelpers.m@960eeeab61: LogRequest {2 log_source = the
+    mapping id (462 for Performance), 3 LogEvent {1 time, 6 source_extension = PerfMetric}}."""
+    ios_app = pb_bytes(1, "1:123456789012:ios:77aa88bb99cc00dd") + pb_bytes(2, FID) + pb_msg(
+        4, pb_bytes(2, "11.6.0"), pb_bytes(3, "5.1.0"), pb_bytes(4, "310004"), pb_msg(5, pb_int(1, 1))) + pb_int(5, 1)
+    log_request = pb_msg(1, pb_msg(1, pb_int(1, 15), pb_msg(4, pb_bytes(11, BUNDLE_ID))), pb_int(2, 462),
+                         pb_msg(3, pb_int(1, NOW_MS), pb_bytes(6, perf_metric(ios_app, PERF_TRACE)), pb_int(15, 7200)),
+                         pb_int(4, NOW_MS))
+    a = analyze(analyzer, make_request("POST", "https://firebaselogging-pa.googleapis.com/v1/firelog/legacy/batchlog",
+                                       gzip.compress(log_request), [("Content-Type", "application/x-protobuf")]),
+                "datatransport_batchlog")
+    assert_finding(a, "installation_id", FID, "body.1.3.6.1.2")
+    assert_finding(a, "carrier", "310004", "body.1.3.6.1.4.4")
+    assert_finding(a, "app_version", "5.1.0", "body.1.3.6.1.4.3")
+    assert_finding(a, "custom_property", "SPRING-HONEY", "body.1.3.6.2.8.2")
+    assert_finding(a, "app_id", BUNDLE_ID, "body.1.1.4.11")
+
+
+def test_datatransport_other_log_source_gets_no_perf_labels(analyzer) -> None:
+    """FCM client events (firebase-messaging messaging_event_extension.proto@a089298ed9) reuse
+    the numbers: {1 {1 project_number, 2 message_id, 3 instance_id, 6 package_name}}. Without
+    the FIREPERF variant, the message id is not called an installation id."""
+    fcm = pb_msg(1, pb_int(1, 123456789012), pb_bytes(2, "0:1767225600123%honeymsg"), pb_bytes(3, FID),
+                 pb_bytes(6, PACKAGE))
+    batch = {"logRequest": [{"requestTimeMs": NOW_MS, "clientInfo": android_client_info(),
+                             "logSourceName": "FCM_CLIENT_EVENT_LOGGING",
+                             "logEvent": [{"eventTimeMs": NOW_MS, "sourceExtension": base64.b64encode(fcm).decode()}]}]}
+    a = analyze(analyzer, make_request("POST", "https://firebaselogging-pa.googleapis.com/v1/firelog/legacy/batchlog",
+                                       json.dumps(batch)), "datatransport_batchlog")
+    labels = {p: label for p, _, label in a.fields}
+    assert labels["body.logRequest[0].logEvent[0].sourceExtension.1.2"] == "", summary(a)
+    assert not [f for f in a.findings if f.value == "0:1767225600123%honeymsg"], summary(a)
 
 
 # ------------------------------------------------------------------------------------------
