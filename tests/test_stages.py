@@ -568,3 +568,15 @@ def test_split_is_a_parameterised_step():
         chain.run("1-ab", LIMITS)
     with pytest.raises(ValueError, match="split takes"):
         decode.compile_steps([{"split": {"sep": ""}}])
+
+
+# ---- Block-mode replies echo request parameters ({param:NAME}), e.g. CleverTap web's `rn`
+def test_block_mode_reply_echoes_safe_request_parameters():
+    from leakmap.rules import echo_params
+
+    body = 'cb({param:rn},"{param:callback}","{param:missing}")'
+    assert echo_params(body, {"rn": "12", "callback": "jQuery_1.2"}) == 'cb(12,"jQuery_1.2","")'
+    assert echo_params(body, {"rn": "1);alert(1)//", "callback": "x" * 101}) == 'cb(,"","")'
+    rules, _ = load_rules()
+    web = next(e for r in rules if r.id == "clevertap" for e in r.endpoints if e.id == "web")
+    assert web.reply({"rn": "3", "d": "x"})["body"].endswith(",3);")
