@@ -162,6 +162,21 @@ class RecordVariant:
     fields: FieldMap
 
 
+_ECHO = re.compile(r"\{param:([\w.-]+)\}")
+_ECHO_SAFE = re.compile(r"^[\w.$-]{1,100}$")
+
+
+def echo_params(body: str, params: dict[str, Any]) -> str:
+    """Fill `{param:NAME}` placeholders of a block-mode reply with the request's parameter
+    NAME. Some SDKs only accept an answer that echoes their request: a JSONP callback name,
+    a request counter the answer must acknowledge (CleverTap web's `rn`). The answer may be
+    run as script, so only short word-like values are echoed; anything else becomes ""."""
+    def fill(match: re.Match[str]) -> str:
+        value = params.get(match.group(1))
+        return value if isinstance(value, str) and _ECHO_SAFE.match(value) else ""
+    return _ECHO.sub(fill, body)
+
+
 @dataclass(slots=True)
 class Endpoint:
     rule: "Rule"
@@ -188,10 +203,13 @@ class Endpoint:
 
     def reply(self, params: dict[str, Any]) -> dict[str, Any]:
         """The block-mode answer for a request with these query/form parameters: the first
-        variant whose `if_param` is present (and not "0"), else the first without one."""
+        variant whose `if_param` is present (and not "0"), else the first without one.
+        `{param:NAME}` in its body is filled in from the request (see echo_params)."""
         for variant in self.replies:
             name = variant.get("if_param")
             if name is None or params.get(name) not in (None, "", "0"):
+                if "{param:" in variant.get("body", ""):
+                    return {**variant, "body": echo_params(variant["body"], params)}
                 return variant
         return {}
 

@@ -741,3 +741,15 @@ def test_record_variants_label_each_record_by_its_discriminator(tmp_path):
     assert labels["body.requests[3].payload.1"] == ""              # no variant: no guess from the number
     with pytest.raises(RuleError, match="record_variants need `records`"):
         load_file(write_rule(tmp_path, VARIANT_RULE.replace("    records: [body.requests]\n", "")))
+
+
+# ---- Block-mode replies echo request parameters ({param:NAME}), e.g. CleverTap web's `rn`
+def test_block_mode_reply_echoes_safe_request_parameters():
+    from leakmap.rules import echo_params
+
+    body = 'cb({param:rn},"{param:callback}","{param:missing}")'
+    assert echo_params(body, {"rn": "12", "callback": "jQuery_1.2"}) == 'cb(12,"jQuery_1.2","")'
+    assert echo_params(body, {"rn": "1);alert(1)//", "callback": "x" * 101}) == 'cb(,"","")'
+    rules, _ = load_rules()
+    web = next(e for r in rules if r.id == "clevertap" for e in r.endpoints if e.id == "web")
+    assert web.reply({"rn": "3", "d": "x"})["body"].endswith(",3);")

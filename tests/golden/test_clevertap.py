@@ -147,3 +147,106 @@ def test_lookalike_host_needs_the_queue_shape(analyzer):
     decoded(a, "queue", via="payload_shape")
     b = analyzer.analyze(request("POST", host, compact([{"event": "x"}])))
     assert b is None or b.tracker != "clevertap"
+
+
+# ---- Web SDK (clevertap-web-sdk@56224184, npm 2.5.2) -------------------------------------
+
+WEB_ACCOUNT = "W9R-486-4W5Z"
+WEB_GUID = "8d3c1f0a5b2e4c7d9e6f1a2b3c4d5e6f"
+
+
+def web_compress(value) -> str:
+    """src/util/encoder.js compressToBase64@56224184 (lz-string 1.3): LZ-compress the JSON text
+    into 16-bit codes, then standard base64 of each code's two bytes, high byte first.
+    (Modern lz-string's compressToBase64 ends its output differently; both decode alike.)"""
+    import lzstring
+
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return base64.b64encode(lzstring.LZString().compress(text).encode("utf-16-be", "surrogatepass")).decode()
+
+
+def web_url(kind: str, data, rn: int, extra: str = "") -> str:
+    """requestDispatcher.js/request.js@56224184: dataPostURL `/a?t=96`, then type, d, rn, i, sn
+    (saveAndFireRequest), gc, arp, tries, origin, useIP, r (fireRequest)."""
+    from urllib.parse import quote
+
+    arp = web_compress({"j": 1520436713, "i_n": 0, "skipResARP": False})
+    return (f"https://eu1.clevertap-prod.com/a?t=96&type={kind}&d={quote(web_compress(data), safe='')}"
+            f"&rn={rn}&i=1767225600&sn=0&gc={WEB_GUID}&arp={quote(arp, safe='')}&tries=1"
+            f"&origin=https%3A%2F%2Fshop.example&useIP=false&r=1767225600123{extra}")
+
+
+def web_system(data: dict) -> dict:
+    """RequestManager.addSystemDataToObject@56224184: account id, CleverTap id, session, page count, af."""
+    return {**data, "id": WEB_ACCOUNT, "g": WEB_GUID, "s": 1767225000, "pg": 2,
+            "af": {"lib": "web-sdk-v2.5.2", "protocol": "https"}}
+
+
+def test_web_profile_event_and_page(analyzer):
+    """userLogin.js (onUserLogin: type profile, tz, isOUL), event.js (evtName, evtData),
+    clevertap.js pageChanged (cpg, referrer, utm)."""
+    profile = web_system({"type": "profile", "profile": {"Identity": "cust-web-77", "Email": EMAIL,
+                                                         "Phone": PHONE, "tz": "GMT+0530"}, "isOUL": True})
+    a = analyzer.analyze(request("GET", web_url("push", profile, 3)))
+    decoded(a, "web")
+    has(a, "user_id", "cust-web-77", "query.d.profile.Identity")
+    has(a, "email", EMAIL, "query.d.profile.Email")
+    has(a, "phone", PHONE, "query.d.profile.Phone")
+    has(a, "timezone", "GMT+0530", "query.d.profile.tz")
+    has(a, "project_key", WEB_ACCOUNT, "query.d.id")
+    has(a, "installation_id", WEB_GUID, "query.d.g")
+    has(a, "sdk_version", "web-sdk-v2.5.2", "query.d.af.lib")
+    has(a, "page_url", "https://shop.example", "query.origin")
+    fields = labels(a)
+    assert fields["query.gc"] == "installation_id"
+    assert fields["query.arp.j"] == ""  # the server's reply params, decoded, not personal
+
+    event = web_system({"type": "event", "evtName": "Added To Cart", "evtData": {"sku": "B-42"}})
+    a = analyzer.analyze(request("GET", web_url("push", event, 4)))
+    decoded(a, "web")
+    has(a, "event_name", "Added To Cart", "query.d.evtName")
+    has(a, "custom_property", "B-42", "query.d.evtData.sku")
+
+    page = web_system({"referrer": "news.example", "us": "newsletter", "cpg": "https://shop.example/cart?x=1"})
+    a = analyzer.analyze(request("GET", web_url("page", page, 2)))
+    decoded(a, "web")
+    has(a, "page_url", "https://shop.example/cart?x=1", "query.d.cpg")
+    has(a, "referrer", "news.example", "query.d.referrer")
+    has(a, "referrer", "newsletter", "query.d.us")
+
+
+def test_web_push_registration(analyzer):
+    """request.js registerToken@56224184: the PushSubscription JSON (endpoint's last segment,
+    keys) with the system data, type data."""
+    data = web_system({"endpoint": "fcm-endpoint-tail-123", "expirationTime": None,
+                       "keys": {"p256dh": "BNcRdreALRFX", "auth": "tBHItJI5svbpez7KI4CCXg"}})
+    a = analyzer.analyze(request("GET", web_url("data", data, 5)))
+    decoded(a, "web")
+    has(a, "push_token", "fcm-endpoint-tail-123", "query.d.endpoint")
+    has(a, "auth_token", "tBHItJI5svbpez7KI4CCXg", "query.d.keys.auth")
+
+
+def test_web_encrypted_in_transit(analyzer):
+    """requestDispatcher.js prepareEncryptedRequest + encryptionInTransit.js@56224184: the
+    compressed `d` is AES-GCM-256 encrypted; `d` becomes the compression of
+    {itp, itk, itv, id, encrypted} (browser btoa: standard base64)."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    event = web_system({"type": "event", "evtName": "Paid", "evtData": {"plan": "gold"}})
+    key, iv = bytes(range(32)), bytes(range(12))
+    cipher = AESGCM(key).encrypt(iv, web_compress(event).encode(), None)
+    envelope = {"itp": base64.b64encode(cipher).decode(), "itk": base64.b64encode(key).decode(),
+                "itv": base64.b64encode(iv).decode(), "id": WEB_ACCOUNT, "encrypted": True}
+    url = web_url("push", envelope, 6)
+    a = analyzer.analyze(request("GET", url, headers=[("X-CleverTap-Encryption-Enabled", "true")]))
+    decoded(a, "web")
+    has(a, "event_name", "Paid", "query.d.evtName")
+    has(a, "custom_property", "gold", "query.d.evtData.plan")
+
+
+def test_web_block_mode_reply_acknowledges_the_request(analyzer):
+    """api.js s(global, session, resume, respNumber)@56224184: the answer must name the
+    request's `rn`, or the SDK resends it."""
+    endpoint = analyzer.endpoints[("clevertap", "web")]
+    body = endpoint.reply({"rn": "7", "d": "x"})["body"]
+    assert body.startswith("window.$WZRK_WR&&window.$WZRK_WR.s(") and body.endswith(",7);")

@@ -77,3 +77,26 @@ def test_track_event_and_purchase(analyzer):
 def test_lookalike_is_not_iterable(analyzer):
     a = analyzer.analyze(request("POST", "https://api.iterable.com.example.net/api/events/track", "{}"))
     assert a is None or a.tracker != "iterable"
+
+
+def test_web_in_app_messages_and_update_email(analyzer):
+    """iterable-web-sdk@85879797: inapp/request.ts GET /api/inApp/web/getMessages with count,
+    packageName, platform=Web, SDKVersion and the userId the authorization.ts interceptor adds;
+    users.ts updateUserEmail POST /api/users/updateEmail {newEmail, currentUserId}; request.ts
+    Authorization: Bearer <JWT> for JWT-enabled keys. Block mode answers the message list."""
+    headers = [("Api-Key", API_KEY), ("Authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJ1c2VySWQiOiJ3In0.c2ln")]
+    url = ("https://api.iterable.com/api/inApp/web/getMessages?count=20&packageName=shop.example&platform=Web"
+           "&SDKVersion=2.2.1&userId=web-user-3")
+    a = analyzer.analyze(request("GET", url, b"", headers))
+    decoded(a, "api")
+    has(a, "user_id", "web-user-3", "query.userId")
+    has(a, "app_id", "shop.example", "query.packageName")
+    has(a, "auth_token", headers[1][1], "header.authorization")
+    endpoint = analyzer.endpoints[("iterable", "api")]
+    assert endpoint.reply({"platform": "Web", "count": "20"})["body"] == '{"inAppMessages":[]}'
+    assert endpoint.reply({})["body"] == '{"msg":"","code":"Success","params":null}'
+    b = analyzer.analyze(request("POST", "https://api.iterable.com/api/users/updateEmail",
+                                 compact({"newEmail": EMAIL, "currentUserId": "web-user-3"}), headers))
+    decoded(b, "api")
+    has(b, "email", EMAIL, "body.newEmail")
+    has(b, "user_id", "web-user-3", "body.currentUserId")

@@ -123,3 +123,89 @@ def test_lookalike_host_is_not_mparticle(analyzer):
     a = analyzer.analyze(make_request("POST", f"https://nativesdks.mparticle.com.example.org/v2/{API_KEY}/events",
                                       "{}", [JSON_CT]))
     assert a is None or a.tracker != TRACKER
+
+
+# ---- Web SDK (mParticle/mparticle-web-sdk@98825ec8, npm 2.68.0) --------------------------
+
+WEB_KEY = "us1-89abcdef0123456789abcdef01234567"
+WEB_DAS = "51392fde-4111-4ef1-d040-41bf5d615170"
+
+
+def web_batch() -> dict[str, Any]:
+    """sdkToEventsApiConverter.ts convertEvents@98825ec8: an Events API batch, one event per
+    converter (custom_event with custom_attributes, user_identity_change, commerce_event)."""
+    common = {"timestamp_unixtime_ms": 1767225600200, "session_uuid": "02091E6F-2581-4382-3D8A-752A2C3F160B",
+              "session_start_unixtime_ms": 1767225600000, "location": {"latitude": 48.85, "longitude": 2.35},
+              "source_message_id": "ee0bef54-68a7-4a26-2f74-f7fa99d61334", "active_time_on_site_ms": 5120}
+    return {"source_request_id": "8b677564-4501-494e-23d2-7b62f848ac15", "mpid": MPID,
+            "timestamp_unixtime_ms": 1767225600300, "environment": "production", "mp_deviceid": WEB_DAS,
+            "sdk_version": "2.68.0",
+            "application_info": {"application_version": "3.1.0", "application_name": "Shop", "package": "shop.web",
+                                 "sideloaded_kits_count": 0},
+            "device_info": {"platform": "web", "screen_width": 1280, "screen_height": 720},
+            "user_attributes": {"plan": "gold"},
+            "user_identities": {"customer_id": "cust-web-9", "email": EMAIL, "mobile_number": "+15550100999",
+                                "other": "crm-4411"},
+            "consent_state": {"gdpr": {"analytics": {"consented": True, "document": "v2",
+                                                     "timestamp_unixtime_ms": 1767000000000,
+                                                     "location": "shop.example/consent", "hardware_id": None}},
+                              "ccpa": None},
+            "integration_attributes": {},
+            "events": [
+                {"event_type": "custom_event", "data": {**common, "custom_event_type": "transaction",
+                                                        "custom_flags": {}, "event_name": "Checkout Started",
+                                                        "custom_attributes": {"coupon": "SPRING"}}},
+                {"event_type": "user_identity_change", "data": {**common, "new": {
+                    "identity_type": "customer_id", "identity": "cust-web-9", "timestamp_unixtime_ms": 1767225600100,
+                    "created_this_batch": True}, "old": {"identity_type": "customer_id", "identity": None,
+                                                         "timestamp_unixtime_ms": 1767225600100,
+                                                         "created_this_batch": False}}},
+                {"event_type": "commerce_event", "data": {**common, "currency_code": "EUR", "custom_flags": {},
+                                                          "product_action": {"action": "purchase", "total_amount": 59.9,
+                                                                             "transaction_id": "T-88", "products": [
+                                                                                 {"id": "sku-1", "name": "Watch",
+                                                                                  "price": 59.9, "quantity": 1}]}}},
+            ]}
+
+
+def test_web_events_batch(analyze):
+    """batchUploader.ts@98825ec8: POST https://jssdks.mparticle.com/v3/JS/<key>/events, the batch as
+    text/plain JSON, no key header."""
+    a = analyze(make_request("POST", f"https://jssdks.mparticle.com/v3/JS/{WEB_KEY}/events",
+                             compact_json(web_batch()), [("Content-Type", "text/plain;charset=UTF-8")]))
+    assert_decoded(a, "events")
+    assert_finding(a, "project_key", WEB_KEY, "path.api_key")
+    assert_finding(a, "user_id", MPID, "body.mpid")
+    assert_finding(a, "installation_id", WEB_DAS, "body.mp_deviceid")
+    assert_finding(a, "user_id", "cust-web-9", "body.user_identities.customer_id")
+    assert_finding(a, "email", EMAIL, "body.user_identities.email")
+    assert_finding(a, "phone", "+15550100999", "body.user_identities.mobile_number")
+    assert_finding(a, "other_id", "crm-4411", "body.user_identities.other")
+    assert_finding(a, "custom_property", "gold", "body.user_attributes.plan")
+    assert_finding(a, "app_id", "shop.web", "body.application_info.package")
+    assert_finding(a, "app_version", "3.1.0", "body.application_info.application_version")
+    assert_finding(a, "event_name", "Checkout Started", "body.events[0].data.event_name")
+    assert_finding(a, "custom_property", "SPRING", "body.events[0].data.custom_attributes.coupon")
+    assert_finding(a, "session_id", "02091E6F-2581-4382-3D8A-752A2C3F160B", "body.events[0].data.session_uuid")
+    assert_finding(a, "latitude", "48.85", "body.events[0].data.location.latitude")
+    assert_finding(a, "time_spent", "5120", "body.events[0].data.active_time_on_site_ms")
+    assert_finding(a, "revenue", "59.9", "body.events[2].data.product_action.total_amount")
+    fields = labels(a)
+    assert fields["body.consent_state.gdpr.analytics.consented"] == "consent_state"
+    assert fields["body.events[1].data.new.identity"] == "user_id"
+    assert fields["body.events[2].data.product_action.transaction_id"] == ""
+
+
+def test_web_config_and_alias(analyze):
+    """configAPIClient.ts@98825ec8: GET https://jssdkcdns.mparticle.com/JS/v2/<key>/config?env=0;
+    identityApiClient.ts@98825ec8: POST https://jssdks.mparticle.com/v1/identity/<key>/Alias."""
+    a = analyze(make_request("GET", f"https://jssdkcdns.mparticle.com/JS/v2/{WEB_KEY}/config?env=0"))
+    assert_decoded(a, "config")
+    assert_finding(a, "project_key", WEB_KEY, "path.api_key")
+    alias = {"request_type": "alias", "request_id": "r-2", "environment": "production", "api_key": WEB_KEY,
+             "data": {"source_mpid": "-123", "destination_mpid": MPID, "start_unixtime_ms": 1, "end_unixtime_ms": 2,
+                      "device_application_stamp": WEB_DAS}}
+    a = analyze(make_request("POST", f"https://jssdks.mparticle.com/v1/identity/{WEB_KEY}/Alias",
+                             compact_json(alias), [JSON_CT, ("x-mp-key", WEB_KEY)]))
+    assert_decoded(a, "identity")
+    assert_finding(a, "user_id", MPID, "body.data.destination_mpid")

@@ -135,3 +135,54 @@ def test_notification_received_and_outcome(analyzer):
 def test_lookalike_is_not_onesignal(analyzer):
     a = analyzer.analyze(request("POST", "https://api.onesignal.com.example.org/players", compact({"identifier": "x"})))
     assert a is None or a.tracker != "onesignal"
+
+
+# ---- REST API from a server: @onesignal/node-onesignal (npm 5.18.0) -----------------------
+
+REST_HEADERS = [("Content-Type", "application/json"), ("Accept", "application/json, */*;q=0.8"),
+                ("OS-Usage-Data", "kind=sdk, sdk-name=onesignal-typescript, version=5.18.0"),
+                ("Authorization", "Key os_v2_app_restkey0123456789")]
+
+
+def test_server_create_user_with_properties(analyzer):
+    """DefaultApi.js createUser: POST /apps/{app_id}/users with the User model (PropertiesObject:
+    ip, amount_spent, purchases; Subscription: session_count)."""
+    body = {"identity": {"external_id": EXTERNAL_ID},
+            "properties": {"tags": {"tier": "gold"}, "ip": "203.0.113.9", "amount_spent": "19.99",
+                           "first_active": 1767225600, "purchases": [{"sku": "p1", "amount": "19.99", "iso": "EUR"}]},
+            "subscriptions": [{"type": "SMS", "token": "+15550100123", "session_count": 4}]}
+    a = analyzer.analyze(request("POST", f"https://api.onesignal.com/apps/{APP_ID}/users", compact(body), REST_HEADERS))
+    decoded(a, "users")
+    has(a, "public_ip", "203.0.113.9", "body.properties.ip")
+    has(a, "revenue", "19.99", "body.properties.amount_spent")
+    has(a, "custom_property", "gold", "body.properties.tags.tier")
+    has(a, "session_count", "4", "body.subscriptions[0].session_count")
+    has(a, "auth_token", "Key os_v2_app_restkey0123456789", "header.authorization")
+    assert labels(a)["body.properties.first_active"] == ""
+
+
+def test_server_custom_events_and_send(analyzer):
+    """DefaultApi.js createCustomEvents (CustomEvent: name, external_id, timestamp, payload) and
+    createNotification (Notification: app_id, include_aliases, target_channel, contents,
+    headings, include_email_tokens, data)."""
+    events = {"events": [{"name": "level_up", "external_id": EXTERNAL_ID, "timestamp": "2026-01-01T00:00:00Z",
+                          "payload": {"level": "7"}}]}
+    a = analyzer.analyze(request("POST", f"https://api.onesignal.com/apps/{APP_ID}/custom_events", compact(events),
+                                 REST_HEADERS))
+    decoded(a, "custom-events")
+    has(a, "event_name", "level_up", "body.events[0].name")
+    has(a, "user_id", EXTERNAL_ID, "body.events[0].external_id")
+    has(a, "custom_property", "7", "body.events[0].payload.level")
+    has(a, "project_key", APP_ID, "path.app_id")
+    send = {"app_id": APP_ID, "include_aliases": {"external_id": [EXTERNAL_ID]}, "target_channel": "push",
+            "contents": {"en": "Your order shipped"}, "headings": {"en": "Hi Ana"}, "data": {"order": "A-9"},
+            "include_email_tokens": [EMAIL], "external_id": "4f3e2d1c-0b9a-4876-9543-210fedcba987"}
+    b = analyzer.analyze(request("POST", "https://api.onesignal.com/notifications", compact(send), REST_HEADERS))
+    decoded(b, "send")
+    has(b, "user_id", EXTERNAL_ID, "body.include_aliases.external_id[0]")
+    has(b, "message_content", "Your order shipped", "body.contents.en")
+    has(b, "message_content", "Hi Ana", "body.headings.en")
+    has(b, "email", EMAIL, "body.include_email_tokens[0]")
+    has(b, "custom_property", "A-9", "body.data.order")
+    has(b, "project_key", APP_ID, "body.app_id")
+    assert labels(b)["body.external_id"] == ""  # the send's idempotency key
