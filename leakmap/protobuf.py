@@ -4,9 +4,13 @@ The wire format is small (varint, 64-bit, length-delimited, 32-bit); what a deco
 without the .proto must guess is what a length-delimited field holds. Generic decoders
 (bbpb, protoc --decode_raw) prefer "nested message" and then rename fields whose guessed
 type varies between records, which breaks stable rule paths such as `1.14`. Here:
-  1. printable UTF-8 text is a string (locales like "en-us" also parse as tiny messages);
-  2. otherwise, bytes that parse completely as a message are a nested message;
-  3. otherwise they stay bytes.
+  1. bytes that open with the tag of field 1 as length-delimited (0x0A, a newline) and parse
+     completely are a nested message, even when every byte is printable: wrappers such as
+     `Value {string string = 1}` or `{name = 1}` holding a 9-, 10-, 13- or 32-126-byte string
+     encode as "\n" + a printable length byte + text, which otherwise reads as a string;
+  2. printable UTF-8 text is a string (locales like "en-us" also parse as tiny messages);
+  3. otherwise, bytes that parse completely as a message are a nested message;
+  4. otherwise they stay bytes.
 Fixed 64/32-bit values are read as a float when they look like one (finite, in a sane range,
 not a small integer's bit pattern), else as an unsigned integer. Keys are field numbers as
 strings; a field that occurs more than once in a message becomes a list.
@@ -60,17 +64,29 @@ def _fixed(raw: bytes, float_format: str, int_format: str) -> float | int:
     return as_float if plausible and as_int > 0xFFFFFF else as_int
 
 
+def _nested(raw: bytes, depth: int, keep_raw: frozenset[str], path: str) -> dict[str, Any] | None:
+    if depth >= MAX_DEPTH or not raw:
+        return None
+    try:
+        return decode_message(raw, depth + 1, keep_raw, path + "." if keep_raw else "")
+    except ProtobufError:
+        return None
+
+
 def _length_delimited(raw: bytes, depth: int, keep_raw: frozenset[str], path: str) -> Any:
     if path in keep_raw:
         return raw
+    if raw[:1] == b"\n":
+        # Text rarely starts with a newline whose next byte is exactly the length of a
+        # well-formed field that follows; a message whose first field is 1 (string or
+        # submessage) always does. See rule 1 in the module docstring.
+        nested = _nested(raw, depth, keep_raw, path)
+        if nested is not None:
+            return nested
     if _is_text(raw):
         return raw.decode("utf-8")
-    if depth < MAX_DEPTH and raw:
-        try:
-            return decode_message(raw, depth + 1, keep_raw, path + "." if keep_raw else "")
-        except ProtobufError:
-            pass
-    return raw
+    nested = _nested(raw, depth, keep_raw, path)
+    return raw if nested is None else nested
 
 
 def decode_message(data: bytes, depth: int = 0, keep_raw: frozenset[str] = frozenset(),

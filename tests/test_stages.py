@@ -753,3 +753,15 @@ def test_block_mode_reply_echoes_safe_request_parameters():
     rules, _ = load_rules()
     web = next(e for r in rules if r.id == "clevertap" for e in r.endpoints if e.id == "web")
     assert web.reply({"rn": "3", "d": "x"})["body"].endswith(",3);")
+
+
+# --- protobuf: a length-delimited field opening with field 1's tag (0x0A) is a message -----
+def test_protobuf_wrapper_with_printable_bytes_is_a_message_not_text():
+    # Value{string = 1} and ApplicationInfo{name = 1} around a 10- or 40-byte string encode as
+    # "\n" + a printable length byte + text: every byte printable, yet a nested message.
+    long_text = "https://acme.example/share/42?ref=mail&x"
+    message = _pb_field(7, _pb_field(1, b"Acme Notes")) + _pb_field(2, _pb_field(1, long_text.encode()))
+    assert decode.step_protobuf(message, LIMITS) == {"7": {"1": "Acme Notes"}, "2": {"1": long_text}}
+    # Text that merely starts with a newline stays text; so do locales and empty fields.
+    text = _pb_field(3, b"\nsecond line") + _pb_field(11, b"en-us") + _pb_field(12, b"")
+    assert decode.step_protobuf(text, LIMITS) == {"3": "\nsecond line", "11": "en-us", "12": ""}
