@@ -82,14 +82,17 @@ class HostIndex:
         return found
 
     def match(self, request: Request) -> Match | None:
-        """The endpoint for *request* by host, or None when no rule knows the host."""
+        """The endpoint for *request* by host, or None when no rule knows the host. A request
+        no endpoint accepts still belongs to the tracker that owns the host, unless every
+        endpoint there declares the host shared with other APIs."""
         candidates = self.candidates(request.host)
         if not candidates:
             return None
         for endpoint in candidates:
             if endpoint.accepts(request.method, request.path):
                 return Match(endpoint, endpoint.rule, "host")
-        return Match(None, candidates[0].rule, "host")
+        owner = next((endpoint for endpoint in candidates if not endpoint.shared_host), None)
+        return None if owner is None else Match(None, owner.rule, "host")
 
     def shape_candidates(self, request: Request) -> list[Endpoint]:
         """Endpoints that may describe *request* on an unknown host, by last path segment,

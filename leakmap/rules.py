@@ -105,6 +105,7 @@ SCHEMA: dict[str, Any] = {
                     },
                     "reply": {"oneOf": [_REPLY, {"type": "array", "items": _REPLY, "minItems": 1}]},
                     "source": {"oneOf": [{"type": "string"}, _PATHS]},
+                    "shared_host": {"type": "boolean"},
                     "record_variants": {"type": "array", "minItems": 1, "items": _VARIANT},
                 },
             },
@@ -200,6 +201,9 @@ class Endpoint:
     # the app owner runs, whose endpoints the app configures).
     shape_headers: tuple[str, ...] = ()
     variants: tuple[RecordVariant, ...] = ()  # looked up before `fields` for matching records
+    # The hosts also serve other companies' or products' APIs (www.googleapis.com): only
+    # requests this endpoint's path accepts belong to the tracker, the rest are not claimed.
+    shared_host: bool = False
 
     def reply(self, params: dict[str, Any]) -> dict[str, Any]:
         """The block-mode answer for a request with these query/form parameters: the first
@@ -379,6 +383,7 @@ def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: An
         shape_headers=tuple(h.lower() for h in shape.get("headers", [])),
         replies=ep["reply"] if isinstance(ep.get("reply"), list) else [ep.get("reply", {})],
         sources=sources,
+        shared_host=bool(ep.get("shared_host", False)),
         variants=tuple(variants),
     )
 

@@ -765,3 +765,19 @@ def test_protobuf_wrapper_with_printable_bytes_is_a_message_not_text():
     # Text that merely starts with a newline stays text; so do locales and empty fields.
     text = _pb_field(3, b"\nsecond line") + _pb_field(11, b"en-us") + _pb_field(12, b"")
     assert decode.step_protobuf(text, LIMITS) == {"3": "\nsecond line", "11": "en-us", "12": ""}
+
+
+# --- shared_host: a host that also serves other APIs is claimed only by path ----------------
+
+def test_shared_host_claims_only_the_paths_its_endpoints_accept(tmp_path: Path) -> None:
+    shared = load_file(write_rule(tmp_path, RULE.replace(
+        '    hosts: [collect.acme.example, "*.acme-cdn.example"]\n',
+        "    hosts: [apis.bigcloud.example]\n    shared_host: true\n")))
+    owned = load_file(write_rule(tmp_path, RULE, "owned.yaml"))
+    index = HostIndex([shared, owned])
+    hit = index.match(request("https://apis.bigcloud.example/v1/collect"))
+    assert (hit.endpoint.id, hit.rule.id) == ("collect", "acme")
+    assert index.match(request("https://apis.bigcloud.example/maps/v3/geocode")) is None
+    # A tracker's own host keeps every request, matched or not.
+    unknown_path = index.match(request("https://collect.acme.example/other"))
+    assert (unknown_path.endpoint, unknown_path.rule.id) == (None, "acme")

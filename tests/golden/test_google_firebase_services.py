@@ -3,7 +3,7 @@ config fetch, built the way each SDK builds them.
 
 Web formats follow firebase/firebase-js-sdk@6f865964ba (file named in each test), Android
 App Check firebase/firebase-android-sdk@a089298ed9, iOS App Check google/app-check@9a36e95bcf
-and iOS Auth firebase/firebase-ios-sdk@07311b6e49.
+and iOS Auth firebase/firebase-ios-sdk@07311b6e49 and @eed63a35a9 (v3 relyingparty).
 """
 
 from __future__ import annotations
@@ -196,6 +196,39 @@ def test_ios_v2_mfa_sign_in(analyzer) -> None:
     has(a, "auth_token", "654321", "body.phoneVerificationInfo.code")
     has(a, "app_id", "com.example.ShopApp", "header.x-ios-bundle-identifier")
     assert (a.app, a.app_signal) == ("com.example.ShopApp", "payload_app_id")
+
+
+IOS_HEADERS = [JSON_CT, ("X-Ios-Bundle-Identifier", "com.example.ShopApp"),
+               ("X-Client-Version", "iOS/FirebaseSDK/11.6.0/FirebaseCore-iOS"), ("X-Firebase-GMPID", IOS_APP_ID)]
+
+
+def relyingparty(method: str, body: dict):
+    """IdentityToolkitRequest.swift requestURL() without useIdentityPlatform."""
+    return request("POST", f"https://www.googleapis.com/identitytoolkit/v3/relyingparty/{method}?key={API_KEY}",
+                   compact(body), IOS_HEADERS)
+
+
+def test_ios_v3_verify_password_and_phone_code(analyzer) -> None:
+    """VerifyPasswordRequest.swift {email, password, returnSecureToken, clientType} and
+    SendVerificationTokenRequest.swift {phoneNumber, iosReceipt, iosSecret} (firebase-ios-sdk@eed63a35a9)."""
+    a = analyzer.analyze(relyingparty("verifyPassword", {
+        "email": EMAIL, "password": PASSWORD, "returnSecureToken": True, "clientType": "CLIENT_TYPE_IOS"}))
+    decoded(a, "auth_ios_v3")
+    has(a, "email", EMAIL, "body.email")
+    has(a, "password", PASSWORD, "body.password")
+    has(a, "project_key", API_KEY, "query.key")
+    assert (a.app, a.app_signal) == ("com.example.ShopApp", "payload_app_id")
+    b = analyzer.analyze(relyingparty("sendVerificationCode", {
+        "phoneNumber": PHONE, "iosReceipt": "AEFDNu9-honey-receipt", "iosSecret": "honey-secret-42"}))
+    decoded(b, "auth_ios_v3")
+    has(b, "phone", PHONE, "body.phoneNumber")
+    has(b, "auth_token", "AEFDNu9-honey-receipt", "body.iosReceipt")
+
+
+def test_www_googleapis_is_shared_so_other_apis_are_not_firebase(analyzer) -> None:
+    """www.googleapis.com serves every Google API: only the relyingparty paths are Firebase's."""
+    other = request("GET", "https://www.googleapis.com/youtube/v3/videos?part=snippet&id=abc&key=" + API_KEY)
+    assert analyzer.analyze(other) is None or analyzer.analyze(other).tracker != "google_firebase"
 
 
 def test_secure_token_refresh_web_form(analyzer) -> None:
