@@ -18,7 +18,7 @@ from .decode import DEFAULT_MAX_BODY, Limits
 from .read import request_from_flow
 from .report import write_report
 from .rules import Endpoint
-from .session import Session, parse_indicator
+from .session import Session, parse_indicator, parse_keys
 from .store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,9 @@ class Leakmap:
         loader.add_option("leakmap_app", str, "", "Label all traffic as sent by this app (one app per capture).")
         loader.add_option("leakmap_rules", Sequence[str], [], "Extra rule files or directories.")
         loader.add_option("leakmap_honey", Sequence[str], [], "Honey values as TYPE=VALUE, found however encoded.")
+        loader.add_option("leakmap_keys", Sequence[str], [],
+                          "Keys rules need to decode obfuscated payloads, as NAME=KEY (applovin=<the app's SDK key>), "
+                          "for auditing your own app. Kept in memory only, never stored or logged.")
         loader.add_option("leakmap_block", bool, False,
                           "Answer tracker requests locally instead of forwarding them: the data never leaves.")
         loader.add_option("leakmap_max_body", int, DEFAULT_MAX_BODY, "Bodies larger than this (bytes) are not decoded.")
@@ -57,7 +60,8 @@ class Leakmap:
             # Connect upstream only when a request must be forwarded: a blocked tracker then
             # never even sees a TCP connection, and capture works with no network at all.
             ctx.options.update(connection_strategy="lazy")
-        if not updated & {"leakmap_db", "leakmap_rules", "leakmap_honey", "leakmap_app", "leakmap_max_body"}:
+        if not updated & {"leakmap_db", "leakmap_rules", "leakmap_honey", "leakmap_app", "leakmap_max_body",
+                          "leakmap_keys"}:
             return
         opts = ctx.options
         if opts.leakmap_max_body <= 0:
@@ -70,14 +74,23 @@ class Leakmap:
         except ValueError as e:
             raise exceptions.OptionsError(f"leakmap_honey: {e}") from None
         try:
+            keys = parse_keys(opts.leakmap_keys)
+        except ValueError as e:
+            raise exceptions.OptionsError(f"leakmap_keys: {e}") from None
+        try:
             store = Store(opts.leakmap_db)
         except StoreError as e:
             raise exceptions.OptionsError(f"leakmap_db: {e}") from None
+        limits = Limits(max_body=opts.leakmap_max_body)
+        try:
+            session = Session(store, [Path(d) for d in opts.leakmap_rules], True, limits, indicators,
+                              opts.leakmap_app, keys)
+        except ValueError as e:
+            store.close()
+            raise exceptions.OptionsError(f"leakmap_keys: {e}") from None
         if self.session is not None:
             self.session.store.close()
-        self.limits = Limits(max_body=opts.leakmap_max_body)
-        self.session = Session(store, [Path(d) for d in opts.leakmap_rules], True, self.limits, indicators,
-                               opts.leakmap_app)
+        self.limits, self.session = limits, session
         for problem in self.session.rule_problems:
             log.warning(f"leakmap: rule skipped: {problem}")
         log.info(f"leakmap: {len(self.session.analyzer.rules)} tracker rules loaded; findings go to {opts.leakmap_db}")

@@ -21,7 +21,7 @@ from .model import Problem
 from .export import FORMATS, ExportError, export_findings, export_format, findings_frame, write_evidence_har
 from .report import write_report
 from .rules import bundled_rules_dir, load_file, load_rules, rule_files, RuleError
-from .session import Session, parse_indicator
+from .session import Session, parse_indicator, parse_keys
 from .store import Store, StoreError
 
 EXIT_INTERNAL = 70
@@ -39,6 +39,12 @@ _findings_option = click.option("--findings", "findings_path", type=click.Path(d
 _format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
                               help="Findings export format [default: from the --findings suffix, else csv]. "
                                    "Parquet needs pyarrow (pip install 'leakmap[parquet]').")
+_tracker_key_option = click.option(
+    "--tracker-key", "tracker_keys", multiple=True, metavar="NAME=KEY", envvar="LEAKMAP_TRACKER_KEY",
+    help="A key a rule needs to decode a tracker's obfuscated payloads, when you audit your own app and "
+         "know it: applovin=<the app's AppLovin SDK key> (AndroidManifest meta-data applovin.sdk.key). "
+         "Kept in memory only: never stored, logged or shown (values equal to it are masked). Repeatable; "
+         "also read from LEAKMAP_TRACKER_KEY (space-separated), which keeps it out of the process list.")
 _har_option = click.option("--evidence-har", "har_path", type=click.Path(dir_okay=False, path_type=Path),
                            help="Also write the tracker requests (request side, decoded) as a HAR 1.2 file; "
                                 "--redact applies.")
@@ -120,6 +126,7 @@ def main() -> None:
 @click.option("--honey", multiple=True, metavar="TYPE=VALUE",
               help="A value you typed into the app (e.g. email=alice@example.com), found in any request "
                    "plain, URL-, base64-, hex-encoded or hashed (md5, sha1, sha256). Repeatable.")
+@_tracker_key_option
 @_redact_option
 @click.option("--max-body", default=DEFAULT_MAX_BODY, show_default=True, help="Bodies larger than this (bytes) are not decoded.")
 @click.option("--max-decompressed", default=DEFAULT_MAX_DECOMPRESSED, show_default=True,
@@ -127,7 +134,8 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None, fmt: str | None,
             har_path: Path | None, db: Path | None, label: str, rule_dirs: tuple[Path, ...], no_bundled_rules: bool,
-            honey: tuple[str, ...], redact: bool, max_body: int, max_decompressed: int, quiet: bool) -> None:
+            honey: tuple[str, ...], tracker_keys: tuple[str, ...], redact: bool, max_body: int, max_decompressed: int,
+            quiet: bool) -> None:
     """Analyze saved captures (mitmproxy .mitm/.flow dumps or HAR files) and write a report.
 
     Every file is streamed; an unreadable entry is reported with where it is and skipped.
@@ -137,11 +145,19 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
         indicators = [parse_indicator(h) for h in honey]
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--honey") from None
+    try:
+        keys = parse_keys(tracker_keys)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--tracker-key") from None
     limits = Limits(max_body=max_body, max_decompressed=max_decompressed)
     fmt = _check_export(findings_path, fmt)
     with tempfile.TemporaryDirectory(prefix="leakmap-") as tmp:
         store = _open_store(db or Path(tmp) / "findings.db")
-        session = Session(store, rule_dirs, not no_bundled_rules, limits, indicators, label)
+        try:
+            session = Session(store, rule_dirs, not no_bundled_rules, limits, indicators, label, keys)
+        except ValueError as e:
+            store.close()
+            raise click.BadParameter(str(e), param_hint="--tracker-key") from None
         for problem in session.rule_problems:
             click.echo(f"leakmap: rule skipped: {problem}", err=True)
         _replay_all(session, captures, limits, label, quiet)
@@ -264,8 +280,10 @@ def rules_check(paths: tuple[Path, ...]) -> None:
               help="Report written when mitmproxy exits (and on the `leakmap.report` command).")
 @click.option("--block", is_flag=True, help="Answer tracker requests locally: the data never reaches the tracker.")
 @click.option("--rules", "rule_dirs", multiple=True, help="Extra rule directory (repeatable).")
+@_tracker_key_option
 @click.pass_context
-def capture(ctx: click.Context, label: str, db: str, output: str, block: bool, rule_dirs: tuple[str, ...]) -> None:
+def capture(ctx: click.Context, label: str, db: str, output: str, block: bool, rule_dirs: tuple[str, ...],
+            tracker_keys: tuple[str, ...]) -> None:
     """Run mitmdump with the leakmap addon. Extra arguments go to mitmdump, for example
     `-p 8080`, `--mode wireguard`, `--mode local:Spotify` or `-w dump.mitm`."""
     from mitmproxy.tools.main import mitmdump
@@ -279,6 +297,12 @@ def capture(ctx: click.Context, label: str, db: str, output: str, block: bool, r
         args += ["--set", "leakmap_block=true"]
     for directory in rule_dirs:
         args += ["--set", f"leakmap_rules={directory}"]
+    try:
+        parse_keys(tracker_keys)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--tracker-key") from None
+    for key in tracker_keys:  # mitmdump runs in this process: the keys stay in memory
+        args += ["--set", f"leakmap_keys={key}"]
     click.echo(f"leakmap: capturing; findings go to {db}, the report to {output} on exit (Ctrl-C).", err=True)
     sys.exit(mitmdump([*args, *ctx.args]) or 0)
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
@@ -33,7 +34,13 @@ _LZ = lzstring.LZString()
 
 
 class DecodeError(ValueError):
-    """One step could not decode its input; the message says why."""
+    """One step could not decode its input; the message says why. *recognised*: the step
+    recognised its format (an envelope it knows) and failed after that, so its reason is the
+    one that matters: an `any` reports it alone instead of every alternative's."""
+
+    def __init__(self, message: str, recognised: bool = False) -> None:
+        super().__init__(message)
+        self.recognised = recognised
 
 
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
@@ -469,9 +476,22 @@ STEPS: dict[str, StepFn] = {
 }
 
 
-def step_split(value: Any, limits: Limits, sep: str, names: list[str]) -> dict[str, str]:
+def step_split(value: Any, limits: Limits, sep: str, names: list[str],
+               match: re.Pattern[str] | None = None) -> dict[str, Any]:
     """Text of len(names) parts joined by *sep* (the last part keeps any further *sep*) →
-    {name: part}. For envelopes such as AppLovin's `1:<iv digest>:<key tail>:<payload>`."""
+    {name: part}. For envelopes such as AppLovin's `1:<iv digest>:<key tail>:<payload>`.
+    Bytes whose leading parts are text but whose last part is binary (a text header before
+    a binary payload) keep that last part as bytes. *match*: a regex the start of the input
+    must match (read as Latin-1 when binary), so that only the envelope is split, not any
+    text that happens to hold the separator."""
+    binary = isinstance(value, bytes) and not _is_utf8(value)
+    if match is not None and not match.match(value.decode("latin-1") if binary else _as_text(value)):
+        raise DecodeError(f"does not match {match.pattern!r}")
+    if binary:
+        raw = value.split(sep.encode(), len(names) - 1)
+        if len(raw) != len(names):
+            raise DecodeError(f"not {len(names)} parts separated by {sep!r}")
+        return {**dict(zip(names, (_as_text(part) for part in raw[:-1]))), names[-1]: raw[-1]}
     parts = _as_text(value).split(sep, len(names) - 1)
     if len(parts) != len(names):
         raise DecodeError(f"not {len(names)} parts separated by {sep!r}")
@@ -479,11 +499,17 @@ def step_split(value: Any, limits: Limits, sep: str, names: list[str]) -> dict[s
 
 
 def _split_step(params: Any) -> StepFn:
-    if not (isinstance(params, dict) and set(params) == {"sep", "names"} and isinstance(params["sep"], str)
-            and params["sep"] and isinstance(params["names"], list) and len(params["names"]) >= 2
-            and all(isinstance(n, str) and n for n in params["names"])):
-        raise ValueError("split takes {sep: <text>, names: [<at least two names>]}")
-    return functools.partial(step_split, sep=params["sep"], names=list(params["names"]))
+    usage = "split takes {sep: <text>, names: [<at least two names>], match: <optional regex for the start>}"
+    if not (isinstance(params, dict) and {"sep", "names"} <= set(params) <= {"sep", "names", "match"}
+            and isinstance(params["sep"], str) and params["sep"] and isinstance(params["names"], list)
+            and len(params["names"]) >= 2 and all(isinstance(n, str) and n for n in params["names"])
+            and isinstance(params.get("match", ""), str)):
+        raise ValueError(usage)
+    try:
+        match = re.compile(params["match"]) if "match" in params else None
+    except re.error as e:
+        raise ValueError(f"{usage}: invalid regex: {e}") from None
+    return functools.partial(step_split, sep=params["sep"], names=list(params["names"]), match=match)
 
 
 def _protobuf_step(params: Any) -> StepFn:
@@ -597,11 +623,179 @@ def _pairs_step(params: Any) -> StepFn:
     return functools.partial(step_pairs, head=list(params["head"]))
 
 
+# --- Keys the user supplies (--tracker-key NAME=KEY, addon option leakmap_keys) -----------
+# Some SDKs obfuscate their payloads with a key that is public inside the app (it ships in
+# the app's manifest or code) but not in the request: whoever audits the app knows it.
+# A step that needs one is a KeyedStep; the pipeline hands it the user's keys at run time.
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRef:
+    """A rule's reference to a key the user supplies: `key: {user_key: NAME, what: TEXT}`."""
+
+    name: str
+    what: str
+
+    def missing(self) -> DecodeError:
+        return DecodeError(f"needs {self.what}: pass --tracker-key {self.name}=KEY (addon option leakmap_keys)",
+                           recognised=True)
+
+
+def _key_ref(params: Any, step: str) -> KeyRef:
+    spec = params.get("key") if isinstance(params, dict) else None
+    if not (isinstance(spec, dict) and set(spec) == {"user_key", "what"} and isinstance(spec["user_key"], str)
+            and re.fullmatch(r"[a-z0-9_]+", spec["user_key"]) and isinstance(spec["what"], str)
+            and spec["what"].strip()):
+        raise ValueError(f"{step} takes key: {{user_key: <name, a-z 0-9 _>, what: <what the key is, for messages>}}")
+    return KeyRef(spec["user_key"], spec["what"].strip())
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedStep:
+    """A step that needs a key the user supplies: called with the value, the limits and the
+    key's value (None when the user gave none; the step then says which key it needs)."""
+
+    ref: KeyRef
+    function: Callable[[Any, Limits, str | None], Any]
+
+    def __call__(self, value: Any, limits: Limits, keys: Mapping[str, str]) -> Any:
+        return self.function(value, limits, keys.get(self.ref.name))
+
+
+_MASK64 = (1 << 64) - 1
+_MIX_MUL1, _MIX_MUL2 = 0xC2B2AE3D27D4EB4F, 0x85EBCA77C2B2AE63
+_ENVELOPE = re.compile(rb"^([0-9]{1,3}):([0-9a-f]{40}):([^:]*):")
+_JAVA_TRIM = "".join(chr(c) for c in range(33))  # String.trim(): every char <= U+0020
+
+
+def _mix64(x: int, arithmetic: bool) -> int:
+    """x ^= x >> 33; x *= 0xC2B2AE3D27D4EB4F; x ^= x >> 29; x *= 0x85EBCA77C2B2AE63;
+    x ^= x >> 32 on 64 bits, with arithmetic (sign-extending) or logical shifts."""
+    def shr(v: int, n: int) -> int:
+        return ((v - (1 << 64)) >> n) & _MASK64 if arithmetic and v >> 63 else v >> n
+
+    x &= _MASK64
+    x = ((x ^ shr(x, 33)) * _MIX_MUL1) & _MASK64
+    x = ((x ^ shr(x, 29)) * _MIX_MUL2) & _MASK64
+    return x ^ shr(x, 32)
+
+
+def _xor_stream(data: bytes, seed: int, key: bytes, arithmetic: bool) -> bytes:
+    """data XOR (mix64(seed + i) for each 8-byte block i, little-endian) XOR key repeated."""
+    stream = b"".join(_mix64(seed + i, arithmetic).to_bytes(8, "little") for i in range(0, len(data), 8))
+    repeated = (key * (len(data) // len(key) + 1))[: len(data)]
+    n = len(data)
+    mixed = int.from_bytes(data, "little") ^ int.from_bytes(stream[:n], "little") ^ int.from_bytes(repeated, "little")
+    return mixed.to_bytes(n, "little")
+
+
+def _obfuscated_base64(data: bytes, what: str) -> bytes:
+    text = data.replace(b"-", b"+").replace(b"_", b"/").replace(b"*", b"=").rstrip(b"=")
+    text += b"=" * (-len(text) % 4)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise DecodeError(f"{what} is not base64 (with - _ * for + / =)", recognised=True) from None
+
+
+def _utf8_or_wrong_key(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DecodeError("wrong key? the decoded bytes are not UTF-8 text", recognised=True) from None
+
+
+def step_keyed_xor(value: Any, limits: Limits, key: str | None, ref: KeyRef, ivs: dict[str, tuple[bytes, ...]],
+                   key_split: int, hash_name: str) -> str:
+    """The seeded XOR envelope `<format>:<SHA-1 hex of an IV>:<key after key_split chars>:<data>`
+    (AppLovin's Android SDK). The mask is H(IV + the key's first *key_split* characters)
+    repeated, XORed with a stream of 64-bit mixes (see _mix64) of a seed plus the byte offset
+    of each 8-byte block. The rule lists the IVs per format; the envelope names its IV by
+    SHA-1. Format 1: data in base64 (- _ * for + / =): 8 bytes of seed XOR the mask's first 8
+    bytes, then the text, zero-padded to whole blocks, masked with arithmetic shifts in the
+    mix; trimmed as Java's String.trim. Format 2: a 16-byte header (text length, seed XOR the
+    mask's first 8 bytes, both little-endian 64-bit) then the gzipped text masked with
+    logical shifts, as bytes (request bodies) or as base64 of the header then base64 of the
+    rest (query parameters). Returns the text. The key is never put in a message."""
+    data = _as_bytes(value).strip() if isinstance(value, str) else _as_bytes(value)
+    found = _ENVELOPE.match(data)
+    if not found:
+        raise DecodeError("not a keyed XOR envelope (<format>:<40 hex digits>:<key tail>:<data>)")
+    version, digest, tail = (part.decode("ascii", "replace") for part in found.groups())
+    payload = data[found.end():]
+    if version not in ivs:
+        raise DecodeError(f"envelope format {version} is not one the rule knows ({', '.join(sorted(ivs))})",
+                          recognised=True)
+    iv = next((iv for iv in ivs[version] if hashlib.sha1(iv).hexdigest() == digest), None)
+    if iv is None:
+        raise DecodeError(f"format {version}: IV digest {digest} is not the SHA-1 of any IV the rule knows "
+                          "(an SDK build with another IV?)", recognised=True)
+    if key is None:
+        raise ref.missing()
+    if len(key) <= key_split:
+        raise DecodeError(f"the {ref.name} key given is too short (it has more than {key_split} characters)",
+                          recognised=True)
+    if key[key_split:] != tail:
+        raise DecodeError(f"the {ref.name} key given is not the one this request was made with "
+                          "(the key's end, sent in the envelope, differs)", recognised=True)
+    mask = hashlib.new(hash_name, iv + key[:key_split].encode("utf-8")).digest()
+    if version == "1":
+        raw = _obfuscated_base64(payload, "format 1 data")
+        if len(raw) < 8:
+            raise DecodeError("format 1: shorter than its 8-byte seed", recognised=True)
+        seed = int.from_bytes(bytes(a ^ b for a, b in zip(raw[:8], mask)), "little")
+        return _utf8_or_wrong_key(_xor_stream(raw[8:], seed, mask, arithmetic=True)).strip(_JAVA_TRIM)
+    if len(payload) >= 24 and payload[22:24] == b"**" and re.fullmatch(rb"[A-Za-z0-9_*-]+", payload):
+        header = _obfuscated_base64(payload[:24], "format 2 header")
+        masked = _obfuscated_base64(payload[24:], "format 2 data")
+    else:
+        header, masked = payload[:16], payload[16:]
+    if len(header) < 16:
+        raise DecodeError("format 2: shorter than its 16-byte header", recognised=True)
+    length = int.from_bytes(header[:8], "little")
+    seed = int.from_bytes(header[8:16], "little") ^ int.from_bytes(mask[:8], "little")
+    plain = _xor_stream(masked, seed, mask, arithmetic=False)
+    if plain[:2] == b"\x1f\x8b":
+        try:
+            plain = compression.gunzip(plain, limits.max_decompressed)
+        except compression.DecompressionError as e:
+            raise DecodeError(f"wrong key? {e}", recognised=True) from None
+    if len(plain) != length:
+        raise DecodeError(f"wrong key? the decoded text has {len(plain)} bytes, the header announces {length}",
+                          recognised=True)
+    return _utf8_or_wrong_key(plain)
+
+
+def _keyed_xor_step(params: Any) -> KeyedStep:
+    usage = ("keyed_xor takes {key: {user_key: NAME, what: TEXT}, key_split: <characters>, hash: <hashlib name>, "
+             "ivs: {<format 1 or 2>: [<IV as hex>, ...]}}")
+    if not (isinstance(params, dict) and set(params) == {"key", "key_split", "hash", "ivs"}):
+        raise ValueError(usage)
+    ref = _key_ref(params, "keyed_xor")
+    split, hash_name, ivs = params["key_split"], params["hash"], params["ivs"]
+    if not (isinstance(split, int) and not isinstance(split, bool) and split > 0
+            and hash_name in hashlib.algorithms_guaranteed and isinstance(ivs, dict) and ivs
+            and set(map(str, ivs)) <= {"1", "2"}
+            and all(isinstance(v, list) and v and all(isinstance(h, str) for h in v) for v in ivs.values())):
+        raise ValueError(usage)
+    try:
+        compiled = {str(k): tuple(bytes.fromhex(h) for h in v) for k, v in ivs.items()}
+    except ValueError:
+        raise ValueError(usage + " (an IV is not hex)") from None
+    if hashlib.new(hash_name).digest_size < 8:
+        raise ValueError(usage + " (the hash must give at least 8 bytes)")
+    return KeyedStep(ref, functools.partial(step_keyed_xor, ref=ref, ivs=compiled, key_split=split,
+                                            hash_name=hash_name))
+
+
 # Steps that take parameters: `{split: {sep: ":", names: [a, b]}}` in a rule.
-PARAMETERISED: dict[str, Callable[[Any], StepFn]] = {
+PARAMETERISED: dict[str, Callable[[Any], StepFn | KeyedStep]] = {
     "split": _split_step, "protobuf": _protobuf_step, "opaque": _opaque_step, "aes_cbc": _aes_cbc_step,
-    "group_by": _group_by_step, "pairs": _pairs_step,
+    "group_by": _group_by_step, "pairs": _pairs_step, "keyed_xor": _keyed_xor_step,
 }
+
+
+NO_KEYS: Mapping[str, str] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -609,31 +803,43 @@ class Chain:
     """A compiled list of steps, each (display name, function); an `any` step has no
     function and tries `alternatives` instead."""
 
-    steps: tuple[tuple[str, StepFn | None], ...]
+    steps: tuple[tuple[str, StepFn | KeyedStep | None], ...]
     alternatives: tuple["Chain", ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.steps)
 
-    def run(self, value: Any, limits: Limits) -> tuple[Any, str]:
-        """Apply the steps; return the value and the chain text actually used."""
+    @property
+    def key_refs(self) -> tuple[KeyRef, ...]:
+        """The user-supplied keys this chain's steps (alternatives included) can use."""
+        own = tuple(f.ref for _, f in self.steps if isinstance(f, KeyedStep))
+        return own + tuple(ref for alt in self.alternatives for ref in alt.key_refs)
+
+    def run(self, value: Any, limits: Limits, keys: Mapping[str, str] = NO_KEYS) -> tuple[Any, str]:
+        """Apply the steps; return the value and the chain text actually used. *keys*: the
+        keys the user supplied, by name, for steps that need one."""
         used: list[str] = []
         for name, function in self.steps:
             if function is None:
-                value, text = self._first(value, limits)
+                value, text = self._first(value, limits, keys)
                 used.append(text)
+            elif isinstance(function, KeyedStep):
+                value = function(value, limits, keys)
+                used.append(name)
             else:
                 value = function(value, limits)
                 used.append(name)
         return value, " → ".join(used)
 
-    def _first(self, value: Any, limits: Limits) -> tuple[Any, str]:
+    def _first(self, value: Any, limits: Limits, keys: Mapping[str, str]) -> tuple[Any, str]:
         reasons = []
         for alternative in self.alternatives:
             try:
-                return alternative.run(value, limits)
+                return alternative.run(value, limits, keys)
             except DecodeError as e:
+                if e.recognised:  # this alternative knew the format: its reason is the one
+                    raise DecodeError(f"[{' → '.join(alternative.names)}] {e}", recognised=True) from None
                 reasons.append(f"[{' → '.join(alternative.names)}] {e}")
         raise DecodeError("no alternative decoded: " + "; ".join(reasons))
 
@@ -641,7 +847,7 @@ class Chain:
 def compile_steps(spec: list[Any]) -> Chain:
     """Rule step list → Chain. Raises ValueError naming an unknown step (the rule loader
     turns it into a rule error with file and line)."""
-    steps: list[tuple[str, StepFn | None]] = []
+    steps: list[tuple[str, StepFn | KeyedStep | None]] = []
     alternatives: tuple[Chain, ...] = ()
     for step in spec:
         if isinstance(step, str):
@@ -671,19 +877,25 @@ class Operation:
     segments: tuple[str, ...]
     chain: Chain
     optional: bool = False  # failure is noted in the chain log, not an error
+    # Only for nodes an earlier operation left undecoded (still text or bytes): a fallback
+    # that shows what can be read of a payload that could not be decoded (an envelope's
+    # clear fields when the key to open it is missing).
+    if_undecoded: bool = False
 
 
-def run_operations(doc: dict[str, Any], operations: list[Operation], limits: Limits) -> tuple[list[str], list[str]]:
-    """Apply operations in order to *doc*, in place. Returns (chain log, errors)."""
+def run_operations(doc: dict[str, Any], operations: list[Operation], limits: Limits,
+                   keys: Mapping[str, str] = NO_KEYS) -> tuple[list[str], list[str]]:
+    """Apply operations in order to *doc*, in place. Returns (chain log, errors). *keys*:
+    the keys the user supplied, for steps that need one (KeyedStep)."""
     log: list[str] = []
     errors: list[str] = []
     for op in operations:
         for container, key, concrete in list(paths.slots(doc, list(op.segments))):
             value = container[key]
-            if value in (b"", "", None):
+            if value in (b"", "", None) or (op.if_undecoded and not isinstance(value, (str, bytes))):
                 continue
             try:
-                container[key], used = op.chain.run(value, limits)
+                container[key], used = op.chain.run(value, limits, keys)
                 log.append(f"{concrete}: {used}")
             except DecodeError as e:
                 if op.optional:

@@ -7,7 +7,9 @@ request from any source: the live addon, a .mitm dump or a HAR file.
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
@@ -15,7 +17,7 @@ from urllib.parse import parse_qsl
 
 from . import paths
 from .attribute import Attributor
-from .decode import Limits, multidict, run_operations
+from .decode import KeyRef, Limits, multidict, run_operations
 from .extract import Indicator, extract
 from .match import HostIndex
 from .model import Analysis, Request
@@ -109,13 +111,22 @@ class Analyzer:
     """Compiled rules + detectors + attribution state; `analyze` is called per request."""
 
     def __init__(self, rules: list[Rule], limits: Limits | None = None, indicators: list[Indicator] | None = None,
-                 label: str = "") -> None:
+                 label: str = "", keys: Mapping[str, str] | None = None) -> None:
+        """*keys*: keys the user supplied (--tracker-key NAME=KEY) for decode steps that need
+        one; a name no loaded rule uses is a ValueError (a typo would silently decode nothing)."""
         self.rules = rules
         self.limits = limits or Limits()
         self.indicators = indicators or []
         self.index = HostIndex(rules)
         self.endpoints = {(rule.id, e.id): e for rule in rules for e in rule.endpoints}
         self.attributor = Attributor(label)
+        self.key_refs: dict[str, KeyRef] = {ref.name: ref for e in self.endpoints.values() for op in e.operations
+                                            for ref in op.chain.key_refs}
+        self.keys = dict(keys or {})
+        unknown = sorted(set(self.keys) - set(self.key_refs))
+        if unknown:
+            raise ValueError(f"no rule uses a key named {unknown[0]!r} "
+                             f"(keys the rules use: {', '.join(sorted(self.key_refs)) or 'none'})")
 
     def analyze(self, request: Request) -> Analysis | None:
         """The analysis of *request*, or None when it is neither a tracker request nor
@@ -148,7 +159,7 @@ class Analyzer:
         if endpoint is not None:
             analysis.endpoint = endpoint.id
             analysis.rule_source = " ".join(endpoint.sources)
-            log, step_errors = run_operations(doc, endpoint.operations, self.limits)
+            log, step_errors = run_operations(doc, endpoint.operations, self.limits, self.keys)
             analysis.decode_chain = log
             errors.extend(step_errors)
         elif isinstance(doc.get("body"), bytes):
@@ -157,12 +168,33 @@ class Analyzer:
                 doc["body"] = doc["body"].decode("utf-8")
             except UnicodeDecodeError:
                 pass
+        if self.keys:
+            doc = self._mask_keys(doc)
+            url = self._mask_keys(analysis.request.url)
+            if url != analysis.request.url:
+                analysis.request = dataclasses.replace(analysis.request, url=url)
         extraction = extract(doc, endpoint, self.indicators, self.limits.max_depth, self.limits.max_fields)
         analysis.fields, analysis.findings, analysis.identity = extraction.fields, extraction.findings, extraction.identity
         analysis.payload = evidence(doc)
         if errors:
             analysis.status, analysis.error = "not_decoded", "; ".join(errors)
         return doc
+
+    def _mask_keys(self, node: Any) -> Any:
+        """*node* with every occurrence of a key the user supplied replaced by `[NAME key]`:
+        those keys are the user's secrets, never stored as values or evidence (an app may
+        also send its key in the clear, e.g. AppLovin's `sdk_key`: the finding stays, masked)."""
+        if isinstance(node, dict):
+            return {k: self._mask_keys(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self._mask_keys(v) for v in node]
+        if isinstance(node, str):
+            for name, key in self.keys.items():
+                node = node.replace(key, f"[{name} key]")
+        elif isinstance(node, bytes):
+            for name, key in self.keys.items():
+                node = node.replace(key.encode(), f"[{name} key]".encode())
+        return node
 
     def _by_shape(self, request: Request) -> Analysis | None:
         """Recognise a tracker behind an unknown (proxy) host by what its payload contains."""

@@ -90,6 +90,7 @@ SCHEMA: dict[str, Any] = {
                                 "at": {"type": "string"},
                                 "steps": {"type": "array", "minItems": 1},
                                 "optional": {"type": "boolean"},
+                                "if_undecoded": {"type": "boolean"},
                             },
                         },
                     },
@@ -333,7 +334,7 @@ def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: An
     for i, op in enumerate(ep.get("decode", [])):
         try:
             operations.append(Operation(op["at"], tuple(paths.parse(op["at"])), compile_steps(op["steps"]),
-                                        op.get("optional", False)))
+                                        op.get("optional", False), op.get("if_undecoded", False)))
         except (ValueError, TypeError) as e:
             fail(where + ["decode", i, "steps"], str(e))
 

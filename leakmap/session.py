@@ -6,7 +6,8 @@ store and report exactly the same way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from .decode import Limits
@@ -33,13 +34,39 @@ def parse_indicator(text: str) -> Indicator:
     return Indicator.make(data_type, value)
 
 
+def parse_key(text: str) -> tuple[str, str]:
+    """`applovin=<SDK key>` → (name, key), for --tracker-key and the addon's leakmap_keys.
+    Error messages never repeat the key: it is the user's secret."""
+    name, sep, key = text.partition("=")
+    name = name.strip()
+    if not sep or not re.fullmatch(r"[a-z0-9_]+", name):
+        raise ValueError("expected NAME=KEY, NAME being a key name a rule uses (e.g. applovin=<the app's SDK key>)")
+    if len(key.strip()) < 8:
+        raise ValueError(f"the key given for {name} is empty or shorter than 8 characters")
+    return name, key.strip()
+
+
+def parse_keys(texts: Iterable[str]) -> dict[str, str]:
+    """Several NAME=KEY texts → {name: key}; a name given twice is an error."""
+    keys: dict[str, str] = {}
+    for text in texts:
+        name, key = parse_key(text)
+        if name in keys:
+            raise ValueError(f"a key for {name} is given twice")
+        keys[name] = key
+    return keys
+
+
 class Session:
     """One analyzer and one store; `feed` takes requests from any source."""
 
     def __init__(self, store: Store, rule_dirs: Iterable[Path] = (), bundled_rules: bool = True,
-                 limits: Limits | None = None, indicators: list[Indicator] | None = None, label: str = "") -> None:
+                 limits: Limits | None = None, indicators: list[Indicator] | None = None, label: str = "",
+                 keys: Mapping[str, str] | None = None) -> None:
+        """*keys*: keys the user supplied for decode steps (parse_keys); ValueError when no
+        loaded rule uses one of their names. They are kept in memory only."""
         rules, self.rule_problems = load_rules(rule_dirs, bundled=bundled_rules)
-        self.analyzer = Analyzer(rules, limits, indicators, label)
+        self.analyzer = Analyzer(rules, limits, indicators, label, keys)
         self.store = store
         store.set_trackers([(r.id, r.name, r.company, r.category, r.country, r.website) for r in rules])
         self.stats: dict[str, Stats] = {}

@@ -781,3 +781,93 @@ def test_shared_host_claims_only_the_paths_its_endpoints_accept(tmp_path: Path) 
     # A tracker's own host keeps every request, matched or not.
     unknown_path = index.match(request("https://collect.acme.example/other"))
     assert (unknown_path.endpoint, unknown_path.rule.id) == (None, "acme")
+
+
+# --- User-supplied tracker keys (--tracker-key, leakmap_keys) and the keyed_xor step (h-applovin)
+from support.applovin_sdk import IV1, encode_v1  # noqa: E402  (the AppLovin SDK's format 1)
+
+KEY = "k" * 32 + "PublicTailOfTheKey0123456789"
+KEYED = {"keyed_xor": {"key": {"user_key": "acme", "what": "the app's Acme key"}, "key_split": 32, "hash": "sha256",
+                       "ivs": {"1": [IV1.hex()]}}}
+KEYED_RULE = RULE.replace("        steps: [json]\n", f"""        steps: [{{any: [[json], [{json.dumps(KEYED)}, json]]}}]
+      - at: body
+        steps: [{{split: {{sep: ":", names: [v, iv, tail, data], match: "^[0-9]:[0-9a-f]{{40}}:"}}}}]
+        optional: true
+        if_undecoded: true
+""")
+
+
+def test_keyed_step_gets_the_user_key_and_says_which_it_needs():
+    chain = decode.compile_steps([{"any": [["json"], [KEYED, "json"]]}])
+    assert [ref.name for ref in chain.key_refs] == ["acme"]
+    envelope = encode_v1('{"uid": "u-1"}', KEY)
+    assert chain.run(envelope, LIMITS, {"acme": KEY}) == ({"uid": "u-1"}, "keyed_xor → json")
+    with pytest.raises(decode.DecodeError) as missing:
+        chain.run(envelope, LIMITS)
+    # The alternative that recognised the envelope explains alone (not "[json] not JSON; ...").
+    assert str(missing.value) == ("[keyed_xor → json] needs the app's Acme key: pass --tracker-key acme=KEY "
+                                  "(addon option leakmap_keys)")
+    with pytest.raises(decode.DecodeError, match=r"no alternative decoded: \[json\] not JSON; \[keyed_xor → json\] "
+                                                 r"not a keyed XOR envelope"):
+        chain.run("plain text", LIMITS, {"acme": KEY})
+    for bad in ({**KEYED["keyed_xor"], "ivs": {"3": ["00"]}}, {**KEYED["keyed_xor"], "hash": "md4x"},
+                {**KEYED["keyed_xor"], "key": {"user_key": "Acme!", "what": "x"}}):
+        with pytest.raises(ValueError, match="keyed_xor takes"):
+            decode.compile_steps([{"keyed_xor": bad}])
+
+
+def test_mix64_shifts_arithmetic_or_logical():
+    # 1 → after the first multiply the top bit is set, so the two shift kinds differ.
+    assert decode._mix64(1, arithmetic=True) != decode._mix64(1, arithmetic=False)
+    assert decode._mix64(0, arithmetic=True) == decode._mix64(0, arithmetic=False) == 0
+
+
+def test_analyzer_takes_keys_rules_use_and_masks_them(tmp_path):
+    rule = load_file(write_rule(tmp_path, KEYED_RULE))
+    with pytest.raises(ValueError, match="no rule uses a key named 'acme2' \\(keys the rules use: acme\\)"):
+        Analyzer([rule], keys={"acme2": KEY})
+    analyzer = Analyzer([rule], keys={"acme": KEY})
+    body = encode_v1(json.dumps({"uid": "u-1", "props": {"key": KEY, "note": f"key={KEY}!"}}), KEY)
+    a = analyzer.analyze(request(f"https://collect.acme.example/v1/collect?k={KEY}", body.encode()))
+    assert (a.status, a.decode_chain) == ("decoded", ["body: keyed_xor → json"])
+    assert ("body.props.note", "key=[acme key]!", "custom_property") in a.fields
+    assert KEY not in json.dumps([a.request.url, a.payload, a.fields, [f.value for f in a.findings]])
+    keyless = Analyzer([rule]).analyze(request("https://collect.acme.example/v1/collect", body.encode()))
+    assert keyless.status == "not_decoded" and keyless.payload["body"]["tail"] == KEY[32:]
+    assert keyless.decode_chain == ["body: split"]  # the fallback ran on the undecoded body only
+
+
+def test_split_match_and_binary_last_part():
+    chain = decode.compile_steps([{"split": {"sep": ":", "names": ["v", "rest"], "match": "^[0-9]:"}}])
+    assert chain.run(b"2:\xff\x00:x", LIMITS) == ({"v": "2", "rest": b"\xff\x00:x"}, "split")
+    with pytest.raises(decode.DecodeError, match="does not match"):
+        chain.run('{"a":"b:c"}', LIMITS)
+
+
+def test_parse_keys_never_repeats_the_key():
+    from leakmap.session import parse_keys
+
+    assert parse_keys([f"acme={KEY}"]) == {"acme": KEY}
+    for texts, message in (([KEY], "expected NAME=KEY"), (["acme=short"], "shorter than 8"),
+                           ([f"acme={KEY}", f"acme={KEY}"], "given twice")):
+        with pytest.raises(ValueError, match=message) as error:
+            parse_keys(texts)
+        assert KEY not in str(error.value) and "short" not in str(error.value).replace("shorter", "")
+
+
+def test_addon_validates_leakmap_keys(tmp_path):
+    from mitmproxy import exceptions
+    from mitmproxy.test import taddons
+
+    from leakmap.addon import Leakmap
+
+    addon = Leakmap()
+    with taddons.context(addon) as tctx:
+        for keys, message in (([f"nosuchrule={KEY}"], "no rule uses a key named 'nosuchrule'"),
+                              ([KEY], "expected NAME=KEY")):
+            with pytest.raises(exceptions.OptionsError, match=f"leakmap_keys: {message}") as error:
+                tctx.configure(addon, leakmap_db=str(tmp_path / "k.db"), leakmap_keys=keys)
+            assert KEY not in str(error.value)
+        tctx.configure(addon, leakmap_db=str(tmp_path / "k.db"), leakmap_keys=[f"applovin={KEY}"])
+        assert addon.session.analyzer.keys == {"applovin": KEY}
+        addon.done()
