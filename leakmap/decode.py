@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from mitmproxy.net.http import multipart
 
-from . import compression, paths, protobuf
+from . import compression, paths, protobuf, querypack
 
 _LZ = lzstring.LZString()
 
@@ -445,6 +445,19 @@ def step_clevertap_decrypt(value: Any, limits: Limits) -> bytes:
         raise DecodeError("CleverTap envelope: AES-GCM authentication failed") from None
 
 
+def step_nr_querypack(value: Any, limits: Limits) -> dict[str, Any]:
+    """New Relic's querypack (`bel.7;…`, `bel.6;…`): the browser agent's `/events` harvests of
+    interactions, AJAX requests and page-view timings, in its own compact text rather than
+    JSON (see leakmap/querypack.py) → {schema, nodes: [{type, fields…, attributes{}, children[]}]}."""
+    text = _as_text(value)
+    if not text.startswith("bel."):
+        raise DecodeError("not a New Relic querypack (no bel.<version>; header)")
+    try:
+        return querypack.decode(text, max_nodes=limits.max_fields, max_depth=limits.max_depth)
+    except querypack.QueryPackError as e:
+        raise DecodeError(f"querypack: {e}") from None
+
+
 StepFn = Callable[[Any, Limits], Any]
 STEPS: dict[str, StepFn] = {
     "text": step_text,
@@ -472,6 +485,7 @@ STEPS: dict[str, StepFn] = {
     "sentry_envelope": step_sentry_envelope,
     "auth_params": step_auth_params,
     "clevertap_decrypt": step_clevertap_decrypt,
+    "nr_querypack": step_nr_querypack,
     "uuid": step_uuid,
 }
 

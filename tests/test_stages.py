@@ -871,3 +871,83 @@ def test_addon_validates_leakmap_keys(tmp_path):
         tctx.configure(addon, leakmap_db=str(tmp_path / "k.db"), leakmap_keys=[f"applovin={KEY}"])
         assert addon.session.analyzer.keys == {"applovin": KEY}
         addon.done()
+
+
+# --- nr_querypack: New Relic's compact `bel.N;` text (h-nrbel) ----------------------------------
+
+def test_nr_querypack_reads_nodes_strings_nulls_and_children():
+    # A timing with two attributes, then an interaction: `!` nulls take no comma, `;;` would be
+    # an empty (null) node, `'` opens a string with `\,` `\;` `\\` escapes, `0.` and `1.5` are
+    # doubles, base-36 integers elsewhere; a number in a string field refers to the table.
+    text = ("bel.7;e,'fcp,ds,2;5,'page\\,url,'https://a.example/x\\;y;6,'n,12.;"
+            "1,1,,ir,,,'initialPageLoad,0,,2,,,!!!!'id-1,'1,ds,!;7,'vip;b,2,!3")
+    got = decode.step_nr_querypack(text, LIMITS)
+    assert got["schema"] == "bel.7"
+    timing, ixn = got["nodes"]
+    assert timing == {"type": "timing", "name": "fcp", "value": 496,
+                      "attributes": {"page,url": "https://a.example/x;y", "n": 12}}
+    assert (ixn["trigger"], ixn["initialPageURL"], ixn["newURL"], ixn["end"]) == ("initialPageLoad", "fcp",
+                                                                                   "https://a.example/x;y", 675)
+    assert (ixn["category"], ixn["queueTime"], ixn["id"], ixn["firstPaint"], ixn["firstContentfulPaint"]) == (
+        "Initial page load", None, "id-1", 496, None)
+    assert ixn["attributes"] == {"vip": True} and "oldURL" not in ixn        # empty field: not sent
+    assert ixn["navTiming"] == {"type": "navTiming", "unloadEventStart": 2, "redirectStart": None, "unloadEventEnd": 3}
+
+
+def test_nr_querypack_string_tables_per_interaction_when_strings_repeat():
+    # soft_navigations (interaction.js, ajax-node.js): each interaction and each AJAX node in it
+    # starts a new table, so `'GET` is written twice and `1` means each one's own second string.
+    one_table = "bel.7;2,,,,,,'GET,5k,'a.example,'/x,,,,'0,!!!;2,,,,,,0,5k,1,'/y,,,,3,!!!"
+    assert [n["path"] for n in decode.step_nr_querypack(one_table, LIMITS)["nodes"]] == ["/x", "/y"]
+    assert decode.step_nr_querypack(one_table, LIMITS)["nodes"][1]["nodeId"] == "0"
+    scoped = ("bel.7;1,1,,a,,,'click,'https://a.example/,,1,,2,!!!!'i1,'1,!!;2,,,,,,'GET,5k,'api.example,'/x,,,,"
+              "'2,!!!;;1,,a,a,,,'click,'https://a.example/,'https://a.example/o,2,,1,!!!!'i2,'3,!!;")
+    first, second = decode.step_nr_querypack(scoped, LIMITS)["nodes"]
+    assert first["children"][0]["domain"] == "api.example" and first["newURL"] == "https://a.example/"
+    assert (second["oldURL"], second["newURL"], second["nodeId"]) == ("https://a.example/o", "https://a.example/o", "3")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("bel.7;1,2,,ir", "announces 2 child nodes"),
+    ("bel.7;5,'k,4", "string reference 4 at character 12"),
+    ("bel.7;5,'a\\xb", "bad escape at character 11"),
+    ("bel.7;z9,", "unknown node type 1269 at character 7"),
+    ("bel.7;2,,,,,,'GET,5k,,,,,9", "enum value 9 out of range at character 26"),
+    ("bel.7;5,'k,1.2.3", "not a querypack value at character 12"),
+    ("bel.7;5 'k", "expected a node type id and a comma at character 7"),
+    ("bel.2;1,", "bel.2 is not supported"),
+    ("{\"a\": 1}", "not a New Relic querypack"),
+])
+def test_nr_querypack_malformed_input_says_where(text, message):
+    with pytest.raises(decode.DecodeError, match=message):
+        decode.step_nr_querypack(text, LIMITS)
+
+
+def test_nr_querypack_is_bounded_and_never_raises_anything_but_decode_error():
+    import random
+    small = decode.Limits(max_fields=50, max_depth=4)
+    with pytest.raises(decode.DecodeError, match="more than 50 nodes"):
+        decode.step_nr_querypack("bel.7;" + "7,'k;" * 60, small)
+    with pytest.raises(decode.DecodeError, match="deeper than 4"):
+        decode.step_nr_querypack("bel.7;" + "4,1,,,,,'t,!'n;" * 10, small)
+    with pytest.raises(decode.DecodeError, match="wrong type|is a timing node"):
+        decode.step_nr_querypack("bel.7;1,,,,,,'t,'u,,,,,!!!!'i,'1,!!;e,'fp,1,", LIMITS)
+    seed = ("bel.7;1,2,,ir,,,'initialPageLoad,'https://a.example/,,1,,,!!!!'i,'1,ds,ds;5,'enduser.id,'u;"
+            "2,1,hf,21,,,'POST,5k,'b.example:443,'/p,i2,2,,'2,!!!;5,'k,'v;b,!!!!2,,,12,5k,7,,w,3,!ae,,,,,j")
+    alphabet = ",;'!\\.-0123456789abzTF"
+    rng = random.Random(7)
+    for _ in range(3000):
+        chars = list(seed)
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(6, len(chars))
+            op = rng.random()
+            if op < 0.4:
+                chars[at] = rng.choice(alphabet)
+            elif op < 0.7:
+                del chars[at]
+            else:
+                chars.insert(at, rng.choice(alphabet))
+        try:
+            decode.step_nr_querypack("".join(chars), LIMITS)
+        except decode.DecodeError:
+            pass

@@ -139,11 +139,15 @@ EXPECTED = [
     ("sentry", "envelope", "project_key", SENTRY_ORG, r"body\.header\.trace\.org_id"),
     # New Relic: the page-view call first, then the harvests; enduser.id and the custom
     # attributes travel in every body, the license key in the path or `browser_monitoring_key`,
-    # the application id in `a` or `app_id`/`appId`.
+    # the application id in `a` or `app_id`/`appId`. `events` carries the page-view timings and
+    # the initial-page-load interaction in the agent's querypack text (bel.6 / bel.7).
     ("newrelic", "rum", "user_id", HONEY["newrelic"]["user"], r'body\.ja\["enduser\.id"\]'),
     ("newrelic", "rum", "email", HONEY["newrelic"]["email"], r"body\.ja\.email"),
     ("newrelic", "rum", "project_key", NR_LICENSE, r"path\.license_key"),
     ("newrelic", "rum", "project_key", NR_APP, r"query\.a"),
+    ("newrelic", "events", "user_id", HONEY["newrelic"]["user"], rf'body\.nodes{n}\.attributes\["enduser\.id"\]'),
+    ("newrelic", "events", "email", HONEY["newrelic"]["email"], rf"body\.nodes{n}\.attributes\.email"),
+    ("newrelic", "events", "project_key", NR_LICENSE, r"path\.license_key"),
     ("newrelic", "browser", "user_id", HONEY["newrelic"]["user"], rf'body\.ins{n}\["enduser\.id"\]'),
     ("newrelic", "browser", "email", HONEY["newrelic"]["email"], rf"body\.ins{n}\.email"),
     ("newrelic", "browser", "custom_property", HONEY["newrelic"]["prop"], rf"body\.ins{n}\.honey_prop"),
