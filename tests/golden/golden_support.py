@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -89,9 +90,10 @@ def decoded_for(tracker: str) -> Callable[..., None]:
     return decoded
 
 
-# --- Protocol Buffers wire format from a schema table (h-ads) -----------------------------
-# A test declares each message as {field name: (number, kind)}, kind being "string", "bytes",
-# "varint", "bool", "double" or the name of another message; a list value repeats the field.
+# --- Protocol Buffers wire format ------------------------------------------------------------
+# What protoc-generated code writes: one field (pb_int, pb_bytes, pb_double, pb_float, pb_msg),
+# a message from (number, value) pairs (pb_fields) or from a schema table (pb_encode).
+# Negative varints take ten bytes (two's complement), as int32/int64 fields do.
 
 def pb_varint(n: int) -> bytes:
     n &= (1 << 64) - 1
@@ -103,20 +105,54 @@ def pb_varint(n: int) -> bytes:
             return bytes(out)
 
 
+def pb_int(number: int, n: int) -> bytes:
+    """A varint field (wire type 0): int32, int64, uint64, bool, enum."""
+    return pb_varint(number << 3) + pb_varint(n)
+
+
+def pb_bytes(number: int, data: bytes | str) -> bytes:
+    """A length-delimited field (wire type 2): bytes, a string (UTF-8) or an encoded message."""
+    raw = data.encode() if isinstance(data, str) else data
+    return pb_varint(number << 3 | 2) + pb_varint(len(raw)) + raw
+
+
+def pb_double(number: int, x: float) -> bytes:
+    """A 64-bit field (wire type 1): double."""
+    return pb_varint(number << 3 | 1) + struct.pack("<d", x)
+
+
+def pb_float(number: int, x: float) -> bytes:
+    """A 32-bit field (wire type 5): float."""
+    return pb_varint(number << 3 | 5) + struct.pack("<f", x)
+
+
+def pb_msg(number: int, *parts: bytes) -> bytes:
+    """A submessage field made of already encoded *parts*."""
+    return pb_bytes(number, b"".join(parts))
+
+
+def pb_fields(*fields: tuple[int, int | str | bytes]) -> bytes:
+    """A message from (field number, value) pairs in the order given: int → varint, str →
+    string, bytes → an already encoded submessage. Repeat a number for a repeated field."""
+    return b"".join(pb_int(number, value) if isinstance(value, int) else pb_bytes(number, value)
+                    for number, value in fields)
+
+
+# A schema table declares each message as {field name: (number, kind)}, kind being "string",
+# "bytes", "varint", "bool", "double" or the name of another message; a list value repeats
+# the field.
+
 def pb_encode(schema: dict[str, dict[str, tuple[int, str]]], message: str, values: dict[str, Any]) -> bytes:
     """Serialise *values* as *message* of *schema*, fields in number order (as protoc does)."""
-    import struct
     out = bytearray()
     fields = schema[message]
     for name, value in sorted(values.items(), key=lambda kv: fields[kv[0]][0]):
         number, kind = fields[name]
         for item in value if isinstance(value, list) else [value]:
             if kind in ("varint", "bool"):
-                out += pb_varint(number << 3) + pb_varint(int(item))
+                out += pb_int(number, int(item))
             elif kind == "double":
-                out += pb_varint(number << 3 | 1) + struct.pack("<d", item)
+                out += pb_double(number, item)
             else:
-                raw = (item.encode() if kind == "string" else item if kind == "bytes"
-                       else pb_encode(schema, kind, item))
-                out += pb_varint(number << 3 | 2) + pb_varint(len(raw)) + raw
+                out += pb_bytes(number, item if kind in ("string", "bytes") else pb_encode(schema, kind, item))
     return bytes(out)
