@@ -33,8 +33,8 @@ from pathlib import Path
 
 import pytest
 from support.chromium import (SITE, assert_in_report, build_site, calls_per_endpoint, chromium_page, findings,
-                              not_answered, proxy_flows, query, require_browser, serve_site, stored_at, trackers_with,
-                              wait_for_findings)
+                              not_answered, proxy_flows, query, require_browser, serve_site, shop_page, shop_script,
+                              stored_at, trackers_with, wait_for_findings)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("clevertap", "clevertap-web-sdk (npm) in Chromium"),
@@ -79,20 +79,10 @@ JWT_EXP = 4102444800  # 2100-01-01: no refresh during the test
 JWTS = {"jwt-user.txt": jwt({"userId": HONEY["iterable"]["user"], "iat": 1767225600, "exp": JWT_EXP}),
         "jwt-email.txt": jwt({"email": HONEY["iterable"]["email"], "iat": 1767225600, "exp": JWT_EXP})}
 
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Example Shop</title>
-<script src="/clevertap.js"></script><script src="/mparticle.js"></script><script src="/iterable.js"></script>
-</head><body><h1>Example Shop</h1>
-<script src="/shop.js"></script>
-</body></html>
-"""
+PAGE = shop_page("/clevertap.js", "/mparticle.js", "/iterable.js")
 
-SHOP_JS = """
-  var H = %(honey)s;
-  window.pageErrors = [];
+SHOP_JS = shop_script(HONEY, """
   window.done = {};
-  function run(name, fn) { try { fn(); } catch (e) { window.pageErrors.push(name + ": " + e); } }
-
   run("clevertap", function () {
     clevertap.privacy.push({optOut: false});
     clevertap.privacy.push({useIP: false});
@@ -126,8 +116,8 @@ SHOP_JS = """
       .then(function (r) { window.done.iterable = r.status; })
       .catch(function (e) { window.pageErrors.push("iterable: " + (e && e.message || JSON.stringify(e))); });
   });
-""" % {"honey": json.dumps(HONEY), **{name: json.dumps(value) for name, value in {
-    "clevertap_account": CLEVERTAP_ACCOUNT, "mparticle_key": MPARTICLE_KEY, "iterable_key": ITERABLE_KEY}.items()}}
+""" % {name: json.dumps(value) for name, value in {
+    "clevertap_account": CLEVERTAP_ACCOUNT, "mparticle_key": MPARTICLE_KEY, "iterable_key": ITERABLE_KEY}.items()})
 
 
 CT, MP, IT = HONEY["clevertap"], HONEY["mparticle"], HONEY["iterable"]

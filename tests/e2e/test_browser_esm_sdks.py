@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 from support.chromium import (SITE, assert_in_report, build_site, calls_per_endpoint, chromium_page, findings,
-                              not_answered, proxy_flows, require_browser, serve_site, stored_at, trackers_with,
-                              wait_for_findings)
+                              not_answered, proxy_flows, require_browser, serve_site, shop_page, shop_script, stored_at,
+                              trackers_with, wait_for_findings)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("sentry", "@sentry/browser (npm, bundled by esbuild) in Chromium"),
@@ -51,19 +51,9 @@ HONEY = {
 }
 WAIT_SECONDS = 30
 
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Example Shop</title>
-<script src="/newrelic.js"></script><script src="/sentry.js"></script><script src="/braze.js"></script>
-</head><body><h1>Example Shop</h1>
-<script src="/shop.js"></script>
-</body></html>
-"""
+PAGE = shop_page("/newrelic.js", "/sentry.js", "/braze.js")
 
-SHOP_JS = """
-  var H = %(honey)s;
-  window.pageErrors = [];
-  function run(name, fn) { try { fn(); } catch (e) { window.pageErrors.push(name + ": " + e); } }
-
+SHOP_JS = shop_script(HONEY, """
   run("newrelic", function () {
     // The npm README's configuration: the values of the app's copy/paste snippet.
     var agent = new NewRelicBrowserAgent({
@@ -96,9 +86,9 @@ SHOP_JS = """
     braze.openSession();
     braze.requestImmediateDataFlush(function (ok) { window.brazeFlushed = ok; });
   });
-""" % {"honey": json.dumps(HONEY), **{name: json.dumps(value) for name, value in {
+""" % {name: json.dumps(value) for name, value in {
     "nr_host": NR_HOST, "nr_license": NR_LICENSE, "nr_app": NR_APP, "nr_account": NR_ACCOUNT,
-    "sentry_dsn": SENTRY_DSN, "braze_key": BRAZE_KEY, "braze_host": BRAZE_HOST}.items()}}
+    "sentry_dsn": SENTRY_DSN, "braze_key": BRAZE_KEY, "braze_host": BRAZE_HOST}.items()})
 
 n = r"\[\d+\]"
 EXPECTED = [

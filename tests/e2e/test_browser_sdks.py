@@ -30,8 +30,8 @@ from pathlib import Path
 
 import pytest
 from support.chromium import (SITE, assert_in_report, build_site, calls_per_endpoint, chromium_page, findings,
-                              not_answered, proxy_flows, require_browser, serve_site, stored_at, trackers_with,
-                              wait_for_findings, with_value)
+                              not_answered, proxy_flows, require_browser, serve_site, shop_page, shop_script, stored_at,
+                              trackers_with, wait_for_findings, with_value)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("posthog", "posthog-js (npm) in Chromium"),
@@ -75,23 +75,10 @@ HONEY = {
 }
 WAIT_SECONDS = 25
 
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Example Shop</title>
-<script src="/posthog.js"></script><script src="/amplitude.js"></script>
-<script src="/datadog-rum.js"></script><script src="/datadog-logs.js"></script>
-<script src="/bugsnag.js"></script><script src="/countly.js"></script>
-</head><body><h1>Example Shop</h1>
-<script src="/shop.js"></script>
-</body></html>
-"""
+PAGE = shop_page("/posthog.js", "/amplitude.js", "/datadog-rum.js", "/datadog-logs.js", "/bugsnag.js",
+                 "/countly.js")
 
-# The site's own script, in a file (as sites do): Bugsnag attaches the content of the inline
-# script that threw to its reports, which would copy every honey value into Bugsnag's.
-SHOP_JS = """
-  var H = %(honey)s;
-  window.pageErrors = [];
-  function run(name, fn) { try { fn(); } catch (e) { window.pageErrors.push(name + ": " + e); } }
-
+SHOP_JS = shop_script(HONEY, """
   run("posthog", function () {
     posthog.init(%(posthog_token)s, {api_host: "https://us.i.posthog.com",
                                      on_request_error: function (r) { window.pageErrors.push("posthog: " + r.statusCode); }});
@@ -135,9 +122,9 @@ SHOP_JS = """
     Countly.user_details({email: H.countly.email});
     Countly.add_event({key: "checkout_started", count: 1, segmentation: {honey_prop: H.countly.prop}});
   });
-""" % {"honey": json.dumps(HONEY), "countly_host": COUNTLY_HOST, **{name: json.dumps(value) for name, value in {
+""" % {"countly_host": COUNTLY_HOST, **{name: json.dumps(value) for name, value in {
     "posthog_token": POSTHOG_TOKEN, "amplitude_key": AMPLITUDE_KEY, "dd_app": DATADOG_APP_ID,
-    "dd_token": DATADOG_CLIENT_TOKEN, "bugsnag_key": BUGSNAG_KEY, "countly_key": COUNTLY_KEY}.items()}}
+    "dd_token": DATADOG_CLIENT_TOKEN, "bugsnag_key": BUGSNAG_KEY, "countly_key": COUNTLY_KEY}.items()}})
 
 LEAVE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Thanks</title></head>
 <body><h1>Thanks</h1></body></html>"""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import json
 import re
 import shutil
 import sqlite3
@@ -107,6 +108,23 @@ def serve_site(proxy_factory: Callable[..., RunningProxy], site: Path, *options:
     """A proxy in block mode that also serves *site* as http(s)://shop.example/
     (tests/support/serve_pages.py); *options* are further mitmproxy `--set` options."""
     return proxy_factory(f"serve_pages_dir={site}", f"serve_pages_host={SITE}", *options, scripts=(SERVE_PAGES,))
+
+
+def shop_page(*scripts: str) -> str:
+    """The test website's page, "Example Shop": *scripts* (served paths) in its head, the site's
+    own /shop.js at the end of its body."""
+    tags = "".join(f'<script src="{script}"></script>' for script in scripts)
+    return ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Example Shop</title>\n'
+            f'{tags}\n</head><body><h1>Example Shop</h1>\n<script src="/shop.js"></script>\n</body></html>\n')
+
+
+def shop_script(honey: Mapping[str, Any], body: str) -> str:
+    """The site's own script, /shop.js: the honey values as `H`, `run(name, fn)`, which records
+    what *fn* throws in `window.pageErrors` (which the tests read), then *body*. In a file, as
+    sites have it: Bugsnag attaches the content of an inline script that threw to its reports."""
+    return (f"\n  var H = {json.dumps(honey)};\n  window.pageErrors = [];\n"
+            '  function run(name, fn) { try { fn(); } catch (e) { window.pageErrors.push(name + ": " + e); } }\n'
+            + body)
 
 
 def desktop_user_agent(browser: Any) -> str:
