@@ -1,5 +1,12 @@
 """Shared helpers for the golden tests: run a request through the analyzer and assert
-precise findings, with a readable dump of the analysis when an assertion fails."""
+precise findings, with a readable dump of the analysis when an assertion fails.
+
+Fixtures come from factories, assigned at module level where a test module wants them:
+
+    analyzer = analyzer_fixture(TRACKER)   # every bundled rule; this tracker's must load cleanly
+    analyze = analyze_fixture()            # analyze(request) -> Analysis, which must exist
+    assert_decoded = decoded_for(TRACKER)  # assert_decoded(a, endpoint, via="host")
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,11 @@ import base64
 import json
 import struct
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
+import pytest
 from mitmproxy import http
 from mitmproxy.test import tflow
 
@@ -16,6 +26,7 @@ from leakmap.decode import Limits
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.read import request_from_flow
+from leakmap.rules import Rule, load_rules
 
 JSON_CT = ("Content-Type", "application/json")
 FORM_CT = ("Content-Type", "application/x-www-form-urlencoded")
@@ -35,8 +46,8 @@ def summary(a: Analysis) -> str:
 
 def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
     hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
-    assert hits, f"no ({data_type}, {value!r}) in\n{summary(a)}"
-    assert (hits[0].path, hits[0].detector) == (path, detector), summary(a)
+    assert hits, f"no ({data_type}, {value!r}) finding in\n{summary(a)}"
+    assert (hits[0].path, hits[0].detector) == (path, detector), f"({data_type}, {value!r}):\n{summary(a)}"
 
 
 def labels(a: Analysis) -> dict[str, str]:
@@ -60,7 +71,23 @@ def request_via_mitmproxy(method: str, url: str, raw_body: bytes, headers: dict[
 
 
 def compact_json(value: Any) -> str:
+    """JSON.stringify / org.json / NSJSONSerialization / encoding/json: no spaces."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def org_json(value: Any) -> str:
+    """Android's org.json JSONObject.toString(): compact, and escapes '/' as '\\/'."""
+    return compact_json(value).replace("/", "\\/")
+
+
+def encode_uri_component(text: str) -> str:
+    """JavaScript encodeURIComponent (also Android Uri.encode: same unreserved set)."""
+    return quote(text, safe="-_.!~*'()")
+
+
+def java_url_encode(text: str) -> str:
+    """java.net.URLEncoder.encode(text, "UTF-8"): space as '+', '*-._' kept."""
+    return quote_plus(text, safe="*-._")
 
 
 def basic(user: str, password: str = "") -> str:
@@ -88,6 +115,64 @@ def decoded_for(tracker: str) -> Callable[..., None]:
         assert got == (tracker, endpoint, "decoded", "", via), summary(a)
 
     return decoded
+
+
+# --- Fixture factories ------------------------------------------------------------------------
+
+def _load(tracker: str | None, only: Path | None) -> list[Rule]:
+    loaded, problems = load_rules([only], bundled=False) if only else load_rules()
+    assert [p for p in problems if tracker is None or tracker in p.source] == []
+    return loaded
+
+
+def rules_fixture(tracker: str | None = None, only: Path | None = None) -> Any:
+    """`rules = rules_fixture()`: a module-scoped fixture with every bundled rule, all of which
+    must load without problems; with *tracker* only that tracker's rule must (another rule's
+    problem then fails only its own tests); with *only*, that rule file alone (fast, and a
+    lookalike host cannot hide behind another rule)."""
+
+    @pytest.fixture(scope="module")
+    def rules() -> list[Rule]:
+        return _load(tracker, only)
+
+    return rules
+
+
+def analyzer_fixture(tracker: str | None = None, only: Path | None = None) -> Any:
+    """`analyzer = analyzer_fixture()`: a module-scoped fixture, an Analyzer over the rules
+    rules_fixture(tracker, only) describes."""
+
+    @pytest.fixture(scope="module")
+    def analyzer() -> Analyzer:
+        return Analyzer(_load(tracker, only))
+
+    return analyzer
+
+
+def _recognised(analyzer: Analyzer) -> Callable[[Request], Analysis]:
+    def run(request: Request) -> Analysis:
+        analysis = analyzer.analyze(request)
+        assert analysis is not None, f"{request.method} {request.url} was not recognised"
+        return analysis
+
+    return run
+
+
+def analyze_fixture(fresh: bool = False) -> Any:
+    """`analyze = analyze_fixture()`: a fixture giving `analyze(request)`, the request's
+    Analysis (asserting a tracker was recognised at all) by the module's `analyzer`; with
+    *fresh*, by a new Analyzer over the module's `rules` in each test (an Analyzer's
+    attribution remembers earlier requests per client)."""
+    if fresh:
+        @pytest.fixture
+        def analyze(rules: list[Rule]) -> Callable[[Request], Analysis]:
+            return _recognised(Analyzer(rules))
+    else:
+        @pytest.fixture
+        def analyze(analyzer: Analyzer) -> Callable[[Request], Analysis]:
+            return _recognised(analyzer)
+
+    return analyze
 
 
 # --- Protocol Buffers wire format ------------------------------------------------------------

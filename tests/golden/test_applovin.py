@@ -23,10 +23,8 @@ from mitmproxy.test import tflow
 
 from leakmap.decode import Limits
 from leakmap.model import Request
-from leakmap.pipeline import Analyzer
 from leakmap.read import request_from_flow
-from leakmap.rules import load_rules
-from golden_support import analyze, assert_finding, summary
+from golden_support import analyze, assert_finding, summary, analyzer_fixture
 
 RULE = Path(__file__).resolve().parents[2] / "tracker_rules" / "applovin.yaml"
 
@@ -37,12 +35,8 @@ PACKAGE = "com.example.idlegame"
 RANDOM_TOKEN = "f1e2d3c4-b5a6-4978-8899-aabbccddeeff"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    # Only this tracker's rule: fast, and a lookalike host cannot hide behind another rule.
-    rules, problems = load_rules([RULE], bundled=False)
-    assert problems == []
-    return Analyzer(rules)
+# Only this tracker's rule: fast, and a lookalike host cannot hide behind another rule.
+analyzer = analyzer_fixture(only=RULE)
 
 
 def request(method: str, url: str, body: bytes = b"", headers: list[tuple[str, str]] | None = None) -> Request:

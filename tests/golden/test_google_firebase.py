@@ -21,9 +21,8 @@ import pytest
 
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
 from golden_support import (make_request, pb_bytes, pb_double, pb_float, pb_int, pb_msg,
-                            request_via_mitmproxy as via_mitmproxy)
+                            request_via_mitmproxy as via_mitmproxy, analyzer_fixture)
 
 # ------------------------------------------------------------------------------------------
 # Test identities
@@ -46,11 +45,7 @@ NOW_MS = 1767225600123
 ANDROID_ID = 0x3F8A1C2B4D5E6F70            # Settings.Secure.ANDROID_ID as the int64 of field 36
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
+analyzer = analyzer_fixture()
 
 
 def summary(a: Analysis) -> str:
@@ -68,6 +63,7 @@ def analyze(analyzer: Analyzer, request: Request, endpoint: str) -> Analysis:
 
 
 def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
+    """golden_support.assert_finding, failing with this module's fuller summary (fields too)."""
     hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
     assert hits, f"no ({data_type}, {value!r}) finding in\n{summary(a)}"
     assert (hits[0].path, hits[0].detector) == (path, detector), f"({data_type}, {value!r}):\n{summary(a)}"

@@ -15,32 +15,13 @@ from __future__ import annotations
 import gzip
 
 from leakmap.model import Analysis
-from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
 from golden_support import (JSON_CT, assert_finding_at as assert_finding, compact_json, decoded_for, make_request,
-                            labels, pb_fields as pb, request_via_mitmproxy, summary)
-
-import pytest
+                            labels, pb_fields as pb, request_via_mitmproxy, summary, analyze_fixture, analyzer_fixture)
 
 TRACKER = "heap"
 assert_decoded = decoded_for(TRACKER)
-
-
-@pytest.fixture(scope="module")
-def analyzer():
-    loaded, problems = load_rules()
-    assert [p for p in problems if TRACKER in p.source] == []
-    return Analyzer(loaded)
-
-
-@pytest.fixture
-def analyze(analyzer):
-    def run(request):
-        analysis = analyzer.analyze(request)
-        assert analysis is not None, f"{request.method} {request.url} was not recognised"
-        return analysis
-
-    return run
+analyzer = analyzer_fixture(TRACKER)
+analyze = analyze_fixture()
 
 
 ENV_ID = "3141592653"
