@@ -11,12 +11,11 @@ JSONP fingerprint script and open/event JSON). Chromium talks only to the proxy.
 from __future__ import annotations
 
 import json
-import shutil
-import time
 from pathlib import Path
 
 import pytest
-from support.chromium import CHROMIUM, confined_args, findings
+from support.chromium import (SITE, build_site, chromium_page, findings, require_browser, serve_site, wait_for_findings,
+                              wait_until, with_value)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("adjust", "@adjustcom/adjust-web-sdk (npm) in Chromium"),
@@ -30,9 +29,7 @@ SDK_FILES = {
     "singular.js": MODULES / "singular-sdk" / "dist" / "singular-sdk.js",
     "branch.js": MODULES / "branch-sdk" / "dist" / "build.min.js",
 }
-SERVE_PAGES = ROOT / "tests" / "support" / "serve_pages.py"
 
-SITE = "shop.example"
 TRACKER_HOSTS = ("app.adjust.com", "sdk-api-v1.singular.net", "api2.branch.io", "app.link")
 ADJUST_TOKEN = "honeyadjtokn"
 SINGULAR_KEY = "honey_singular_key"
@@ -70,66 +67,40 @@ PAGE = """<!doctype html>
     "branch_key": BRANCH_KEY, "branch_email": BRANCH_EMAIL}.items()}
 
 
-def chromium_args(proxy) -> list[str]:
-    return confined_args(proxy, (SITE, *TRACKER_HOSTS))
-
-
-def find(rows: list[dict], tracker: str, data_type: str, value: str) -> list[dict]:
-    return [r for r in rows if (r["tracker"], r["data_type"], r["value"]) == (tracker, data_type, value)]
-
-
 def test_attribution_web_sdks_leak_to_report(proxy_factory, tmp_path: Path) -> None:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not installed (Debian package chromium)")
-    missing = [str(p) for p in SDK_FILES.values() if not p.is_file()]
-    if missing:
-        pytest.skip(f"{missing} missing: run `npm ci` in tests/js/attribution")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) not installed")
+    require_browser(SDK_FILES.values(), "tests/js/attribution")
+    proxy = serve_site(proxy_factory, build_site(tmp_path, {"index.html": PAGE}, SDK_FILES))
 
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "index.html").write_text(PAGE)
-    for name, source in SDK_FILES.items():
-        shutil.copyfile(source, site / name)
-    proxy = proxy_factory(f"serve_pages_dir={site}", f"serve_pages_host={SITE}", scripts=(SERVE_PAGES,))
-
-    responses: list[tuple[str, int, str | None]] = []
     expected = [("adjust", "email", ADJUST_EMAIL), ("singular", "user_id", SINGULAR_USER),
                 ("singular", "email", SINGULAR_EMAIL), ("branch", "email", BRANCH_EMAIL)]
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=chromium_args(proxy))
-        try:
-            page = browser.new_page()
-            page.on("response", lambda r: responses.append((r.url, r.status, r.headers.get("x-leakmap")))
-                    if any(h in r.url for h in TRACKER_HOSTS) else None)
-            page.goto(f"http://{SITE}/", wait_until="load")
-            deadline = time.monotonic() + WAIT_SECONDS
-            while True:
-                rows = findings(proxy.db)
-                state = page.evaluate("() => window.done")
-                if all(find(rows, *e) for e in expected) and state["branch"]:
-                    break
-                assert time.monotonic() < deadline, (f"timed out: page state {state}; missing "
-                                                     f"{[e for e in expected if not find(rows, *e)]}; {responses}")
-                time.sleep(0.25)
-        finally:
-            browser.close()
-    proxy.stop()
+    with chromium_page(proxy, (SITE, *TRACKER_HOSTS)) as run:
+        page = run.page
+        page.goto(f"http://{SITE}/", wait_until="load")
+
+        wait_for_findings(proxy, run, expected, with_value, WAIT_SECONDS)
+
+        def branch_logged() -> dict | None:
+            done = page.evaluate("() => window.done")
+            return done if done["branch"] else None
+
+        state = wait_until(branch_logged, lambda: f"for Branch (responses {run.responses_from(TRACKER_HOSTS)})",
+                           WAIT_SECONDS)
+    responses = run.responses_from(TRACKER_HOSTS)
 
     # Every tracker request was answered by the proxy, with a success status.
     assert responses and all(status == 200 and marker == "answered-by-proxy" for _, status, marker in responses), responses
     assert state["branchError"] is None, state
 
     rows = findings(proxy.db)
-    adjust = find(rows, "adjust", "email", ADJUST_EMAIL)
+    adjust = with_value(rows, "adjust", "email", ADJUST_EMAIL)
     assert any(r["path"] == "body.callback_params.user_email" and r["endpoint"] == "activity" for r in adjust), adjust
-    assert find(rows, "adjust", "project_key", ADJUST_TOKEN)
-    assert any(r["path"] == "query.custom_user_id" for r in find(rows, "singular", "user_id", SINGULAR_USER))
-    assert find(rows, "singular", "project_key", SINGULAR_KEY)
-    assert find(rows, "singular", "app_id", SINGULAR_PRODUCT)
-    branch = find(rows, "branch", "email", BRANCH_EMAIL)
+    assert with_value(rows, "adjust", "project_key", ADJUST_TOKEN)
+    assert any(r["path"] == "query.custom_user_id" for r in with_value(rows, "singular", "user_id", SINGULAR_USER))
+    assert with_value(rows, "singular", "project_key", SINGULAR_KEY)
+    assert with_value(rows, "singular", "app_id", SINGULAR_PRODUCT)
+    branch = with_value(rows, "branch", "email", BRANCH_EMAIL)
     assert any(r["endpoint"] == "event" and r["path"] == "body.custom_data.user_email" for r in branch), branch
-    assert find(rows, "branch", "project_key", BRANCH_KEY)
+    assert with_value(rows, "branch", "project_key", BRANCH_KEY)
     # web_uuid (Adjust) and the Branch page URL are there too, typed by the rules
     assert [r for r in rows if r["tracker"] == "adjust" and r["data_type"] == "installation_id"]
     assert [r for r in rows if r["tracker"] == "branch" and r["data_type"] == "page_url"]

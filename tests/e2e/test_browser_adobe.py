@@ -12,22 +12,17 @@ Nothing leaves the machine: the proxy serves the page and answers the Edge Netwo
 from __future__ import annotations
 
 import json
-import re
-import shutil
-import time
 from pathlib import Path
 
 import pytest
-from mitmproxy import io
-from support.chromium import CHROMIUM, confined_args, findings
+from support.chromium import (SITE, build_site, chromium_page, findings, proxy_flows, require_browser, serve_site,
+                              stored_at, trackers_with, wait_until)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("adobe_analytics", "@adobe/alloy (npm) in Chromium")]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 ALLOY = ROOT / "tests" / "js" / "adobe" / "node_modules" / "@adobe" / "alloy" / "dist" / "alloy.js"
-SERVE_PAGES = ROOT / "tests" / "support" / "serve_pages.py"
-SITE = "shop.example"
 EDGE_HOSTS = ("edge.adobedc.net", "adobedc.demdex.net")
 DATASTREAM = "0f2c8a9e-5d4b-4c3a-9b8e-7d6c5b4a3f21"
 ORG_ID = "0123456789ABCDEF01234567@AdobeOrg"
@@ -72,48 +67,27 @@ EXPECTED = [  # (data type, value, path regex)
 
 
 def test_alloy_sends_xdm_to_the_edge(proxy_factory, tmp_path: Path) -> None:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not installed (Debian package chromium)")
-    if not ALLOY.is_file():
-        pytest.skip(f"{ALLOY} missing: run `npm ci` in tests/js/adobe")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) not installed")
+    require_browser([ALLOY], "tests/js/adobe")
+    site = build_site(tmp_path, {"index.html": PAGE, "shop.js": SHOP_JS}, {"alloy.js": ALLOY})
+    proxy = serve_site(proxy_factory, site)
 
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "index.html").write_text(PAGE)
-    (site / "shop.js").write_text(SHOP_JS)
-    shutil.copyfile(ALLOY, site / "alloy.js")
-    proxy = proxy_factory(f"serve_pages_dir={site}", f"serve_pages_host={SITE}", scripts=(SERVE_PAGES,))
-
-    hosts_requested: set[str] = set()
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=confined_args(proxy, (SITE, *EDGE_HOSTS)))
-        try:
-            page = browser.new_page(timezone_id="Pacific/Chatham")  # a zone no default would give
-            page.on("request", lambda r: hosts_requested.add(r.url.split("/")[2]))
-            page.goto(f"https://{SITE}/", wait_until="load")
-            deadline = time.monotonic() + 25
-            while not page.evaluate("() => window.alloySent || window.pageErrors.length > 0"):
-                assert time.monotonic() < deadline, "alloy never settled its sendEvent promise"
-                time.sleep(0.25)
-            errors = page.evaluate("() => window.pageErrors")
-        finally:
-            browser.close()
-    proxy.stop()
+    # Pacific/Chatham: a zone no default would give.
+    with chromium_page(proxy, (SITE, *EDGE_HOSTS), timezone_id="Pacific/Chatham") as run:
+        run.page.goto(f"https://{SITE}/", wait_until="load")
+        wait_until(lambda: run.page.evaluate("() => window.alloySent || window.pageErrors.length > 0"),
+                   "waiting for alloy to settle its sendEvent promise", 25)
+        errors = run.page.evaluate("() => window.pageErrors")
 
     assert errors == [], errors
-    assert hosts_requested <= {SITE, *EDGE_HOSTS}, hosts_requested
-    with proxy.dump.open("rb") as f:
-        edge = [flow for flow in io.FlowReader(f).stream() if flow.request.pretty_host in EDGE_HOSTS]
+    assert run.hosts <= {SITE, *EDGE_HOSTS}, run.hosts
+    edge = [flow for flow in proxy_flows(proxy) if flow.request.pretty_host in EDGE_HOSTS]
     assert edge and all(flow.response is not None and flow.response.status_code == 200
                         and flow.response.headers.get("x-leakmap") == "answered-by-proxy" for flow in edge)
     assert all(flow.request.path.startswith("/ee/") for flow in edge), [f.request.path for f in edge]
 
     rows = [r for r in findings(proxy.db) if r["tracker"] == "adobe_analytics"]
-    missing = [e for e in EXPECTED if not any(
-        (r["endpoint"], r["data_type"], r["value"]) == ("edge", e[0], e[1]) and re.fullmatch(e[2], r["path"])
-        for r in rows)]
+    missing = [e for e in EXPECTED if not stored_at(rows, "adobe_analytics", "edge", *e)]
     assert not missing, (missing, [(r["endpoint"], r["data_type"], r["path"], r["value"][:60]) for r in rows])
     for value in HONEY.values():  # each honey value only with Adobe, and typed only as the rule says
-        assert {r["tracker"] for r in findings(proxy.db) if value in r["value"]} == {"adobe_analytics"}
+        assert trackers_with(findings(proxy.db), value) == {"adobe_analytics"}
     assert {r["app"] for r in rows} == {SITE}, {r["app"] for r in rows}

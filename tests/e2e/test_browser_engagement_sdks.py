@@ -26,18 +26,15 @@ honey user id and a honey email, send one event with a honey custom property.
 from __future__ import annotations
 
 import base64
-import html
 import json
-import re
-import shutil
-import sqlite3
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from mitmproxy import io
-from support.chromium import CHROMIUM, confined_args, findings
+from support.chromium import (SITE, assert_in_report, build_site, calls_per_endpoint, chromium_page, findings,
+                              not_answered, proxy_flows, query, require_browser, serve_site, shop_page, shop_script,
+                              stored_at, trackers_with, wait_for_findings)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("clevertap", "clevertap-web-sdk (npm) in Chromium"),
@@ -51,9 +48,7 @@ SDK_FILES = {
     "mparticle.js": MODULES / "@mparticle" / "web-sdk" / "dist" / "mparticle.js",
     "iterable.js": MODULES / "@iterable" / "web-sdk" / "index.js",
 }
-SERVE_PAGES = ROOT / "tests" / "support" / "serve_pages.py"
 
-SITE = "shop.example"
 TRACKER_HOSTS = {
     "clevertap": ("eu1.clevertap-prod.com",),
     "mparticle": ("jssdkcdns.mparticle.com", "identity.mparticle.com", "jssdks.mparticle.com"),
@@ -84,20 +79,10 @@ JWT_EXP = 4102444800  # 2100-01-01: no refresh during the test
 JWTS = {"jwt-user.txt": jwt({"userId": HONEY["iterable"]["user"], "iat": 1767225600, "exp": JWT_EXP}),
         "jwt-email.txt": jwt({"email": HONEY["iterable"]["email"], "iat": 1767225600, "exp": JWT_EXP})}
 
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Example Shop</title>
-<script src="/clevertap.js"></script><script src="/mparticle.js"></script><script src="/iterable.js"></script>
-</head><body><h1>Example Shop</h1>
-<script src="/shop.js"></script>
-</body></html>
-"""
+PAGE = shop_page("/clevertap.js", "/mparticle.js", "/iterable.js")
 
-SHOP_JS = """
-  var H = %(honey)s;
-  window.pageErrors = [];
+SHOP_JS = shop_script(HONEY, """
   window.done = {};
-  function run(name, fn) { try { fn(); } catch (e) { window.pageErrors.push(name + ": " + e); } }
-
   run("clevertap", function () {
     clevertap.privacy.push({optOut: false});
     clevertap.privacy.push({useIP: false});
@@ -131,22 +116,8 @@ SHOP_JS = """
       .then(function (r) { window.done.iterable = r.status; })
       .catch(function (e) { window.pageErrors.push("iterable: " + (e && e.message || JSON.stringify(e))); });
   });
-""" % {"honey": json.dumps(HONEY), **{name: json.dumps(value) for name, value in {
-    "clevertap_account": CLEVERTAP_ACCOUNT, "mparticle_key": MPARTICLE_KEY, "iterable_key": ITERABLE_KEY}.items()}}
-
-
-def chromium_args(proxy) -> list[str]:
-    return confined_args(proxy, (SITE, *sorted(ALL_TRACKER_HOSTS)))
-
-
-def find(rows: list[dict], tracker: str, data_type: str, value: str) -> list[dict]:
-    return [r for r in rows if (r["tracker"], r["data_type"], r["value"]) == (tracker, data_type, value)]
-
-
-def at(rows: list[dict], tracker: str, endpoint: str, data_type: str, value: str, path: str) -> bool:
-    """Whether the value is stored for this tracker endpoint, typed so, at a path matching the
-    regex (batch indexes vary with how the SDK happened to batch)."""
-    return any(r["endpoint"] == endpoint and re.fullmatch(path, r["path"]) for r in find(rows, tracker, data_type, value))
+""" % {name: json.dumps(value) for name, value in {
+    "clevertap_account": CLEVERTAP_ACCOUNT, "mparticle_key": MPARTICLE_KEY, "iterable_key": ITERABLE_KEY}.items()})
 
 
 CT, MP, IT = HONEY["clevertap"], HONEY["mparticle"], HONEY["iterable"]
@@ -185,64 +156,25 @@ EXPECTED = [
 ]
 
 
-def wait_for(proxy, page) -> list[dict]:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        rows = findings(proxy.db)
-        missing = [e for e in EXPECTED if not at(rows, *e)]
-        if not missing:
-            return rows
-        assert time.monotonic() < deadline, (
-            f"timed out: missing {missing}; page errors {page.evaluate('() => window.pageErrors')}; stored "
-            f"{[(r['tracker'], r['endpoint'], r['data_type'], r['path'], r['value'][:60]) for r in rows]}")
-        time.sleep(0.25)
-
-
 def test_browser_engagement_sdks_leak_to_report(proxy_factory, tmp_path: Path) -> None:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not installed (Debian package chromium)")
-    missing = [str(p) for p in SDK_FILES.values() if not p.is_file()]
-    if missing:
-        pytest.skip(f"{missing} missing: run `npm ci` in tests/js/engage")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) not installed")
+    require_browser(SDK_FILES.values(), "tests/js/engage")
+    site = build_site(tmp_path, {"index.html": PAGE, "shop.js": SHOP_JS, **JWTS}, SDK_FILES)
+    proxy = serve_site(proxy_factory, site)
 
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "index.html").write_text(PAGE)
-    (site / "shop.js").write_text(SHOP_JS)
-    for name, token in JWTS.items():
-        (site / name).write_text(token)
-    for name, source in SDK_FILES.items():
-        shutil.copyfile(source, site / name)
-    proxy = proxy_factory(f"serve_pages_dir={site}", f"serve_pages_host={SITE}", scripts=(SERVE_PAGES,))
-
-    hosts_requested: set[str] = set()
-    failed: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=chromium_args(proxy))
-        try:
-            page = browser.new_page()
-            page.on("request", lambda r: hosts_requested.add(r.url.split("/")[2]))
-            page.on("requestfailed", lambda r: failed.append(f"{r.method} {r.url[:120]}: {r.failure}"))
-            page.goto(f"https://{SITE}/", wait_until="load")
-            assert page.title() == "Example Shop"
-            wait_for(proxy, page)
-            time.sleep(1.5)  # a resend, had any SDK been unhappy with an answer, would show up by now
-            state = page.evaluate("() => ({errors: window.pageErrors, done: window.done})")
-        finally:
-            browser.close()
-    proxy.stop()
+    with chromium_page(proxy, (SITE, *sorted(ALL_TRACKER_HOSTS))) as run:
+        page = run.page
+        page.goto(f"https://{SITE}/", wait_until="load")
+        assert page.title() == "Example Shop"
+        wait_for_findings(proxy, run, EXPECTED, stored_at, WAIT_SECONDS)
+        time.sleep(1.5)  # a resend, had any SDK been unhappy with an answer, would show up by now
+        state = page.evaluate("() => ({errors: window.pageErrors, done: window.done})")
 
     # ---- Delivery. The page asked for nothing but the site and the trackers...
-    assert hosts_requested <= {SITE} | ALL_TRACKER_HOSTS, hosts_requested - {SITE} - ALL_TRACKER_HOSTS
-    assert not failed, failed
+    assert run.hosts <= {SITE} | ALL_TRACKER_HOSTS, run.hosts - {SITE} - ALL_TRACKER_HOSTS
+    assert not run.failed, run.failed
     # ...every tracker request got the rule's 2xx answer from the proxy itself...
-    with proxy.dump.open("rb") as f:
-        flows = list(io.FlowReader(f).stream())
-    tracker_flows = [flow for flow in flows if flow.request.pretty_host != SITE]
-    bad = [(flow.request.method, flow.request.pretty_url[:120], flow.response and flow.response.status_code)
-           for flow in tracker_flows if flow.response is None or not 200 <= flow.response.status_code < 300
-           or flow.response.headers.get("x-leakmap") != "answered-by-proxy"]
+    tracker_flows = [flow for flow in proxy_flows(proxy) if flow.request.pretty_host != SITE]
+    bad = not_answered(tracker_flows)
     assert not bad, bad
     for tracker, hosts in TRACKER_HOSTS.items():
         for host in hosts:
@@ -254,26 +186,22 @@ def test_browser_engagement_sdks_leak_to_report(proxy_factory, tmp_path: Path) -
     beacons = Counter(flow.request.query.get("rn") for flow in tracker_flows
                       if flow.request.pretty_host == "eu1.clevertap-prod.com")
     assert beacons and max(beacons.values()) == 1 and None not in beacons, beacons
-    calls = Counter((flow.request.method, flow.request.pretty_host, flow.request.path.split("?")[0])
-                    for flow in tracker_flows)
+    calls = calls_per_endpoint(tracker_flows)
     assert max(calls.values()) <= 6, calls
 
     # ---- What leakmap stored: each honey value with its SDK's tracker, type, endpoint, path.
     rows = findings(proxy.db)
-    missing = [e for e in EXPECTED if not at(rows, *e)]
+    missing = [e for e in EXPECTED if not stored_at(rows, *e)]
     assert not missing, missing
     # Every tracker request was decoded (CleverTap's beacons included).
-    with sqlite3.connect(proxy.db) as conn:
-        statuses = conn.execute("SELECT tracker, endpoint, status, error FROM requests").fetchall()
+    statuses = query(proxy.db, "SELECT tracker, endpoint, status, error FROM requests")
     assert statuses and all(status == "decoded" for *_, status, _ in statuses), statuses
     # No honey value leaked to (or was attributed to) another tracker.
     for sdk, honey in HONEY.items():
         for value in honey.values():
-            assert {r["tracker"] for r in rows if value in r["value"]} == {sdk}, (sdk, value)
+            assert trackers_with(rows, value) == {sdk}, (sdk, value)
     # Attribution: the website, from the browser's Origin/Referer (Iterable's in-app message
     # request names it itself, as packageName).
     for r in rows:
         assert r["app"] == SITE and r["app_signal"] in ("first_party_site", "payload_app_id"), r
-    report = proxy.report.read_text()
-    for value in (v for honey in HONEY.values() for v in honey.values()):
-        assert html.escape(value) in report, f"{value!r} not in the HTML report"
+    assert_in_report(proxy, (v for honey in HONEY.values() for v in honey.values()))

@@ -17,18 +17,15 @@ property. The only config change shortens New Relic's harvest interval (30 s by 
 
 from __future__ import annotations
 
-import html
 import json
-import re
 import shutil
 import subprocess
-import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
-from mitmproxy import io
-from support.chromium import CHROMIUM, confined_args, findings
+from support.chromium import (SITE, assert_in_report, build_site, calls_per_endpoint, chromium_page, findings,
+                              not_answered, proxy_flows, require_browser, serve_site, shop_page, shop_script, stored_at,
+                              trackers_with, wait_for_findings)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("sentry", "@sentry/browser (npm, bundled by esbuild) in Chromium"),
@@ -38,9 +35,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser,
 ROOT = Path(__file__).resolve().parent.parent.parent
 ESM = ROOT / "tests" / "js" / "esm"
 ESBUILD = ESM / "node_modules" / ".bin" / "esbuild"
-SERVE_PAGES = ROOT / "tests" / "support" / "serve_pages.py"
 
-SITE = "shop.example"
 SENTRY_ORG, SENTRY_PROJECT, SENTRY_KEY = "4504123456789012", "4504123456789013", "0123456789abcdef0123456789abcdef"
 SENTRY_HOST = f"o{SENTRY_ORG}.ingest.us.sentry.io"
 SENTRY_DSN = f"https://{SENTRY_KEY}@{SENTRY_HOST}/{SENTRY_PROJECT}"
@@ -56,19 +51,9 @@ HONEY = {
 }
 WAIT_SECONDS = 30
 
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Example Shop</title>
-<script src="/newrelic.js"></script><script src="/sentry.js"></script><script src="/braze.js"></script>
-</head><body><h1>Example Shop</h1>
-<script src="/shop.js"></script>
-</body></html>
-"""
+PAGE = shop_page("/newrelic.js", "/sentry.js", "/braze.js")
 
-SHOP_JS = """
-  var H = %(honey)s;
-  window.pageErrors = [];
-  function run(name, fn) { try { fn(); } catch (e) { window.pageErrors.push(name + ": " + e); } }
-
+SHOP_JS = shop_script(HONEY, """
   run("newrelic", function () {
     // The npm README's configuration: the values of the app's copy/paste snippet.
     var agent = new NewRelicBrowserAgent({
@@ -101,29 +86,9 @@ SHOP_JS = """
     braze.openSession();
     braze.requestImmediateDataFlush(function (ok) { window.brazeFlushed = ok; });
   });
-""" % {"honey": json.dumps(HONEY), **{name: json.dumps(value) for name, value in {
+""" % {name: json.dumps(value) for name, value in {
     "nr_host": NR_HOST, "nr_license": NR_LICENSE, "nr_app": NR_APP, "nr_account": NR_ACCOUNT,
-    "sentry_dsn": SENTRY_DSN, "braze_key": BRAZE_KEY, "braze_host": BRAZE_HOST}.items()}}
-
-# A user's browser, not an automated one (see test_browser_sdks.py).
-BROWSER_LIKE_A_USER = ["--disable-blink-features=AutomationControlled"]
-
-
-def desktop_user_agent(browser) -> str:
-    major = browser.version.split(".")[0]
-    return (f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{major}.0.0.0"
-            " Safari/537.36")
-
-
-def find(rows: list[dict], tracker: str, data_type: str, value: str) -> list[dict]:
-    return [r for r in rows if (r["tracker"], r["data_type"], r["value"]) == (tracker, data_type, value)]
-
-
-def at(rows: list[dict], tracker: str, endpoint: str, data_type: str, value: str, path: str) -> bool:
-    """Whether the value is stored for this tracker endpoint, typed so, at a path matching the regex."""
-    return any(r["endpoint"] == endpoint and re.fullmatch(path, r["path"])
-               for r in find(rows, tracker, data_type, value))
-
+    "sentry_dsn": SENTRY_DSN, "braze_key": BRAZE_KEY, "braze_host": BRAZE_HOST}.items()})
 
 n = r"\[\d+\]"
 EXPECTED = [
@@ -166,7 +131,7 @@ EXPECTED = [
     ("newrelic", "browser", "project_key", NR_APP, r"query\.a"),
     ("newrelic", "browser", "project_key", NR_APP, r"query\.app_id"),
     # Braze: user attributes and events in /data/, the API key in the body (and header).
-    ("braze", "data", "user_id", HONEY["braze"]["user"], rf"body\.respond_with\.user_id"),
+    ("braze", "data", "user_id", HONEY["braze"]["user"], r"body\.respond_with\.user_id"),
     ("braze", "data", "email", HONEY["braze"]["email"], rf"body\.attributes{n}\.email"),
     ("braze", "data", "custom_property", HONEY["braze"]["prop"], rf"body\.events{n}\.data\.p\.honey_prop"),
     ("braze", "data", "event_name", "checkout_started", rf"body\.events{n}\.data\.n"),
@@ -174,73 +139,41 @@ EXPECTED = [
 ]
 
 
-def wait_for(proxy, page, expected) -> list[dict]:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        rows = findings(proxy.db)
-        missing = [e for e in expected if not at(rows, *e)]
-        if not missing:
-            return rows
-        if time.monotonic() > deadline:
-            state = page.evaluate("() => ({errors: window.pageErrors || []})")
-            pytest.fail(f"timed out: missing {missing}; page {state}; stored "
-                        f"{sorted({(r['tracker'], r['endpoint'], r['data_type'], r['path']) for r in rows})}")
-        time.sleep(0.25)
-
-
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
     """The served directory: the page, the site's script, and the three SDKs bundled by esbuild
     into IIFE scripts (tests/js/esm/build.mjs), as the site's build would."""
-    if not ESBUILD.is_file() or shutil.which("node") is None:
-        pytest.skip(f"{ESBUILD} or node missing: run `npm ci` in tests/js/esm")
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "index.html").write_text(PAGE)
-    (site / "shop.js").write_text(SHOP_JS)
+    if shutil.which("node") is None:
+        pytest.skip("node not installed")
+    require_browser([ESBUILD], "tests/js/esm")
+    site = build_site(tmp_path, {"index.html": PAGE, "shop.js": SHOP_JS})
     subprocess.run(["node", str(ESM / "build.mjs"), str(site)], check=True, timeout=120, cwd=ESM)
     return site
 
 
 def test_esm_browser_sdks_leak_to_report(site: Path, proxy_factory) -> None:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not installed (Debian package chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) not installed")
     assert {p.name for p in site.iterdir()} == {"index.html", "shop.js", "sentry.js", "newrelic.js", "braze.js"}
-    proxy = proxy_factory(f"serve_pages_dir={site}", f"serve_pages_host={SITE}", scripts=(SERVE_PAGES,))
+    proxy = serve_site(proxy_factory, site)
 
-    hosts_requested: set[str] = set()
-    failed: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=confined_args(
-            proxy, (SITE, *TRACKER_HOSTS.values()), BROWSER_LIKE_A_USER))
-        try:
-            page = browser.new_page(user_agent=desktop_user_agent(browser))
-            page.on("request", lambda r: hosts_requested.add(r.url.split("/")[2]))
-            page.on("requestfailed", lambda r: failed.append(f"{r.method} {r.url[:120]}: {r.failure}"))
-            page.goto(f"https://{SITE}/", wait_until="load")
-            assert page.title() == "Example Shop"
-            wait_for(proxy, page, EXPECTED)
-            # New Relic took the rum reply: flags applied, clock set from nrServerTime (else
-            # it would have stopped after the rum call); Braze and Sentry report delivery.
-            state = page.evaluate("""() => ({errors: window.pageErrors, sentry: window.sentryFlushed,
-                braze: window.brazeFlushed, nrFlags: window.nrAgent.runtime.activatedFeatures,
-                nrClock: window.nrAgent.runtime.timeKeeper.ready})""")
-        finally:
-            browser.close()
-    proxy.stop()
+    with chromium_page(proxy, (SITE, *TRACKER_HOSTS.values()), like_a_user=True) as run:
+        page = run.page
+        page.goto(f"https://{SITE}/", wait_until="load")
+        assert page.title() == "Example Shop"
+        wait_for_findings(proxy, run, EXPECTED, stored_at, WAIT_SECONDS)
+        # New Relic took the rum reply: flags applied, clock set from nrServerTime (else
+        # it would have stopped after the rum call); Braze and Sentry report delivery.
+        state = page.evaluate("""() => ({errors: window.pageErrors, sentry: window.sentryFlushed,
+            braze: window.brazeFlushed, nrFlags: window.nrAgent.runtime.activatedFeatures,
+            nrClock: window.nrAgent.runtime.timeKeeper.ready})""")
 
     # ---- Delivery: only the site and the trackers were asked for, every tracker request got
     # the rule's 2xx answer from the proxy itself, and it satisfied each SDK.
-    assert hosts_requested <= {SITE, *TRACKER_HOSTS.values()}, hosts_requested
-    assert not failed, failed
-    with proxy.dump.open("rb") as f:
-        flows = list(io.FlowReader(f).stream())
+    assert run.hosts <= {SITE, *TRACKER_HOSTS.values()}, run.hosts
+    assert not run.failed, run.failed
+    flows = proxy_flows(proxy)
     assert {flow.request.pretty_host for flow in flows} <= {SITE, *TRACKER_HOSTS.values()}
     tracker_flows = [flow for flow in flows if flow.request.pretty_host != SITE]
-    bad = [(flow.request.method, flow.request.pretty_url[:120], flow.response and flow.response.status_code)
-           for flow in tracker_flows if flow.response is None or not 200 <= flow.response.status_code < 300
-           or flow.response.headers.get("x-leakmap") != "answered-by-proxy"]
+    bad = not_answered(tracker_flows)
     assert not bad, bad
     assert state["errors"] == [] and state["sentry"] is True and state["braze"] is True, state
     assert state["nrFlags"]["err"] == 1 and state["nrFlags"]["ins"] == 1 and state["nrClock"] is True, state
@@ -249,20 +182,17 @@ def test_esm_browser_sdks_leak_to_report(site: Path, proxy_factory) -> None:
     attempts = {flow.request.headers.get("x-braze-req-attempt") for flow in tracker_flows
                 if flow.request.pretty_host == BRAZE_HOST and flow.request.method == "POST"}
     assert attempts == {"1"}, attempts
-    calls = Counter((flow.request.method, flow.request.pretty_host, flow.request.path.split("?")[0])
-                    for flow in tracker_flows)
+    calls = calls_per_endpoint(tracker_flows)
     assert max(calls.values()) <= 6, calls
 
     # ---- What leakmap stored: each honey value with its SDK's tracker, type, endpoint, path.
     rows = findings(proxy.db)
-    missing = [e for e in EXPECTED if not at(rows, *e)]
+    missing = [e for e in EXPECTED if not stored_at(rows, *e)]
     assert not missing, missing
     # No honey value leaked to (or was attributed to) another tracker.
     for sdk, honey in HONEY.items():
         for value in honey.values():
-            assert {r["tracker"] for r in rows if value in r["value"]} == {sdk}, (sdk, value)
+            assert trackers_with(rows, value) == {sdk}, (sdk, value)
     # Attribution: the website, from the browser's Origin/Referer, for every request.
     assert {(r["app"], r["app_signal"]) for r in rows} == {(SITE, "first_party_site")}
-    report = proxy.report.read_text()
-    for value in (v for honey in HONEY.values() for v in honey.values()):
-        assert html.escape(value) in report, f"{value!r} not in the HTML report"
+    assert_in_report(proxy, (v for honey in HONEY.values() for v in honey.values()))

@@ -12,22 +12,18 @@ batch, and an error_reporter, so the page can tell whether any request failed.
 
 from __future__ import annotations
 
-import html
 import json
-import time
 from pathlib import Path
 
 import pytest
-from mitmproxy import io
-from support.chromium import CHROMIUM, confined_args, findings
+from support.chromium import (SITE, assert_in_report, build_site, chromium_page, findings, proxy_flows,
+                              require_browser, serve_site, wait_until)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.real_client("mixpanel", "mixpanel-browser (npm) in Chromium")]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SDK = ROOT / "tests" / "js" / "node_modules" / "mixpanel-browser"
-SERVE_PAGES = ROOT / "tests" / "support" / "serve_pages.py"
 
-SITE = "shop.example"
 TRACKER_HOST = "api-js.mixpanel.com"
 TOKEN = "browsertoken123"
 # Honey values: planted by the page, each unique, so every finding below has one source.
@@ -70,49 +66,30 @@ SDK_STATE = """() => ({
 })""" % TOKEN
 
 
-def chromium_args(proxy) -> list[str]:
-    return confined_args(proxy, (SITE, TRACKER_HOST))
-
-
 def has(rows: list[dict], value: str, endpoint: str) -> bool:
     return any(row["value"] == value and row["endpoint"] == endpoint for row in rows)
 
 
 def test_mixpanel_browser_sdk_leaks_to_report(proxy_factory, tmp_path: Path) -> None:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not installed (Debian package chromium)")
-    if not SDK.is_dir():
-        pytest.skip(f"{SDK} missing: run `npm ci` in tests/js")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) not installed")
+    require_browser([SDK], "tests/js")
+    proxy = serve_site(proxy_factory, build_site(tmp_path, {"index.html": PAGE}))
 
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "index.html").write_text(PAGE)
-    proxy = proxy_factory(f"serve_pages_dir={site}", f"serve_pages_host={SITE}", scripts=(SERVE_PAGES,))
+    with chromium_page(proxy, (SITE, TRACKER_HOST)) as run:
+        page = run.page
+        page.goto(f"http://{SITE}/", wait_until="load")
+        assert page.title() == "Example Shop"
 
-    tracker_responses: list[tuple[str, int, str | None]] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=chromium_args(proxy))
-        try:
-            page = browser.new_page()
-            page.on("response", lambda r: tracker_responses.append((r.url, r.status, r.headers.get("x-leakmap")))
-                    if TRACKER_HOST in r.url else None)
-            page.goto(f"http://{SITE}/", wait_until="load")
-            assert page.title() == "Example Shop"
+        # Wait for both batches (events and profile) to reach the proxy and for the SDK
+        # to have emptied its queues, i.e. to have had its answers.
+        def delivered() -> dict | None:
+            rows, state = findings(proxy.db), page.evaluate(SDK_STATE)
+            done = has(rows, EVENT_EMAIL, "track") and has(rows, PROFILE_EMAIL, "engage") and state["queued"] == 0
+            return state if done else None
 
-            # Wait for both batches (events and profile) to reach the proxy and for the SDK
-            # to have emptied its queues, i.e. to have had its answers.
-            deadline = time.monotonic() + WAIT_SECONDS
-            while True:
-                rows = findings(proxy.db)
-                state = page.evaluate(SDK_STATE)
-                if has(rows, EVENT_EMAIL, "track") and has(rows, PROFILE_EMAIL, "engage") and state["queued"] == 0:
-                    break
-                assert time.monotonic() < deadline, f"timed out: SDK state {state}, {len(rows)} findings"
-                time.sleep(0.2)
-        finally:
-            browser.close()
-    log = proxy.stop()
+        state = wait_until(delivered, lambda: f"SDK state {page.evaluate(SDK_STATE)}, {len(findings(proxy.db))} "
+                           "findings", WAIT_SECONDS, interval=0.2)
+    log = run.proxy_log
+    tracker_responses = run.responses_from([TRACKER_HOST])
 
     # The page saw the proxy's answers: no SDK error (a failed XHR, CORS included, reports
     # "Bad HTTP status"), and every tracker request got leakmap's 200.
@@ -142,11 +119,8 @@ def test_mixpanel_browser_sdk_leaks_to_report(proxy_factory, tmp_path: Path) -> 
     # Attribution: the first-party site named by the browser's Origin/Referer headers.
     assert {(row["app"], row["app_signal"]) for row in tracker_rows} == {(SITE, "first_party_site")}
 
-    report = proxy.report.read_text()
-    for value in (USER_ID, PROFILE_EMAIL, PROFILE_NAME, EVENT_EMAIL, TOKEN, SITE):
-        assert html.escape(value) in report, f"{value!r} not in the HTML report"
+    assert_in_report(proxy, (USER_ID, PROFILE_EMAIL, PROFILE_NAME, EVENT_EMAIL, TOKEN, SITE))
 
     # Nothing was forwarded: every flow the proxy saw is the test site or the tracker.
-    with proxy.dump.open("rb") as f:
-        hosts = {flow.request.pretty_host for flow in io.FlowReader(f).stream()}
+    hosts = {flow.request.pretty_host for flow in proxy_flows(proxy)}
     assert hosts == {SITE, TRACKER_HOST}, hosts

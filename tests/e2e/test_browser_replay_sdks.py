@@ -23,26 +23,20 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import html
 import json
 import re
-import shutil
-import sqlite3
-import time
 from pathlib import Path
 
 import pytest
-from mitmproxy import io
-from support.chromium import CHROMIUM, confined_args, findings
+from support.chromium import (SITE, assert_in_report, build_site, chromium_page, findings, not_answered, proxy_flows,
+                              query, require_browser, serve_site, wait_until)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("clarity", "clarity-js (npm) in Chromium")]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CLARITY_JS = ROOT / "tests" / "js" / "replay" / "node_modules" / "clarity-js" / "build" / "clarity.min.js"
-SERVE_PAGES = ROOT / "tests" / "support" / "serve_pages.py"
 
-SITE = "shop.example"
 UPLOAD_HOST = "k.clarity.ms"  # server-assigned <letter>.clarity.ms, named by the tag's `upload`
 TRACKER_HOSTS = ("www.clarity.ms", "c.clarity.ms", UPLOAD_HOST, "report.clarity.ms")
 
@@ -126,78 +120,46 @@ def collect_bodies(flows) -> list[tuple[bool, str, bytes]]:
     return out
 
 
-def stored(db: Path, sql: str) -> list[tuple]:
-    if not db.exists():
-        return []
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql).fetchall()
-
-
 def chains(db: Path) -> list[str]:
     """How each stored collect request was decoded: the first step of its decode chain."""
-    return [json.loads(chain)[0] for chain, in stored(db, "SELECT decode_chain FROM requests WHERE endpoint = 'collect'")]
+    return [json.loads(chain)[0] for chain, in query(db, "SELECT decode_chain FROM requests WHERE endpoint = 'collect'")]
 
 
-def wait_for(proxy, ready, what: str) -> list[dict]:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        rows = findings(proxy.db)
-        if ready(rows):
-            return rows
-        assert time.monotonic() < deadline, (f"timed out {what}; clarity rows: "
-                                             f"{[(r['endpoint'], r['data_type'], r['path']) for r in rows][:40]}")
-        time.sleep(0.25)
+def wait_for(proxy, ready, what: str) -> None:
+    """Wait until *ready(rows)* holds for the stored findings."""
+    def clarity_rows() -> str:
+        return f"{what}; clarity rows: {[(r['endpoint'], r['data_type'], r['path']) for r in findings(proxy.db)][:40]}"
+
+    wait_until(lambda: ready(findings(proxy.db)), clarity_rows, WAIT_SECONDS)
 
 
 def test_clarity_js_leaks_to_report(proxy_factory, tmp_path: Path) -> None:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not installed (Debian package chromium)")
-    if not CLARITY_JS.is_file():
-        pytest.skip(f"{CLARITY_JS} missing: run `npm ci` in tests/js/replay")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) not installed")
-
-    site = tmp_path / "site"
-    site.mkdir()
-    for name, text in (("index.html", PAGE), ("shop.js", SHOP_JS), ("clarity-tag.js", CLARITY_TAG_JS),
-                       ("thanks.html", LEAVE_PAGE)):
-        (site / name).write_text(text)
-    shutil.copyfile(CLARITY_JS, site / "clarity.js")
+    require_browser([CLARITY_JS], "tests/js/replay")
+    site = build_site(tmp_path, {"index.html": PAGE, "shop.js": SHOP_JS, "clarity-tag.js": CLARITY_TAG_JS,
+                                 "thanks.html": LEAVE_PAGE}, {"clarity.js": CLARITY_JS})
     # The typed text is also a honey value: found in any encoding, it would be reported.
-    proxy = proxy_factory(f"serve_pages_dir={site}", f"serve_pages_host={SITE}", f"leakmap_honey=user_id={HONEY['user']}",
-                          f"leakmap_honey=message_content={TYPED}", scripts=(SERVE_PAGES,))
+    proxy = serve_site(proxy_factory, site, f"leakmap_honey=user_id={HONEY['user']}",
+                       f"leakmap_honey=message_content={TYPED}")
 
-    hosts_requested: set[str] = set()
-    failed: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=confined_args(proxy, (SITE, *TRACKER_HOSTS)))
-        try:
-            page = browser.new_page()
-            page.on("request", lambda r: hosts_requested.add(r.url.split("/")[2]))
-            page.on("requestfailed", lambda r: failed.append(f"{r.method} {r.url[:120]}: {r.failure}"))
-            page.goto(f"https://{SITE}/", wait_until="load")
-            assert page.title() == "Example Shop"
-            wait_for(proxy, lambda rows: find(rows, "session_id", HONEY["session"], r".*"), "for Clarity's first upload")
-            page.type("#holder", TYPED, delay=20)
-            page.click("#pay")
-            wait_for(proxy, lambda rows: find(rows, "interaction", "Pay now", r".*"), "for the typing and the click")
-            failed_on_page = list(failed)
-            # Leave the page: Clarity sends its last batch as a plain-JSON beacon.
-            page.goto(f"https://{SITE}/thanks.html", wait_until="load")
-            wait_for(proxy, lambda rows: "body: json" in chains(proxy.db),
-                     "for the last batch (beacon)")
-        finally:
-            browser.close()
-    proxy.stop()
+    with chromium_page(proxy, (SITE, *TRACKER_HOSTS)) as run:
+        page = run.page
+        page.goto(f"https://{SITE}/", wait_until="load")
+        assert page.title() == "Example Shop"
+        wait_for(proxy, lambda rows: find(rows, "session_id", HONEY["session"], r".*"), "for Clarity's first upload")
+        page.type("#holder", TYPED, delay=20)
+        page.click("#pay")
+        wait_for(proxy, lambda rows: find(rows, "interaction", "Pay now", r".*"), "for the typing and the click")
+        failed_on_page = list(run.failed)
+        # Leave the page: Clarity sends its last batch as a plain-JSON beacon.
+        page.goto(f"https://{SITE}/thanks.html", wait_until="load")
+        wait_for(proxy, lambda rows: "body: json" in chains(proxy.db), "for the last batch (beacon)")
 
     # ---- Delivery: only the site and Clarity's hosts were asked for, every tracker request
-    # got the rule's answer from the proxy, and both upload forms occurred.
-    assert hosts_requested <= {SITE, *TRACKER_HOSTS}, hosts_requested
+    # got the rule's 2xx answer from the proxy, and both upload forms occurred.
+    assert run.hosts <= {SITE, *TRACKER_HOSTS}, run.hosts
     assert not failed_on_page, failed_on_page
-    with proxy.dump.open("rb") as f:
-        flows = list(io.FlowReader(f).stream())
-    tracker_flows = [flow for flow in flows if flow.request.pretty_host != SITE]
-    bad = [(flow.request.pretty_url[:100], flow.response and flow.response.status_code) for flow in tracker_flows
-           if flow.response is None or flow.response.headers.get("x-leakmap") != "answered-by-proxy"]
+    tracker_flows = [flow for flow in proxy_flows(proxy) if flow.request.pretty_host != SITE]
+    bad = not_answered(tracker_flows)
     assert not bad, bad
     assert {flow.request.path for flow in tracker_flows if flow.request.pretty_host == "www.clarity.ms"} == \
         {f"/tag/{PROJECT}"}
@@ -238,16 +200,14 @@ def test_clarity_js_leaks_to_report(proxy_factory, tmp_path: Path) -> None:
     # The click, with the clicked text; the typed text only as Clarity's mask (bullets), in
     # the input and change events, and nowhere in any encoding leakmap knows.
     assert find(rows, "interaction", "Pay now", rf"body\.a\.click{n}\[10\]")
-    masked = {value for path, value in stored(proxy.db, "SELECT f.path, f.value FROM fields f JOIN requests r"
+    masked = {value for path, value in query(proxy.db, "SELECT f.path, f.value FROM fields f JOIN requests r"
                                                         " ON r.id = f.request_id WHERE r.endpoint = 'collect'")
               if re.fullmatch(rf"body\.a\.(?:input{n}\[3\]|change{n}\[4\])", path)}
     assert len(masked) == 1 and set(masked.pop()) == {"•", " "}, masked
-    assert not stored(proxy.db, "SELECT path FROM fields WHERE value LIKE '%Honeytyped%'")
+    assert not query(proxy.db, "SELECT path FROM fields WHERE value LIKE '%Honeytyped%'")
     assert not [r for r in rows if TYPED in r["value"] or r["data_type"] == "message_content"]
     assert set(chains(proxy.db)) == {"body: gzip → json", "body: json"}, chains(proxy.db)
     # Every Clarity request is attributed to the website, from the browser's Origin/Referer.
     clarity_rows = [r for r in rows if r["tracker"] == "clarity"]
     assert {(r["app"], r["app_signal"]) for r in clarity_rows} == {(SITE, "first_party_site")}
-    report = proxy.report.read_text()
-    for value in (HONEY["name"], HONEY["session"], HONEY["tag"], PROJECT):
-        assert html.escape(value) in report, f"{value!r} not in the HTML report"
+    assert_in_report(proxy, (HONEY["name"], HONEY["session"], HONEY["tag"], PROJECT))

@@ -24,17 +24,14 @@ site's build does, and drives them the same way.
 
 from __future__ import annotations
 
-import html
 import json
-import re
-import shutil
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
-from mitmproxy import io
-from support.chromium import CHROMIUM, confined_args, findings
+from support.chromium import (SITE, assert_in_report, build_site, calls_per_endpoint, chromium_page, findings,
+                              not_answered, proxy_flows, require_browser, serve_site, shop_page, shop_script, stored_at,
+                              trackers_with, wait_for_findings, with_value)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("posthog", "posthog-js (npm) in Chromium"),
@@ -53,9 +50,7 @@ SDK_FILES = {
     "bugsnag.js": MODULES / "@bugsnag" / "browser" / "dist" / "bugsnag.min.js",
     "countly.js": MODULES / "countly-sdk-web" / "lib" / "countly.min.js",
 }
-SERVE_PAGES = ROOT / "tests" / "support" / "serve_pages.py"
 
-SITE = "shop.example"
 COUNTLY_HOST = "shop-example.count.ly"  # Countly servers are the customer's own; *.count.ly is the hosted one
 TRACKER_HOSTS = {
     "posthog": ("us.i.posthog.com", "us-assets.i.posthog.com"),
@@ -80,23 +75,10 @@ HONEY = {
 }
 WAIT_SECONDS = 25
 
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Example Shop</title>
-<script src="/posthog.js"></script><script src="/amplitude.js"></script>
-<script src="/datadog-rum.js"></script><script src="/datadog-logs.js"></script>
-<script src="/bugsnag.js"></script><script src="/countly.js"></script>
-</head><body><h1>Example Shop</h1>
-<script src="/shop.js"></script>
-</body></html>
-"""
+PAGE = shop_page("/posthog.js", "/amplitude.js", "/datadog-rum.js", "/datadog-logs.js", "/bugsnag.js",
+                 "/countly.js")
 
-# The site's own script, in a file (as sites do): Bugsnag attaches the content of the inline
-# script that threw to its reports, which would copy every honey value into Bugsnag's.
-SHOP_JS = """
-  var H = %(honey)s;
-  window.pageErrors = [];
-  function run(name, fn) { try { fn(); } catch (e) { window.pageErrors.push(name + ": " + e); } }
-
+SHOP_JS = shop_script(HONEY, """
   run("posthog", function () {
     posthog.init(%(posthog_token)s, {api_host: "https://us.i.posthog.com",
                                      on_request_error: function (r) { window.pageErrors.push("posthog: " + r.statusCode); }});
@@ -140,39 +122,12 @@ SHOP_JS = """
     Countly.user_details({email: H.countly.email});
     Countly.add_event({key: "checkout_started", count: 1, segmentation: {honey_prop: H.countly.prop}});
   });
-""" % {"honey": json.dumps(HONEY), "countly_host": COUNTLY_HOST, **{name: json.dumps(value) for name, value in {
+""" % {"countly_host": COUNTLY_HOST, **{name: json.dumps(value) for name, value in {
     "posthog_token": POSTHOG_TOKEN, "amplitude_key": AMPLITUDE_KEY, "dd_app": DATADOG_APP_ID,
-    "dd_token": DATADOG_CLIENT_TOKEN, "bugsnag_key": BUGSNAG_KEY, "countly_key": COUNTLY_KEY}.items()}}
+    "dd_token": DATADOG_CLIENT_TOKEN, "bugsnag_key": BUGSNAG_KEY, "countly_key": COUNTLY_KEY}.items()}})
 
 LEAVE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Thanks</title></head>
 <body><h1>Thanks</h1></body></html>"""
-
-
-# A user's browser, not an automated one: PostHog drops events when navigator.webdriver
-# is true (see also desktop_user_agent).
-BROWSER_LIKE_A_USER = ["--disable-blink-features=AutomationControlled"]
-
-
-def chromium_args(proxy) -> list[str]:
-    return confined_args(proxy, (SITE, *sorted(ALL_TRACKER_HOSTS)), BROWSER_LIKE_A_USER)
-
-
-def desktop_user_agent(browser) -> str:
-    """Chromium's own user agent without "Headless": PostHog and Countly drop events from user
-    agents that look like bots, which headless Chromium's does."""
-    major = browser.version.split(".")[0]
-    return (f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{major}.0.0.0"
-            " Safari/537.36")
-
-
-def find(rows: list[dict], tracker: str, data_type: str, value: str) -> list[dict]:
-    return [r for r in rows if (r["tracker"], r["data_type"], r["value"]) == (tracker, data_type, value)]
-
-
-def at(rows: list[dict], tracker: str, endpoint: str, data_type: str, value: str, path: str) -> bool:
-    """Whether the value is stored for this tracker endpoint, typed so, at a path matching the
-    regex (batch indexes vary with how the SDK happened to batch)."""
-    return any(r["endpoint"] == endpoint and re.fullmatch(path, r["path"]) for r in find(rows, tracker, data_type, value))
 
 
 # What must be stored before the test stops waiting: (tracker, data type, value).
@@ -194,70 +149,36 @@ AFTER_LEAVING = [
 ]
 
 
-def wait_for(proxy, page, expected, what: str) -> list[dict]:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        rows = findings(proxy.db)
-        missing = [e for e in expected if not find(rows, *e)]
-        if not missing:
-            return rows
-        assert time.monotonic() < deadline, (f"timed out {what}: missing {missing}; "
-                                             f"page errors {page.evaluate('() => window.pageErrors || []')}")
-        time.sleep(0.25)
-
-
 def test_browser_sdks_leak_to_report(proxy_factory, tmp_path: Path) -> None:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not installed (Debian package chromium)")
-    missing = [str(p) for p in SDK_FILES.values() if not p.is_file()]
-    if missing:
-        pytest.skip(f"{missing} missing: run `npm ci` in tests/js/browser")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) not installed")
+    require_browser(SDK_FILES.values(), "tests/js/browser")
+    site = build_site(tmp_path, {"index.html": PAGE, "shop.js": SHOP_JS, "thanks.html": LEAVE_PAGE}, SDK_FILES)
+    proxy = serve_site(proxy_factory, site)
 
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "index.html").write_text(PAGE)
-    (site / "shop.js").write_text(SHOP_JS)
-    (site / "thanks.html").write_text(LEAVE_PAGE)
-    for name, source in SDK_FILES.items():
-        shutil.copyfile(source, site / name)
-    proxy = proxy_factory(f"serve_pages_dir={site}", f"serve_pages_host={SITE}", scripts=(SERVE_PAGES,))
-
-    hosts_requested: set[str] = set()
-    failed: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=chromium_args(proxy))
-        try:
-            page = browser.new_page(user_agent=desktop_user_agent(browser))
-            page.on("request", lambda r: hosts_requested.add(r.url.split("/")[2]))
-            page.on("requestfailed", lambda r: failed.append(f"{r.method} {r.url[:120]}: {r.failure}"))
-            page.goto(f"https://{SITE}/", wait_until="load")
-            assert page.title() == "Example Shop"
-            wait_for(proxy, page, BEFORE_LEAVING, "for posthog, amplitude, bugsnag and countly")
-            state = page.evaluate("() => ({errors: window.pageErrors, amplitude: window.amplitudeCode,"
-                                  " bugsnag: window.bugsnagDelivered})")
-            failed_on_page = list(failed)
-            # Leave the page as a user does: Datadog sends its batches on page exit (the page
-            # reports those requests as aborted once it is gone; the proxy's dump has them).
-            page.goto(f"https://{SITE}/thanks.html", wait_until="load")
-            wait_for(proxy, page, AFTER_LEAVING, "for datadog after leaving the page")
-            time.sleep(0.5)  # a retry, had any SDK been unhappy with an answer, would show up by now
-        finally:
-            browser.close()
-    proxy.stop()
+    # Chromium presents itself as a user's browser: PostHog and Countly drop events from bots.
+    with chromium_page(proxy, (SITE, *sorted(ALL_TRACKER_HOSTS)), like_a_user=True) as run:
+        page = run.page
+        page.goto(f"https://{SITE}/", wait_until="load")
+        assert page.title() == "Example Shop"
+        wait_for_findings(proxy, run, BEFORE_LEAVING, with_value, WAIT_SECONDS,
+                          "for posthog, amplitude, bugsnag and countly")
+        state = page.evaluate("() => ({errors: window.pageErrors, amplitude: window.amplitudeCode,"
+                              " bugsnag: window.bugsnagDelivered})")
+        failed_on_page = list(run.failed)
+        # Leave the page as a user does: Datadog sends its batches on page exit (the page
+        # reports those requests as aborted once it is gone; the proxy's dump has them).
+        page.goto(f"https://{SITE}/thanks.html", wait_until="load")
+        wait_for_findings(proxy, run, AFTER_LEAVING, with_value, WAIT_SECONDS, "for datadog after leaving the page")
+        time.sleep(0.5)  # a retry, had any SDK been unhappy with an answer, would show up by now
 
     # ---- Delivery. The page asked for nothing but the site and the trackers...
-    assert hosts_requested <= {SITE} | ALL_TRACKER_HOSTS, hosts_requested - {SITE} - ALL_TRACKER_HOSTS
+    assert run.hosts <= {SITE} | ALL_TRACKER_HOSTS, run.hosts - {SITE} - ALL_TRACKER_HOSTS
     assert not failed_on_page, failed_on_page
     # ...and neither did Chromium, as far as the proxy saw; every tracker request got the
     # rule's 2xx answer from the proxy itself...
-    with proxy.dump.open("rb") as f:
-        flows = list(io.FlowReader(f).stream())
+    flows = proxy_flows(proxy)
     assert {flow.request.pretty_host for flow in flows} <= {SITE} | ALL_TRACKER_HOSTS
     tracker_flows = [flow for flow in flows if flow.request.pretty_host != SITE]
-    bad = [(flow.request.method, flow.request.pretty_url[:120], flow.response and flow.response.status_code)
-           for flow in tracker_flows if flow.response is None or not 200 <= flow.response.status_code < 300
-           or flow.response.headers.get("x-leakmap") != "answered-by-proxy"]
+    bad = not_answered(tracker_flows)
     assert not bad, bad
     for tracker, hosts in TRACKER_HOSTS.items():
         assert any(flow.request.pretty_host in hosts and flow.request.method == "POST" for flow in tracker_flows), \
@@ -269,8 +190,7 @@ def test_browser_sdks_leak_to_report(proxy_factory, tmp_path: Path) -> None:
     retried = [flow.request.pretty_url[:160] for flow in tracker_flows
                if any("retry" in key and value not in ("", "0") for key, value in flow.request.query.items())]
     assert not retried, retried
-    calls = Counter((flow.request.method, flow.request.pretty_host, flow.request.path.split("?")[0])
-                    for flow in tracker_flows)
+    calls = calls_per_endpoint(tracker_flows)
     assert max(calls.values()) <= 5, calls
 
     # ---- What leakmap stored: each honey value with its SDK's tracker, type, endpoint, path.
@@ -315,14 +235,14 @@ def test_browser_sdks_leak_to_report(proxy_factory, tmp_path: Path) -> None:
         ("countly", "write", "project_key", COUNTLY_KEY, r"body\.app_key"),
         ("countly", "read", "installation_id", cly["user"], r"body\.device_id"),
     ]
-    missing = [e for e in expected if not at(rows, *e)]
+    missing = [e for e in expected if not stored_at(rows, *e)]
     assert not missing, (missing, [(r["tracker"], r["endpoint"], r["data_type"], r["path"], r["value"][:60])
                                    for r in rows if any(r["value"] == e[3] for e in missing)])
     # No honey value leaked to (or was attributed to) another tracker.
     for sdk, tracker in (("posthog", "posthog"), ("amplitude", "amplitude"), ("dd-rum", "datadog"),
                          ("dd-logs", "datadog"), ("bugsnag", "bugsnag"), ("countly", "countly")):
         for value in HONEY[sdk].values():
-            assert {r["tracker"] for r in rows if value in r["value"]} == {tracker}, (sdk, value)
+            assert trackers_with(rows, value) == {tracker}, (sdk, value)
     # Attribution: the website, from the browser's Origin/Referer. (Not asserted for Datadog:
     # its rule types `service` as app_id, so a request is named after the `service` the site
     # configured, or, when the batch starts with one of the SDK's sampled telemetry events,
@@ -330,6 +250,4 @@ def test_browser_sdks_leak_to_report(proxy_factory, tmp_path: Path) -> None:
     for r in rows:
         if r["tracker"] != "datadog":
             assert (r["app"], r["app_signal"]) == (SITE, "first_party_site"), r
-    report = proxy.report.read_text()
-    for value in (v for honey in HONEY.values() for v in honey.values()):
-        assert html.escape(value) in report, f"{value!r} not in the HTML report"
+    assert_in_report(proxy, (v for honey in HONEY.values() for v in honey.values()))

@@ -15,25 +15,21 @@ requests the SDK sent, not what the SDK did with the answers.
 from __future__ import annotations
 
 import json
-import shutil
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mitmproxy import io
-from support.chromium import CHROMIUM, confined_args, findings
+from support.chromium import (SITE, build_site, chromium_page, findings, proxy_flows, require_browser, serve_site,
+                              wait_until)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FIREBASE = ROOT / "tests" / "js" / "google" / "node_modules" / "firebase"
-SERVE_PAGES = ROOT / "tests" / "support" / "serve_pages.py"
 CDN = "https://www.gstatic.com/firebasejs/{version}/"
 MODULES = ("firebase-app.js", "firebase-auth.js", "firebase-app-check.js", "firebase-performance.js",
            "firebase-analytics.js")
 
-SITE = "shop.example"
 # Honey values: the app's Firebase config and what the user types, each unique.
 API_KEY = "AIzaSyHoneyWebKey-leakmap0123456789abcd"
 PROJECT = "honey-web-project-31d9"
@@ -116,40 +112,23 @@ def run_page(proxy_factory, tmp_path: Path, body: str, hosts: tuple[str, ...],
              until: Any = None) -> tuple[dict, list[dict], Any]:
     """Serve the page, run it in confined Chromium until the script is done and *until(rows)*
     holds (or time runs out), then stop the proxy. Returns (page state, findings, proxy)."""
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not installed (Debian package chromium)")
-    if not FIREBASE.is_dir():
-        pytest.skip(f"{FIREBASE} missing: run `npm ci` in tests/js/google")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) not installed")
+    require_browser([FIREBASE], "tests/js/google")
     version = json.loads((FIREBASE / "package.json").read_text())["version"]
     cdn = CDN.format(version=version)
-    site = tmp_path / "site"
-    site.mkdir()
-    for name in MODULES:
-        shutil.copy(FIREBASE / name, site / name)
     honey = {"cdn": cdn, "apiKey": API_KEY, "project": PROJECT, "appId": APP_ID, "measurementId": MEASUREMENT_ID,
              "email": EMAIL, "password": PASSWORD, "debugToken": DEBUG_TOKEN, "coupon": COUPON, "trace": TRACE}
     importmap = {"imports": {cdn + name: f"/{name}" for name in MODULES}}
-    (site / "index.html").write_text(PAGE % {"importmap": json.dumps(importmap), "honey": json.dumps(honey),
-                                             "body": body})
-    proxy = proxy_factory(f"serve_pages_dir={site}", f"serve_pages_host={SITE}", scripts=(SERVE_PAGES,))
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=confined_args(proxy, (SITE, *hosts)))
-        try:
-            page = browser.new_page()
-            page.goto(f"http://{SITE}/", wait_until="load")
-            deadline = time.monotonic() + WAIT_SECONDS
-            while not page.evaluate("window.sdk.done") or (until and not until(firebase_rows(proxy.db))):
-                assert time.monotonic() < deadline, f"timed out: {page.evaluate('window.sdk')}"
-                time.sleep(0.3)
-            state = page.evaluate("window.sdk")
-        finally:
-            browser.close()
-    log = proxy.stop()
+    page_html = PAGE % {"importmap": json.dumps(importmap), "honey": json.dumps(honey), "body": body}
+    site = build_site(tmp_path, {"index.html": page_html}, {name: FIREBASE / name for name in MODULES})
+    proxy = serve_site(proxy_factory, site)
+    with chromium_page(proxy, (SITE, *hosts)) as run:
+        run.page.goto(f"http://{SITE}/", wait_until="load")
+        wait_until(lambda: run.page.evaluate("window.sdk.done") and (not until or until(firebase_rows(proxy.db))),
+                   lambda: f"(page state {run.page.evaluate('window.sdk')})", WAIT_SECONDS, interval=0.3)
+        state = run.page.evaluate("window.sdk")
     rows = firebase_rows(proxy.db)
-    assert rows, f"no findings; mitmdump log:\n{log}"
-    with proxy.dump.open("rb") as f:
-        sent = {flow.request.pretty_host for flow in io.FlowReader(f).stream()}
+    assert rows, f"no findings; mitmdump log:\n{run.proxy_log}"
+    sent = {flow.request.pretty_host for flow in proxy_flows(proxy)}
     assert sent <= {SITE, *hosts}, sent
     return state, rows, proxy
 

@@ -19,23 +19,19 @@ proxy answers its load with an empty script); they are covered by the golden tes
 from __future__ import annotations
 
 import json
-import shutil
-import time
 from pathlib import Path
 
 import pytest
-from mitmproxy import io
-from support.chromium import CHROMIUM, confined_args, findings
+from support.chromium import (SITE, build_site, chromium_page, findings, proxy_flows, require_browser, serve_site,
+                              wait_until)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("google_firebase", "firebase (npm: installations, remote-config) in Chromium")]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FIREBASE = ROOT / "tests" / "js" / "google" / "node_modules" / "firebase"
-SERVE_PAGES = ROOT / "tests" / "support" / "serve_pages.py"
 BUNDLES = ("firebase-app-compat.js", "firebase-installations-compat.js", "firebase-remote-config-compat.js")
 
-SITE = "shop.example"
 FIS_HOST = "firebaseinstallations.googleapis.com"
 RC_HOST = "firebaseremoteconfig.googleapis.com"
 TRACKER_HOSTS = (FIS_HOST, RC_HOST)
@@ -72,42 +68,21 @@ PAGE = """<!doctype html>
 """
 
 
-def chromium_args(proxy) -> list[str]:
-    return confined_args(proxy, (SITE, *TRACKER_HOSTS))
-
-
 def test_firebase_js_sdk_installations_and_remote_config(proxy_factory, tmp_path: Path) -> None:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not installed (Debian package chromium)")
-    if not FIREBASE.is_dir():
-        pytest.skip(f"{FIREBASE} missing: run `npm ci` in tests/js/google")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) not installed")
-
-    site = tmp_path / "site"
-    site.mkdir()
-    for name in BUNDLES:
-        shutil.copy(FIREBASE / name, site / name)
-    (site / "index.html").write_text(PAGE % {
+    require_browser([FIREBASE], "tests/js/google")
+    page_html = PAGE % {
         "scripts": "\n".join(f'<script src="/{name}"></script>' for name in BUNDLES),
-        "api_key": json.dumps(API_KEY), "project": json.dumps(PROJECT), "app_id": json.dumps(APP_ID)})
-    proxy = proxy_factory(f"serve_pages_dir={site}", f"serve_pages_host={SITE}", scripts=(SERVE_PAGES,))
+        "api_key": json.dumps(API_KEY), "project": json.dumps(PROJECT), "app_id": json.dumps(APP_ID)}
+    site = build_site(tmp_path, {"index.html": page_html}, {name: FIREBASE / name for name in BUNDLES})
+    proxy = serve_site(proxy_factory, site)
 
-    responses: list[tuple[str, int, str | None]] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=chromium_args(proxy))
-        try:
-            page = browser.new_page()
-            page.on("response", lambda r: responses.append((r.url, r.status, r.headers.get("x-leakmap")))
-                    if any(h in r.url for h in TRACKER_HOSTS) else None)
-            page.goto(f"http://{SITE}/", wait_until="load")
-            deadline = time.monotonic() + WAIT_SECONDS
-            while not page.evaluate("window.sdk.done"):
-                assert time.monotonic() < deadline, f"timed out; responses {responses}"
-                time.sleep(0.2)
-            state = page.evaluate("window.sdk")
-        finally:
-            browser.close()
-    log = proxy.stop()
+    with chromium_page(proxy, (SITE, *TRACKER_HOSTS)) as run:
+        run.page.goto(f"http://{SITE}/", wait_until="load")
+        wait_until(lambda: run.page.evaluate("window.sdk.done"),
+                   lambda: f"(responses {run.responses_from(TRACKER_HOSTS)})", WAIT_SECONDS, interval=0.2)
+        state = run.page.evaluate("window.sdk")
+    log = run.proxy_log
+    responses = run.responses_from(TRACKER_HOSTS)
 
     # The SDK accepted the proxy's answers: no error, and it got an installation id.
     assert state["error"] is None, state
@@ -140,6 +115,5 @@ def test_firebase_js_sdk_installations_and_remote_config(proxy_factory, tmp_path
     assert [r for r in found("remote_config_fetch", "project_key", API_KEY) if r["path"] == "query.key"]
     assert {(row["app"], row["app_signal"]) for row in rows} == {(SITE, "first_party_site")}
 
-    with proxy.dump.open("rb") as f:
-        hosts = {flow.request.pretty_host for flow in io.FlowReader(f).stream()}
+    hosts = {flow.request.pretty_host for flow in proxy_flows(proxy)}
     assert hosts <= {SITE, *TRACKER_HOSTS}, hosts

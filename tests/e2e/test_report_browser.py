@@ -9,16 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.chromium import CHROMIUM, CONFINED, require_browser
 
 from test_report import (ALLOWED_ATTRS, ALLOWED_TAGS, MIXPANEL, SAMPLE_APP, XSS_VECTORS, hostile_store,
                          sample_store)
 from leakmap.report import write_report
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 # Runs before the page's own script (Playwright injects it outside the page's CSP): records
 # CSP violations and anything a vector would do.
@@ -43,11 +40,12 @@ DOM_FACTS = """() => {
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        # The report is a file: confined Chromium reaches no network (and needs none).
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CONFINED)
         yield browser
         browser.close()
 

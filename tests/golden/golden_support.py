@@ -1,13 +1,24 @@
 """Shared helpers for the golden tests: run a request through the analyzer and assert
-precise findings, with a readable dump of the analysis when an assertion fails."""
+precise findings, with a readable dump of the analysis when an assertion fails.
+
+Fixtures come from factories, assigned at module level where a test module wants them:
+
+    analyzer = analyzer_fixture(TRACKER)   # every bundled rule; this tracker's must load cleanly
+    analyze = analyze_fixture()            # analyze(request) -> Analysis, which must exist
+    assert_decoded = decoded_for(TRACKER)  # assert_decoded(a, endpoint, via="host")
+"""
 
 from __future__ import annotations
 
 import base64
 import json
+import struct
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
+import pytest
 from mitmproxy import http
 from mitmproxy.test import tflow
 
@@ -15,6 +26,7 @@ from leakmap.decode import Limits
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
 from leakmap.read import request_from_flow
+from leakmap.rules import Rule, load_rules
 
 JSON_CT = ("Content-Type", "application/json")
 FORM_CT = ("Content-Type", "application/x-www-form-urlencoded")
@@ -34,8 +46,8 @@ def summary(a: Analysis) -> str:
 
 def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
     hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
-    assert hits, f"no ({data_type}, {value!r}) in\n{summary(a)}"
-    assert (hits[0].path, hits[0].detector) == (path, detector), summary(a)
+    assert hits, f"no ({data_type}, {value!r}) finding in\n{summary(a)}"
+    assert (hits[0].path, hits[0].detector) == (path, detector), f"({data_type}, {value!r}):\n{summary(a)}"
 
 
 def labels(a: Analysis) -> dict[str, str]:
@@ -59,7 +71,23 @@ def request_via_mitmproxy(method: str, url: str, raw_body: bytes, headers: dict[
 
 
 def compact_json(value: Any) -> str:
+    """JSON.stringify / org.json / NSJSONSerialization / encoding/json: no spaces."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def org_json(value: Any) -> str:
+    """Android's org.json JSONObject.toString(): compact, and escapes '/' as '\\/'."""
+    return compact_json(value).replace("/", "\\/")
+
+
+def encode_uri_component(text: str) -> str:
+    """JavaScript encodeURIComponent (also Android Uri.encode: same unreserved set)."""
+    return quote(text, safe="-_.!~*'()")
+
+
+def java_url_encode(text: str) -> str:
+    """java.net.URLEncoder.encode(text, "UTF-8"): space as '+', '*-._' kept."""
+    return quote_plus(text, safe="*-._")
 
 
 def basic(user: str, password: str = "") -> str:
@@ -89,9 +117,68 @@ def decoded_for(tracker: str) -> Callable[..., None]:
     return decoded
 
 
-# --- Protocol Buffers wire format from a schema table (h-ads) -----------------------------
-# A test declares each message as {field name: (number, kind)}, kind being "string", "bytes",
-# "varint", "bool", "double" or the name of another message; a list value repeats the field.
+# --- Fixture factories ------------------------------------------------------------------------
+
+def _load(tracker: str | None, only: Path | None) -> list[Rule]:
+    loaded, problems = load_rules([only], bundled=False) if only else load_rules()
+    assert [p for p in problems if tracker is None or tracker in p.source] == []
+    return loaded
+
+
+def rules_fixture(tracker: str | None = None, only: Path | None = None) -> Any:
+    """`rules = rules_fixture()`: a module-scoped fixture with every bundled rule, all of which
+    must load without problems; with *tracker* only that tracker's rule must (another rule's
+    problem then fails only its own tests); with *only*, that rule file alone (fast, and a
+    lookalike host cannot hide behind another rule)."""
+
+    @pytest.fixture(scope="module")
+    def rules() -> list[Rule]:
+        return _load(tracker, only)
+
+    return rules
+
+
+def analyzer_fixture(tracker: str | None = None, only: Path | None = None) -> Any:
+    """`analyzer = analyzer_fixture()`: a module-scoped fixture, an Analyzer over the rules
+    rules_fixture(tracker, only) describes."""
+
+    @pytest.fixture(scope="module")
+    def analyzer() -> Analyzer:
+        return Analyzer(_load(tracker, only))
+
+    return analyzer
+
+
+def _recognised(analyzer: Analyzer) -> Callable[[Request], Analysis]:
+    def run(request: Request) -> Analysis:
+        analysis = analyzer.analyze(request)
+        assert analysis is not None, f"{request.method} {request.url} was not recognised"
+        return analysis
+
+    return run
+
+
+def analyze_fixture(fresh: bool = False) -> Any:
+    """`analyze = analyze_fixture()`: a fixture giving `analyze(request)`, the request's
+    Analysis (asserting a tracker was recognised at all) by the module's `analyzer`; with
+    *fresh*, by a new Analyzer over the module's `rules` in each test (an Analyzer's
+    attribution remembers earlier requests per client)."""
+    if fresh:
+        @pytest.fixture
+        def analyze(rules: list[Rule]) -> Callable[[Request], Analysis]:
+            return _recognised(Analyzer(rules))
+    else:
+        @pytest.fixture
+        def analyze(analyzer: Analyzer) -> Callable[[Request], Analysis]:
+            return _recognised(analyzer)
+
+    return analyze
+
+
+# --- Protocol Buffers wire format ------------------------------------------------------------
+# What protoc-generated code writes: one field (pb_int, pb_bytes, pb_double, pb_float, pb_msg),
+# a message from (number, value) pairs (pb_fields) or from a schema table (pb_encode).
+# Negative varints take ten bytes (two's complement), as int32/int64 fields do.
 
 def pb_varint(n: int) -> bytes:
     n &= (1 << 64) - 1
@@ -103,20 +190,54 @@ def pb_varint(n: int) -> bytes:
             return bytes(out)
 
 
+def pb_int(number: int, n: int) -> bytes:
+    """A varint field (wire type 0): int32, int64, uint64, bool, enum."""
+    return pb_varint(number << 3) + pb_varint(n)
+
+
+def pb_bytes(number: int, data: bytes | str) -> bytes:
+    """A length-delimited field (wire type 2): bytes, a string (UTF-8) or an encoded message."""
+    raw = data.encode() if isinstance(data, str) else data
+    return pb_varint(number << 3 | 2) + pb_varint(len(raw)) + raw
+
+
+def pb_double(number: int, x: float) -> bytes:
+    """A 64-bit field (wire type 1): double."""
+    return pb_varint(number << 3 | 1) + struct.pack("<d", x)
+
+
+def pb_float(number: int, x: float) -> bytes:
+    """A 32-bit field (wire type 5): float."""
+    return pb_varint(number << 3 | 5) + struct.pack("<f", x)
+
+
+def pb_msg(number: int, *parts: bytes) -> bytes:
+    """A submessage field made of already encoded *parts*."""
+    return pb_bytes(number, b"".join(parts))
+
+
+def pb_fields(*fields: tuple[int, int | str | bytes]) -> bytes:
+    """A message from (field number, value) pairs in the order given: int → varint, str →
+    string, bytes → an already encoded submessage. Repeat a number for a repeated field."""
+    return b"".join(pb_int(number, value) if isinstance(value, int) else pb_bytes(number, value)
+                    for number, value in fields)
+
+
+# A schema table declares each message as {field name: (number, kind)}, kind being "string",
+# "bytes", "varint", "bool", "double" or the name of another message; a list value repeats
+# the field.
+
 def pb_encode(schema: dict[str, dict[str, tuple[int, str]]], message: str, values: dict[str, Any]) -> bytes:
     """Serialise *values* as *message* of *schema*, fields in number order (as protoc does)."""
-    import struct
     out = bytearray()
     fields = schema[message]
     for name, value in sorted(values.items(), key=lambda kv: fields[kv[0]][0]):
         number, kind = fields[name]
         for item in value if isinstance(value, list) else [value]:
             if kind in ("varint", "bool"):
-                out += pb_varint(number << 3) + pb_varint(int(item))
+                out += pb_int(number, int(item))
             elif kind == "double":
-                out += pb_varint(number << 3 | 1) + struct.pack("<d", item)
+                out += pb_double(number, item)
             else:
-                raw = (item.encode() if kind == "string" else item if kind == "bytes"
-                       else pb_encode(schema, kind, item))
-                out += pb_varint(number << 3 | 2) + pb_varint(len(raw)) + raw
+                out += pb_bytes(number, item if kind in ("string", "bytes") else pb_encode(schema, kind, item))
     return bytes(out)

@@ -16,8 +16,8 @@ import pytest
 
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
-from leakmap.rules import NOT_PERSONAL, load_rules
-from golden_support import assert_finding
+from leakmap.rules import NOT_PERSONAL
+from golden_support import assert_finding, analyzer_fixture, encode_uri_component, org_json, summary
 
 APP_TOKEN = "2fm9gkqubvpc"
 PACKAGE = "com.example.shop"
@@ -30,17 +30,7 @@ PUSH_TOKEN = "fcm-token-eXampLe:APA91bH"
 USER_EMAIL = "jane.doe@example.com"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
-
-
-def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r}"]
-    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
-    return "\n".join(lines)
+analyzer = analyzer_fixture()
 
 
 def analyze(analyzer: Analyzer, request: Request, endpoint: str) -> Analysis:
@@ -54,11 +44,6 @@ def java_form(params: dict[str, str]) -> str:
     """ActivityPackageSender.injectParametersToPOSTStringBuilder: URLEncoder.encode (UTF-8:
     space → '+', '*' kept, '~' encoded) of key and value, '&'-joined."""
     return "&".join(f"{quote_plus(k, safe='*')}={quote_plus(v, safe='*')}" for k, v in params.items())
-
-
-def org_json(value: dict) -> str:
-    """PackageBuilder.addMapJson: new JSONObject(map).toString() (compact, '/' escaped)."""
-    return json.dumps(value, separators=(",", ":")).replace("/", "\\/")
 
 
 # PackageBuilder@b0c927b5 buildSessionPackage → getSessionParameters: the keys a session
@@ -115,6 +100,7 @@ def test_every_android_session_key_is_mapped_by_the_rule(analyzer):
 
 
 def test_android_event_with_partner_and_callback_params(analyzer):
+    # PackageBuilder.addMapJson: new JSONObject(map).toString() (org_json)
     params = {"app_token": APP_TOKEN, "event_token": "abc123", "event_count": "2", "revenue": "9.99",
               "currency": "EUR", "deduplication_id": "order-42", "gps_adid": GAID,
               "callback_params": org_json({"user_email": USER_EMAIL, "plan": "pro/annual"}),
@@ -151,10 +137,6 @@ def test_android_attribution_get_query(analyzer):
                                   [("Client-SDK", "android5.4.6")]), "attribution")
     assert_finding(a, "advertising_id", GAID, "query.gps_adid")
     assert_finding(a, "installation_id", ANDROID_UUID, "query.android_uuid")
-
-
-def encode_uri_component(text: str) -> str:
-    return quote(text, safe="-_.!~*'()")
 
 
 def web_form(params: dict) -> str:

@@ -7,22 +7,13 @@ from __future__ import annotations
 
 import gzip
 
-import pytest
-
-from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import assert_finding_at as has, compact, decoded_for, labels, make_request as request, request_via_mitmproxy as via_mitmproxy
+from golden_support import (assert_finding_at as has, compact, decoded_for, labels, make_request as request,
+                            request_via_mitmproxy as via_mitmproxy, analyzer_fixture)
 
 TRACKER = "airship"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
-
-
+analyzer = analyzer_fixture()
 decoded = decoded_for(TRACKER)
 
 APP_KEY = "ISex_TTJRuarzs9-o_Gkhg"

@@ -7,16 +7,11 @@ the SDK source cited beside each builder.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-import pytest
-
-from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import FORM_CT, JSON_CT, assert_finding_at as assert_finding, compact_json, labels, make_request, request_via_mitmproxy, summary
+from golden_support import (FORM_CT, JSON_CT, assert_finding_at as assert_finding, compact_json, labels, make_request,
+                            request_via_mitmproxy, analyze_fixture, analyzer_fixture, decoded_for)
 
 TRACKER = "amplitude"
 API_KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
@@ -30,26 +25,9 @@ SESSION = 1767225600000
 # Helpers (same contract as tests/golden/test_mixpanel_formats.py)
 
 
-@pytest.fixture(scope="module")
-def analyzer():
-    loaded, problems = load_rules()
-    assert [p for p in problems if TRACKER in p.source] == []
-    return Analyzer(loaded)
-
-
-@pytest.fixture
-def analyze(analyzer) -> Callable[[Request], Analysis]:
-    def run(request: Request) -> Analysis:
-        analysis = analyzer.analyze(request)
-        assert analysis is not None, f"{request.method} {request.url} was not recognised"
-        return analysis
-
-    return run
-
-
-def assert_decoded(a: Analysis, endpoint: str, match_via: str = "host") -> None:
-    got = (a.tracker, a.endpoint, a.status, a.error, a.match_via)
-    assert got == (TRACKER, endpoint, "decoded", "", match_via), summary(a)
+analyzer = analyzer_fixture(TRACKER)
+analyze = analyze_fixture()
+assert_decoded = decoded_for(TRACKER)
 
 
 def kotlin_event(event_type: str, **extra: Any) -> dict[str, Any]:
@@ -207,7 +185,7 @@ def test_remote_config_and_diagnostics(analyze):
 def test_custom_server_url_recognised_by_shape(analyze):
     a = analyze(make_request("POST", "https://amp.shop.example.net/2/httpapi", compact_json(batch_body([kotlin_event("x")])),
                              [JSON_CT]))
-    assert_decoded(a, "httpapi", match_via="payload_shape")
+    assert_decoded(a, "httpapi", via="payload_shape")
     assert_finding(a, "advertising_id", AAID, "body.events[0].adid")
 
 

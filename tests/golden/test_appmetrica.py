@@ -11,12 +11,9 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-import pytest
-
-from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
-from leakmap.rules import NOT_PERSONAL, load_rules
-from golden_support import assert_finding
+from leakmap.model import Request
+from leakmap.rules import NOT_PERSONAL
+from golden_support import assert_finding, analyzer_fixture, summary
 
 DEVICE_ID = "3b9d8c7e6f5a4b3c2d1e0f9a8b7c6d5e"
 UUID = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
@@ -25,17 +22,7 @@ PACKAGE = "com.example.shop"
 API_KEY = "4b5c6d7e-8f90-41a2-b3c4-d5e6f7a8b9c0"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
-
-
-def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r}"]
-    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
-    return "\n".join(lines)
+analyzer = analyzer_fixture()
 
 
 def uri_query(params: dict[str, str]) -> str:

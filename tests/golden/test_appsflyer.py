@@ -16,25 +16,14 @@ import pytest
 
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import assert_finding
+from golden_support import assert_finding, analyzer_fixture, summary
 
 PACKAGE = "com.example.shop"
 # A stand-in for the v6 cipher text: binary, neither JSON nor gzip.
 OPAQUE = bytes((i * 37 + 11) % 256 for i in range(300))
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
-
-
-def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r}"]
-    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
-    return "\n".join(lines)
+analyzer = analyzer_fixture()
 
 
 OPAQUE_REASON = "opaque: AppsFlyer SDK v6 encrypts the event payload before sending it"

@@ -11,14 +11,11 @@ dotted keys), user_data etc. as JSON strings (safejson.stringify).
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
-
-import pytest
 
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
-from leakmap.rules import NOT_PERSONAL, load_rules
-from golden_support import assert_finding
+from leakmap.rules import NOT_PERSONAL
+from golden_support import assert_finding, analyzer_fixture, encode_uri_component, org_json, summary
 
 BRANCH_KEY = "key_live_hbd3Fbj0cKWzH8hTzXkZ4ollBqqHjDkD"
 ANDROID_ID = "9774d56d682e549c"
@@ -31,17 +28,7 @@ BROWSER_FP = "1187654321123456789"
 PAGE = "https://shop.example/checkout?step=2"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
-
-
-def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r}"]
-    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
-    return "\n".join(lines)
+analyzer = analyzer_fixture()
 
 
 def analyze(analyzer: Analyzer, request: Request, endpoint: str, via: str = "host") -> Analysis:
@@ -49,10 +36,6 @@ def analyze(analyzer: Analyzer, request: Request, endpoint: str, via: str = "hos
     assert a is not None, request.url
     assert (a.tracker, a.endpoint, a.status, a.error, a.match_via) == ("branch", endpoint, "decoded", "", via), summary(a)
     return a
-
-
-def org_json(value) -> str:
-    return json.dumps(value, separators=(",", ":")).replace("/", "\\/")
 
 
 def json_post(path: str, body: dict, host: str = "https://api2.branch.io") -> Request:
@@ -150,10 +133,6 @@ def test_android_v2_standard_event(analyzer):
     for key in android_v2_event("X")["user_data"]:
         mapped = endpoint.fields.lookup(f"user_data.{key}")
         assert mapped is not None and mapped[1] == f"user_data.{key}", key
-
-
-def encode_uri_component(text: str) -> str:
-    return quote(text, safe="-_.!~*'()")
 
 
 def serialize(obj: dict, prefix: str = "") -> str:

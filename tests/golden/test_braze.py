@@ -4,23 +4,13 @@ readable ES modules, cited per builder). Mobile SDKs post the same /api/v3 endpo
 
 from __future__ import annotations
 
-
-import pytest
-
-from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import assert_finding_at as has, compact, decoded_for, labels, make_request as request
+from golden_support import (assert_finding_at as has, compact, decoded_for, labels, make_request as request,
+                            analyzer_fixture)
 
 TRACKER = "braze"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
-
-
+analyzer = analyzer_fixture()
 decoded = decoded_for(TRACKER)
 
 API_KEY = "5c1e2d3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f"

@@ -5,23 +5,15 @@ User, Breadcrumb, Session; DeliveryHeaders.kt).
 
 from __future__ import annotations
 
-
 import pytest
 
-from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import assert_finding_at as has, compact, decoded_for, labels, make_request as request
+from golden_support import (assert_finding_at as has, compact, decoded_for, labels, make_request as request,
+                            analyzer_fixture)
 
 TRACKER = "bugsnag"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
-
-
+analyzer = analyzer_fixture()
 decoded = decoded_for(TRACKER)
 
 API_KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90"

@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 
 from leakmap.model import Request
-from leakmap.pipeline import Analyzer
-from leakmap.rules import NOT_PERSONAL, load_rules
-from golden_support import analyze, assert_finding, summary
+from leakmap.rules import NOT_PERSONAL
+from golden_support import analyze, assert_finding, summary, analyzer_fixture
 
 RULE = Path(__file__).resolve().parents[2] / "tracker_rules" / "chartboost.yaml"
 
@@ -30,12 +29,8 @@ SESSION = "a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4"
 UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A.240205.004; wv) AppleWebKit/537.36"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    # Only this tracker's rule: fast, and a lookalike host cannot hide behind another rule.
-    rules, problems = load_rules([RULE], bundled=False)
-    assert problems == []
-    return Analyzer(rules)
+# Only this tracker's rule: fast, and a lookalike host cannot hide behind another rule.
+analyzer = analyzer_fixture(only=RULE)
 
 
 def identity(**ids: str) -> str:

@@ -14,8 +14,8 @@ import pytest
 
 from leakmap.extract import Indicator
 from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import JSON_CT, assert_finding_at as has, compact, decoded_for, labels, make_request, summary
+from golden_support import (JSON_CT, assert_finding_at as has, compact, decoded_for, labels, make_request, summary,
+                            rules_fixture)
 
 PROJECT = "k2x9honeyp"
 USER = "1abcd2e"          # _clck id (base-36 shortid)
@@ -25,13 +25,7 @@ SITE_USER = "crm-user-7731"
 PACKAGE = "com.example.honeyshop"
 
 decoded = decoded_for("clarity")
-
-
-@pytest.fixture(scope="module")
-def rules():
-    loaded, problems = load_rules()
-    assert problems == []
-    return loaded
+rules = rules_fixture()
 
 
 @pytest.fixture(scope="module")

@@ -8,22 +8,13 @@ from __future__ import annotations
 import base64
 import json
 
-import pytest
-
-from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import assert_finding_at as has, compact, decoded_for, labels, make_request as request
+from golden_support import (assert_finding_at as has, compact, decoded_for, labels, make_request as request,
+                            analyzer_fixture)
 
 TRACKER = "clevertap"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
-
-
+analyzer = analyzer_fixture()
 decoded = decoded_for(TRACKER)
 
 ACCOUNT_ID = "TEST-R78-ZZK-955Z"

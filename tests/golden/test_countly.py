@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-import pytest
-
-from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import FORM_CT, assert_finding_at as assert_finding, compact_json, labels, make_request, summary
+from golden_support import (FORM_CT, assert_finding_at as assert_finding, compact_json, labels, make_request,
+                            analyze_fixture, analyzer_fixture, decoded_for)
 
 TRACKER = "countly"
 # ------------------------------------------------------------------------------------------
 # Helpers (same contract as tests/golden/test_mixpanel_formats.py)
 
 
-@pytest.fixture(scope="module")
-def analyzer():
-    loaded, problems = load_rules()
-    assert [p for p in problems if TRACKER in p.source] == []
-    return Analyzer(loaded)
-
-
-@pytest.fixture
-def analyze(analyzer) -> Callable[[Request], Analysis]:
-    def run(request: Request) -> Analysis:
-        analysis = analyzer.analyze(request)
-        assert analysis is not None, f"{request.method} {request.url} was not recognised"
-        return analysis
-
-    return run
-
-
-def assert_decoded(a: Analysis, endpoint: str, match_via: str = "host") -> None:
-    got = (a.tracker, a.endpoint, a.status, a.error, a.match_via)
-    assert got == (TRACKER, endpoint, "decoded", "", match_via), summary(a)
+analyzer = analyzer_fixture(TRACKER)
+analyze = analyze_fixture()
+assert_decoded = decoded_for(TRACKER)
 
 
 APP_KEY = "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f"
@@ -60,7 +38,7 @@ def test_web_begin_session_form_post(analyze):
                "_density": 1, "_locale": "en-GB", "_os": "Linux", "_browser": "Chrome", "_browser_version": "131"}
     body = urlencode(web_params(begin_session="1", metrics=compact_json(metrics)))
     a = analyze(make_request("POST", f"{SERVER}/i", body, [FORM_CT, ("Origin", "https://shop.example.net")]))
-    assert_decoded(a, "write", match_via="payload_shape")
+    assert_decoded(a, "write", via="payload_shape")
     assert_finding(a, "project_key", APP_KEY, "body.app_key")
     assert_finding(a, "installation_id", DEVICE_ID, "body.device_id")
     assert_finding(a, "user_agent", "Mozilla/5.0 (X11; Linux x86_64)", "body.metrics._ua")
@@ -96,7 +74,7 @@ def test_crash_report(analyze):
              "_nonfatal": False, "_logs": "step 1", "_custom": {"screen": "pay"}}
     body = urlencode(web_params(crash=compact_json(crash)))
     a = analyze(make_request("POST", f"{SERVER}/i", body, [FORM_CT]))
-    assert_decoded(a, "write", match_via="payload_shape")
+    assert_decoded(a, "write", via="payload_shape")
     assert_finding(a, "error_report", "java.lang.NullPointerException at ...", "body.crash._error")
     assert labels(a)["body.crash._root"] == "is_rooted"
     assert labels(a)["body.crash._ram_total"] == "ram"
@@ -105,7 +83,7 @@ def test_crash_report(analyze):
 def test_read_api_server_config(analyze):
     """countly.js server_config: GET /o/sdk?method=sc&app_key&device_id..."""
     a = analyze(make_request("GET", f"{SERVER}/o/sdk?{urlencode(web_params(method='sc'))}"))
-    assert_decoded(a, "read", match_via="payload_shape")
+    assert_decoded(a, "read", via="payload_shape")
     assert_finding(a, "project_key", APP_KEY, "query.app_key")
 
 

@@ -12,22 +12,13 @@ import gzip
 import zlib
 from urllib.parse import quote
 
-import pytest
-
-from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import assert_finding_at as has, compact, decoded_for, labels, make_request as request, request_via_mitmproxy as via_mitmproxy, summary
+from golden_support import (assert_finding_at as has, compact, decoded_for, labels, make_request as request,
+                            request_via_mitmproxy as via_mitmproxy, summary, analyzer_fixture)
 
 TRACKER = "datadog"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
-
-
+analyzer = analyzer_fixture()
 decoded = decoded_for(TRACKER)
 
 CLIENT_TOKEN = "pub1a2b3c4d5e6f708192a3b4c5d6e7f80"

@@ -14,18 +14,14 @@ import hashlib
 import json
 import uuid
 from typing import Any
-from urllib.parse import quote, quote_plus, urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
-from mitmproxy import http
-from mitmproxy.test import tflow
 
-from leakmap.decode import Limits
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
-from leakmap.read import request_from_flow
-from leakmap.rules import load_rules
-from golden_support import labels, make_request, summary
+from golden_support import (labels, make_request, summary, analyze_fixture, assert_finding, java_url_encode, org_json,
+                            request_via_mitmproxy as via_mitmproxy, rules_fixture)
 
 APP_ID = "1234567890123456"                        # Facebook app id (URL path)
 CLIENT_TOKEN = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
@@ -63,23 +59,8 @@ CITY_HASH = sha256("sanfrancisco")
 # Fixtures and helpers (same contract as tests/golden/test_mixpanel_formats.py)
 
 
-@pytest.fixture(scope="module")
-def rules():
-    loaded, problems = load_rules()
-    assert problems == []
-    return loaded
-
-
-@pytest.fixture
-def analyze(rules):
-    analyzer = Analyzer(rules)
-
-    def run(request: Request) -> Analysis:
-        analysis = analyzer.analyze(request)
-        assert analysis is not None, f"{request.method} {request.url} was not recognised"
-        return analysis
-
-    return run
+rules = rules_fixture()
+analyze = analyze_fixture(fresh=True)
 
 
 @pytest.fixture(scope="module")
@@ -90,30 +71,6 @@ def endpoints(rules):
 def assert_decoded(a: Analysis, endpoint: str) -> None:
     got = (a.tracker, a.endpoint, a.status, a.error)
     assert got == ("facebook", endpoint, "decoded", ""), summary(a)
-
-
-def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
-    hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
-    assert hits, f"no ({data_type}, {value!r}) finding in\n{summary(a)}"
-    assert (hits[0].path, hits[0].detector) == (path, detector), f"({data_type}, {value!r}):\n{summary(a)}"
-
-
-def via_mitmproxy(method: str, url: str, raw_body: bytes, headers: dict[str, str]) -> Request:
-    """A real mitmproxy flow with the body as sent (gzip + Content-Encoding), read by leakmap."""
-    flow = tflow.tflow()
-    flow.request = http.Request.make(method, url, b"", headers)
-    flow.request.raw_content = raw_body
-    return request_from_flow(flow, "golden", Limits())
-
-
-def org_json(value: Any) -> str:
-    """Android org.json toString(): compact, '/' escaped as '\\/'."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("/", "\\/")
-
-
-def java_url_encode(text: str) -> str:
-    """java.net.URLEncoder.encode(s, "UTF-8"): '+' for space, '*-._' kept."""
-    return quote_plus(text, safe="*-._")
 
 
 # ------------------------------------------------------------------------------------------

@@ -17,19 +17,14 @@ import pytest
 
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import summary
+from golden_support import summary, analyzer_fixture, assert_finding, make_request as request
 
 PACKAGE = "com.example.game"
 AAID = "6f1e2d3c-4b5a-4978-8a1b-2c3d4e5f6a7b"
 IDE = "AHWqTUkHoneyIdeCookie0123456789"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
+analyzer = analyzer_fixture()
 
 
 def analyze(analyzer: Analyzer, request: Request, endpoint: str) -> Analysis:
@@ -37,17 +32,6 @@ def analyze(analyzer: Analyzer, request: Request, endpoint: str) -> Analysis:
     assert a is not None, f"{request.url} not recognised"
     assert (a.tracker, a.endpoint, a.status, a.error) == ("google_ads", endpoint, "decoded", ""), summary(a)
     return a
-
-
-def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
-    hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
-    assert hits, f"no ({data_type}, {value!r}) finding in\n{summary(a)}"
-    assert (hits[0].path, hits[0].detector) == (path, detector), f"({data_type}, {value!r}):\n{summary(a)}"
-
-
-def request(method: str, url: str, body: str = "", headers: list[tuple[str, str]] | None = None) -> Request:
-    return Request(flow_id="golden", source="golden", timestamp=0.0, method=method, url=url,
-                   headers=headers or [], body=body.encode())
 
 
 GMA_PARAMS = [

@@ -16,8 +16,7 @@ import pytest
 
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import summary
+from golden_support import summary, analyzer_fixture, assert_finding, make_request as request
 
 TID = "G-HONEY12345"
 CID = "1234567890.1767225600"
@@ -28,11 +27,7 @@ REFERRER = "https://www.google.com/"
 FID = "cK3mQ1xZTn2Yb8w7Vq0pRs"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
+analyzer = analyzer_fixture()
 
 
 def analyze(analyzer: Analyzer, request: Request, endpoint: str) -> Analysis:
@@ -40,17 +35,6 @@ def analyze(analyzer: Analyzer, request: Request, endpoint: str) -> Analysis:
     assert a is not None, f"{request.url} not recognised"
     assert (a.tracker, a.endpoint, a.status, a.error) == ("google_analytics", endpoint, "decoded", ""), summary(a)
     return a
-
-
-def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
-    hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
-    assert hits, f"no ({data_type}, {value!r}) finding in\n{summary(a)}"
-    assert (hits[0].path, hits[0].detector) == (path, detector), f"({data_type}, {value!r}):\n{summary(a)}"
-
-
-def request(method: str, url: str, body: str = "", headers: list[tuple[str, str]] | None = None) -> Request:
-    return Request(flow_id="golden", source="golden", timestamp=0.0, method=method, url=url,
-                   headers=headers or [], body=body.encode())
 
 
 def qs(params: list[tuple[str, str]]) -> str:

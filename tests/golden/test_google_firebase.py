@@ -15,18 +15,14 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import struct
 from typing import Any
 
 import pytest
-from mitmproxy import http
-from mitmproxy.test import tflow
 
-from leakmap.decode import Limits
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
-from leakmap.read import request_from_flow
-from leakmap.rules import load_rules
+from golden_support import (make_request, pb_bytes, pb_double, pb_float, pb_int, pb_msg,
+                            request_via_mitmproxy as via_mitmproxy, analyzer_fixture)
 
 # ------------------------------------------------------------------------------------------
 # Test identities
@@ -49,11 +45,7 @@ NOW_MS = 1767225600123
 ANDROID_ID = 0x3F8A1C2B4D5E6F70            # Settings.Secure.ANDROID_ID as the int64 of field 36
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
+analyzer = analyzer_fixture()
 
 
 def summary(a: Analysis) -> str:
@@ -71,58 +63,14 @@ def analyze(analyzer: Analyzer, request: Request, endpoint: str) -> Analysis:
 
 
 def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
+    """golden_support.assert_finding, failing with this module's fuller summary (fields too)."""
     hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
     assert hits, f"no ({data_type}, {value!r}) finding in\n{summary(a)}"
     assert (hits[0].path, hits[0].detector) == (path, detector), f"({data_type}, {value!r}):\n{summary(a)}"
 
 
-def make_request(method: str, url: str, body: bytes | str = b"", headers: list[tuple[str, str]] | None = None) -> Request:
-    return Request(flow_id="golden", source="golden", timestamp=0.0, method=method, url=url,
-                   headers=headers or [], body=body.encode() if isinstance(body, str) else body)
-
-
-def via_mitmproxy(method: str, url: str, raw_body: bytes, headers: dict[str, str]) -> Request:
-    """A real mitmproxy flow carrying *raw_body* as sent (gzip with Content-Encoding),
-    normalised by leakmap's reader as the addon does."""
-    flow = tflow.tflow()
-    flow.request = http.Request.make(method, url, b"", headers)
-    flow.request.raw_content = raw_body
-    return request_from_flow(flow, "golden", Limits())
-
-
 # ------------------------------------------------------------------------------------------
-# Protocol Buffers wire format, by hand (no schema): varint, length-delimited, fixed64
-
-
-def varint(n: int) -> bytes:
-    n &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        low, n = n & 0x7F, n >> 7
-        out.append(low | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def pb_int(field: int, n: int) -> bytes:
-    return varint(field << 3 | 0) + varint(n)
-
-
-def pb_bytes(field: int, data: bytes | str) -> bytes:
-    raw = data.encode() if isinstance(data, str) else data
-    return varint(field << 3 | 2) + varint(len(raw)) + raw
-
-
-def pb_double(field: int, x: float) -> bytes:
-    return varint(field << 3 | 1) + struct.pack("<d", x)
-
-
-def pb_float(field: int, x: float) -> bytes:
-    return varint(field << 3 | 5) + struct.pack("<f", x)
-
-
-def pb_msg(field: int, *parts: bytes) -> bytes:
-    return pb_bytes(field, b"".join(parts))
+# Protocol Buffers wire format, by hand (no schema): golden_support's field encoders
 
 
 def param(name: str, *, s: str | None = None, i: int | None = None, f: float | None = None,

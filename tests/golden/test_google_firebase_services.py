@@ -12,12 +12,9 @@ import base64
 import json
 from urllib.parse import urlencode
 
-import pytest
-
-from golden_support import FORM_CT, JSON_CT, analyze, assert_finding_at as has, compact, decoded_for, labels
+from golden_support import (FORM_CT, JSON_CT, assert_finding_at as has, compact, decoded_for, labels,
+                            analyzer_fixture)
 from golden_support import make_request as request
-from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
 
 decoded = decoded_for("google_firebase")
 
@@ -36,11 +33,7 @@ FID = "cK3mQ1xZTn2Yb8w7Vq0pRs"
 CLIENT_VERSION = "Chrome/JsCore/12.7.0/FirebaseCore-web"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
+analyzer = analyzer_fixture()
 
 
 def web_heartbeat() -> str:

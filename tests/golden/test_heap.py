@@ -15,32 +15,13 @@ from __future__ import annotations
 import gzip
 
 from leakmap.model import Analysis
-from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
 from golden_support import (JSON_CT, assert_finding_at as assert_finding, compact_json, decoded_for, make_request,
-                            labels, request_via_mitmproxy, summary)
-
-import pytest
+                            labels, pb_fields as pb, request_via_mitmproxy, summary, analyze_fixture, analyzer_fixture)
 
 TRACKER = "heap"
 assert_decoded = decoded_for(TRACKER)
-
-
-@pytest.fixture(scope="module")
-def analyzer():
-    loaded, problems = load_rules()
-    assert [p for p in problems if TRACKER in p.source] == []
-    return Analyzer(loaded)
-
-
-@pytest.fixture
-def analyze(analyzer):
-    def run(request):
-        analysis = analyzer.analyze(request)
-        assert analysis is not None, f"{request.method} {request.url} was not recognised"
-        return analysis
-
-    return run
+analyzer = analyzer_fixture(TRACKER)
+analyze = analyze_fixture()
 
 
 ENV_ID = "3141592653"
@@ -86,29 +67,8 @@ def test_lookalike_host_is_not_heap(analyzer):
 
 
 # ------------------------------------------------------------------------------------------
-# Protocol Buffers wire format, as SwiftProtobuf / protobuf-javalite write it
-
-
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        low, n = n & 0x7F, n >> 7
-        out.append(low | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def pb(*fields: tuple[int, int | str | bytes]) -> bytes:
-    """A message from (field number, value) pairs in order: int → varint, str → string,
-    bytes → an already encoded submessage. Repeat a number for a repeated field."""
-    out = b""
-    for number, value in fields:
-        if isinstance(value, int):
-            out += varint(number << 3) + varint(value)
-        else:
-            raw = value.encode() if isinstance(value, str) else value
-            out += varint(number << 3 | 2) + varint(len(raw)) + raw
-    return out
+# Protocol Buffers wire format, as SwiftProtobuf / protobuf-javalite write it: pb((number,
+# value), ...) is golden_support's pb_fields
 
 
 def props(number: int, mapping: dict[str, str]) -> list[tuple[int, bytes]]:

@@ -8,25 +8,14 @@ import json
 
 import pytest
 
-from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import summary
+from leakmap.model import Analysis
+from golden_support import summary, analyzer_fixture, make_request
 
 SITE = "1699068"
 HJ_USER = "15479a8f-d042-5b8b-a029-36f6897e29cc"
 
 
-@pytest.fixture(scope="module")
-def analyzer():
-    loaded, problems = load_rules()
-    assert problems == []
-    return Analyzer(loaded)
-
-
-def make_request(method: str, url: str, body: str | bytes = "", headers=None) -> Request:
-    return Request(flow_id="golden", source="golden", timestamp=0.0, method=method, url=url,
-                   headers=headers or [], body=body.encode() if isinstance(body, str) else body)
+analyzer = analyzer_fixture()
 
 
 def findings(a: Analysis) -> set[tuple[str, str, str, str]]:

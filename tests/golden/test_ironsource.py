@@ -14,16 +14,15 @@ import gzip
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 
 import pytest
 from cryptography.hazmat.primitives import padding as crypto_padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
-from leakmap.rules import NOT_PERSONAL, load_rules
-from golden_support import analyze, assert_finding
+from leakmap.model import Request
+from leakmap.rules import NOT_PERSONAL
+from golden_support import analyze, assert_finding, analyzer_fixture, java_url_encode, org_json, summary
 
 RULE = Path(__file__).resolve().parents[2] / "tracker_rules" / "ironsource.yaml"
 
@@ -33,22 +32,8 @@ BUNDLE = "com.example.runner"
 SESSION = "c0ffee00-1234-4abc-9def-0123456789ab"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    # Only this tracker's rule: fast, and a lookalike host cannot hide behind another rule.
-    rules, problems = load_rules([RULE], bundled=False)
-    assert problems == []
-    return Analyzer(rules)
-
-
-def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r}"]
-    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
-    return "\n".join(lines)
-
-
-def org_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":")).replace("/", "\\/")
+# Only this tracker's rule: fast, and a lookalike host cannot hide behind another rule.
+analyzer = analyzer_fixture(only=RULE)
 
 
 def request(method: str, url: str, body: bytes | str = b"") -> Request:
@@ -124,11 +109,6 @@ def test_newer_sdk_base64_gzip_body(analyzer):
 
 
 IRONSOURCE_KEY = "C38FB23A402222A0C17D34A92F971D1F"  # C21218xa / IronSourceAES key (8.4.0, also 6.x)
-
-
-def java_url_encode(text: str) -> str:
-    """java.net.URLEncoder.encode(text, "UTF-8"): space as '+', '*-._' kept."""
-    return quote_plus(text, safe="*-._")
 
 
 def iron_aes(plain: str) -> str:

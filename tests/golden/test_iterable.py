@@ -4,23 +4,13 @@
 
 from __future__ import annotations
 
-
-import pytest
-
-from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import assert_finding_at as has, compact, decoded_for, labels, make_request as request
+from golden_support import (assert_finding_at as has, compact, decoded_for, labels, make_request as request,
+                            analyzer_fixture)
 
 TRACKER = "iterable"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
-
-
+analyzer = analyzer_fixture()
 decoded = decoded_for(TRACKER)
 
 API_KEY = "3a8f1c2d4e5b6a7980112233445566ee"

@@ -15,8 +15,8 @@ import pytest
 
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
-from leakmap.rules import NOT_PERSONAL, load_rules
-from golden_support import assert_finding
+from leakmap.rules import NOT_PERSONAL
+from golden_support import assert_finding, analyzer_fixture, summary
 
 APP_GUID = "koexample-android-ob4ml"
 KDID = "KA4102026010100f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -25,17 +25,7 @@ ANDROID_ID = "9774d56d682e549c"
 PACKAGE = "com.example.shop"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
-
-
-def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r}"]
-    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
-    return "\n".join(lines)
+analyzer = analyzer_fixture()
 
 
 def analyze(analyzer: Analyzer, request: Request, endpoint: str, via: str = "host") -> Analysis:

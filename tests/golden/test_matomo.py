@@ -3,41 +3,19 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable
 from urllib.parse import urlencode
 
-import pytest
-
-from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import assert_finding_at as assert_finding, compact_json, labels, make_request, request_via_mitmproxy, summary
+from golden_support import (assert_finding_at as assert_finding, compact_json, labels, make_request,
+                            request_via_mitmproxy, analyze_fixture, analyzer_fixture, decoded_for)
 
 TRACKER = "matomo"
 # ------------------------------------------------------------------------------------------
 # Helpers (same contract as tests/golden/test_mixpanel_formats.py)
 
 
-@pytest.fixture(scope="module")
-def analyzer():
-    loaded, problems = load_rules()
-    assert [p for p in problems if TRACKER in p.source] == []
-    return Analyzer(loaded)
-
-
-@pytest.fixture
-def analyze(analyzer) -> Callable[[Request], Analysis]:
-    def run(request: Request) -> Analysis:
-        analysis = analyzer.analyze(request)
-        assert analysis is not None, f"{request.method} {request.url} was not recognised"
-        return analysis
-
-    return run
-
-
-def assert_decoded(a: Analysis, endpoint: str, match_via: str = "host") -> None:
-    got = (a.tracker, a.endpoint, a.status, a.error, a.match_via)
-    assert got == (TRACKER, endpoint, "decoded", "", match_via), summary(a)
+analyzer = analyzer_fixture(TRACKER)
+analyze = analyze_fixture()
+assert_decoded = decoded_for(TRACKER)
 
 
 VISITOR = "5f2c9a7b3e1d4c60"
@@ -62,7 +40,7 @@ def test_android_bulk_json(analyze):
     req = request_via_mitmproxy("POST", "https://analytics.example.com/matomo.php", raw,
                                 {"Content-Type": "application/json", "Content-Encoding": "gzip"})
     a = analyze(req)
-    assert_decoded(a, "track", match_via="payload_shape")
+    assert_decoded(a, "track", via="payload_shape")
     assert_finding(a, "installation_id", VISITOR, "body.requests[0]._id")
     assert_finding(a, "user_id", "reader-99", "body.requests[0].uid")
     assert_finding(a, "page_url", f"https://{PACKAGE}/articles/42", "body.requests[0].url")

@@ -19,19 +19,16 @@ import json
 import warnings
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, quote_plus, urlencode
+from urllib.parse import quote_plus, urlencode
 
 import pytest
 import requests
-from mitmproxy import http
-from mitmproxy.test import tflow
 
-from leakmap.decode import Limits
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
-from leakmap.read import request_from_flow
-from leakmap.rules import NOT_PERSONAL, load_rules
-from golden_support import basic, labels, make_request, summary
+from leakmap.rules import NOT_PERSONAL
+from golden_support import (basic, labels, make_request, summary, analyze_fixture, compact_json, decoded_for,
+                            encode_uri_component, org_json, request_via_mitmproxy, rules_fixture)
 
 # ------------------------------------------------------------------------------------------
 # Test identities: the values an app under test would leak.
@@ -59,11 +56,7 @@ API = "https://api.mixpanel.com"
 # Fixtures and assertion helpers
 
 
-@pytest.fixture(scope="module")
-def rules():
-    loaded, problems = load_rules()
-    assert problems == []
-    return loaded
+rules = rules_fixture()
 
 
 @pytest.fixture
@@ -71,21 +64,8 @@ def analyzer(rules) -> Analyzer:
     return Analyzer(rules)
 
 
-@pytest.fixture
-def analyze(analyzer) -> Callable[[Request], Analysis]:
-    """analyze(request) → Analysis, asserting a tracker was recognised at all."""
-
-    def run(request: Request) -> Analysis:
-        analysis = analyzer.analyze(request)
-        assert analysis is not None, f"{request.method} {request.url} was not recognised"
-        return analysis
-
-    return run
-
-
-def assert_decoded(a: Analysis, endpoint: str, match_via: str = "host") -> None:
-    got = (a.tracker, a.endpoint, a.status, a.error, a.match_via)
-    assert got == ("mixpanel", endpoint, "decoded", "", match_via), summary(a)
+analyze = analyze_fixture()
+assert_decoded = decoded_for("mixpanel")
 
 
 def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule",
@@ -105,17 +85,8 @@ def assert_no_finding(a: Analysis, data_type: str, value: str | None = None) -> 
 
 
 # ------------------------------------------------------------------------------------------
-# Encoders: the primitives the SDKs use
-
-
-def compact_json(value: Any) -> str:
-    """JSON.stringify / org.json / NSJSONSerialization / encoding/json: no spaces."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def org_json(value: Any) -> str:
-    """Android's org.json JSONObject.toString(): compact, and escapes '/' as '\\/'."""
-    return compact_json(value).replace("/", "\\/")
+# Encoders: the primitives the SDKs use (also golden_support's compact_json, org_json,
+# encode_uri_component)
 
 
 def php_json(value: Any) -> str:
@@ -123,23 +94,9 @@ def php_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":")).replace("/", "\\/")
 
 
-def encode_uri_component(text: str) -> str:
-    """JavaScript encodeURIComponent (also Android Uri.encode: same unreserved set)."""
-    return quote(text, safe="-_.!~*'()")
-
-
 def b64(text: str) -> str:
     """Standard base64 (+/ alphabet, padded) of the UTF-8 bytes: every SDK that base64s."""
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
-
-
-def request_via_mitmproxy(method: str, url: str, raw_body: bytes, headers: dict[str, str]) -> Request:
-    """A real mitmproxy flow carrying *raw_body* as sent (e.g. gzip with Content-Encoding),
-    normalised by leakmap's own reader, as the addon and the .mitm reader do."""
-    flow = tflow.tflow()
-    flow.request = http.Request.make(method, url, b"", headers)
-    flow.request.raw_content = raw_body
-    return request_from_flow(flow, "golden", Limits())
 
 
 FORM = ("Content-Type", "application/x-www-form-urlencoded")
@@ -476,7 +433,7 @@ def test_js_base64_on_custom_proxy_host_recognised_by_payload_shape(analyze, rou
     if route == "track/":
         assert b"%2B" in req.body and b"%2F" in req.body  # base64, then encodeURIComponent
     a = analyze(req)
-    assert_decoded(a, route.rstrip("/"), match_via="payload_shape")
+    assert_decoded(a, route.rstrip("/"), via="payload_shape")
     assert a.decode_chain[0].startswith("host collect.example.org is not a known Mixpanel host")
     assert "body.data: base64 → json" in a.decode_chain
     for data_type, value, path, detector in expected:

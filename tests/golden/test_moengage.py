@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import pytest
-
-from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import JSON_CT, assert_finding_at as has, compact, decoded_for, labels, make_request as request
+from golden_support import (JSON_CT, assert_finding_at as has, compact, decoded_for, labels, make_request as request,
+                            analyzer_fixture)
 
 TRACKER = "moengage"
 APP = "MOEAPP123XYZ"
@@ -20,13 +17,7 @@ UNIQUE = "4c3b2a19-0817-4e6f-9d8c-7b6a5f4e3d2c"
 GAID = "38400000-8cf0-11bd-b23e-10b96e40000d"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
-
-
+analyzer = analyzer_fixture()
 decoded = decoded_for(TRACKER)
 
 

@@ -12,20 +12,14 @@ from urllib.parse import quote
 
 import pytest
 
-from leakmap.pipeline import Analyzer
 from leakmap.rules import load_rules
-from golden_support import assert_finding_at as has, compact, decoded_for, labels, make_request as request, request_via_mitmproxy as via_mitmproxy, summary
+from golden_support import (assert_finding_at as has, compact, decoded_for, labels, make_request as request,
+                            request_via_mitmproxy as via_mitmproxy, summary, analyzer_fixture)
 
 TRACKER = "newrelic"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
-
-
+analyzer = analyzer_fixture()
 decoded = decoded_for(TRACKER)
 
 LICENSE = "NRJS-1a2b3c4d5e6f7a8b9c0"

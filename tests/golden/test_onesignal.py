@@ -5,23 +5,13 @@ and the legacy v4 player registration (OneSignal.java, UserState.java @4.8.12; a
 
 from __future__ import annotations
 
-
-import pytest
-
-from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import assert_finding_at as has, compact, decoded_for, labels, make_request as request
+from golden_support import (assert_finding_at as has, compact, decoded_for, labels, make_request as request,
+                            analyzer_fixture)
 
 TRACKER = "onesignal"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
-
-
+analyzer = analyzer_fixture()
 decoded = decoded_for(TRACKER)
 
 APP_ID = "2f1c7a3e-5b4d-4c6e-8f0a-1b2c3d4e5f60"

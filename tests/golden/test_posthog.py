@@ -11,17 +11,15 @@ import base64
 import gzip
 import json
 import zlib
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import lzstring
 import pytest
 
-from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import FORM_CT, JSON_CT, assert_finding_at as assert_finding, compact_json, labels, make_request, request_via_mitmproxy, summary
+from leakmap.model import Analysis
+from golden_support import (FORM_CT, JSON_CT, assert_finding_at as assert_finding, compact_json, labels, make_request,
+                            request_via_mitmproxy, analyze_fixture, analyzer_fixture, decoded_for)
 
 TRACKER = "posthog"
 TOKEN = "phc_G0ld3nT0kenAbCdEfGhIjKlMnOpQrStUvWxYz012"
@@ -35,26 +33,9 @@ PACKAGE = "com.example.notes"
 # Helpers (same contract as tests/golden/test_mixpanel_formats.py)
 
 
-@pytest.fixture(scope="module")
-def analyzer():
-    loaded, problems = load_rules()
-    assert [p for p in problems if TRACKER in p.source] == []
-    return Analyzer(loaded)
-
-
-@pytest.fixture
-def analyze(analyzer) -> Callable[[Request], Analysis]:
-    def run(request: Request) -> Analysis:
-        analysis = analyzer.analyze(request)
-        assert analysis is not None, f"{request.method} {request.url} was not recognised"
-        return analysis
-
-    return run
-
-
-def assert_decoded(a: Analysis, endpoint: str, match_via: str = "host") -> None:
-    got = (a.tracker, a.endpoint, a.status, a.error, a.match_via)
-    assert got == (TRACKER, endpoint, "decoded", "", match_via), summary(a)
+analyzer = analyzer_fixture(TRACKER)
+analyze = analyze_fixture()
+assert_decoded = decoded_for(TRACKER)
 
 
 def js_event(event: str, **extra: Any) -> dict[str, Any]:
@@ -242,7 +223,7 @@ def test_reverse_proxy_recognised_by_shape(analyze):
     body = gzip.compress(compact_json(js_batch()).encode(), mtime=0)
     a = analyze(make_request("POST", "https://ph.shop.example.net/e/?compression=gzip-js", body,
                              [("Content-Type", "text/plain")]))
-    assert_decoded(a, "capture", match_via="payload_shape")
+    assert_decoded(a, "capture", via="payload_shape")
     check_js(a, "body")
 
 

@@ -4,41 +4,19 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Callable
 from typing import Any
 
-import pytest
-
-from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import JSON_CT, assert_finding_at as assert_finding, basic, compact_json, labels, make_request, request_via_mitmproxy, summary
+from golden_support import (JSON_CT, assert_finding_at as assert_finding, basic, compact_json, labels, make_request,
+                            request_via_mitmproxy, analyze_fixture, analyzer_fixture, decoded_for)
 
 TRACKER = "rudderstack"
 # ------------------------------------------------------------------------------------------
 # Helpers (same contract as tests/golden/test_mixpanel_formats.py)
 
 
-@pytest.fixture(scope="module")
-def analyzer():
-    loaded, problems = load_rules()
-    assert [p for p in problems if TRACKER in p.source] == []
-    return Analyzer(loaded)
-
-
-@pytest.fixture
-def analyze(analyzer) -> Callable[[Request], Analysis]:
-    def run(request: Request) -> Analysis:
-        analysis = analyzer.analyze(request)
-        assert analysis is not None, f"{request.method} {request.url} was not recognised"
-        return analysis
-
-    return run
-
-
-def assert_decoded(a: Analysis, endpoint: str, match_via: str = "host") -> None:
-    got = (a.tracker, a.endpoint, a.status, a.error, a.match_via)
-    assert got == (TRACKER, endpoint, "decoded", "", match_via), summary(a)
+analyzer = analyzer_fixture(TRACKER)
+analyze = analyze_fixture()
+assert_decoded = decoded_for(TRACKER)
 
 
 WRITE_KEY = "2AbCdEfRudderWriteKey9"
@@ -115,7 +93,7 @@ def test_python_sdk_gzip(analyze):
 def test_self_hosted_data_plane_by_shape(analyze):
     body = compact_json({"sentAt": "2026-01-01T00:00:01.000Z", "batch": [android_message()]})
     a = analyze(make_request("POST", "https://events.travel.example.com/v1/batch", body, [JSON_CT]))
-    assert_decoded(a, "batch", match_via="payload_shape")
+    assert_decoded(a, "batch", via="payload_shape")
 
 
 def test_source_config(analyze):

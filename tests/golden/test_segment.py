@@ -8,15 +8,13 @@ source cited beside each builder. Assertions check endpoint, decode status and p
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import JSON_CT, assert_finding_at as assert_finding, basic, compact_json, labels, make_request, request_via_mitmproxy, summary
+from leakmap.model import Request
+from golden_support import (JSON_CT, assert_finding_at as assert_finding, basic, compact_json, labels, make_request,
+                            request_via_mitmproxy, analyze_fixture, analyzer_fixture, decoded_for)
 
 TRACKER = "segment"
 WRITE_KEY = "sEgWr1teKey0123456789abcdefABCDEF"
@@ -31,26 +29,9 @@ DEVICE_ID = "a3f9c2d4e5b6a7980112233445566778899aabbccddeeff00112233445566778"  
 # Helpers (same contract as tests/golden/test_mixpanel_formats.py)
 
 
-@pytest.fixture(scope="module")
-def analyzer():
-    loaded, problems = load_rules()
-    assert [p for p in problems if TRACKER in p.source] == []
-    return Analyzer(loaded)
-
-
-@pytest.fixture
-def analyze(analyzer) -> Callable[[Request], Analysis]:
-    def run(request: Request) -> Analysis:
-        analysis = analyzer.analyze(request)
-        assert analysis is not None, f"{request.method} {request.url} was not recognised"
-        return analysis
-
-    return run
-
-
-def assert_decoded(a: Analysis, endpoint: str, match_via: str = "host") -> None:
-    got = (a.tracker, a.endpoint, a.status, a.error, a.match_via)
-    assert got == (TRACKER, endpoint, "decoded", "", match_via), summary(a)
+analyzer = analyzer_fixture(TRACKER)
+analyze = analyze_fixture()
+assert_decoded = decoded_for(TRACKER)
 
 
 # ------------------------------------------------------------------------------------------
@@ -264,7 +245,7 @@ def test_custom_proxy_host_recognised_by_shape(analyze):
     req = make_request("POST", "https://t.shop.example.net/v1/t", compact_json(web_message("track", event="Viewed")),
                        [("Content-Type", "text/plain")])
     a = analyze(req)
-    assert_decoded(a, "tracking", match_via="payload_shape")
+    assert_decoded(a, "tracking", via="payload_shape")
     assert_finding(a, "event_name", "Viewed", "body.event")
 
 

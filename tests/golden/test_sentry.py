@@ -22,10 +22,8 @@ from mitmproxy.test import tflow
 
 from leakmap.decode import Limits
 from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
 from leakmap.read import request_from_flow
-from leakmap.rules import load_rules
-from golden_support import labels, summary
+from golden_support import labels, summary, analyzer_fixture
 
 PUBLIC_KEY = "3f1e2d4c5b6a79880f1e2d3c4b5a6978"
 PROJECT = "4508123456789012"
@@ -36,11 +34,7 @@ INSTALL_ID = "6a3b0f6e-7c2d-4f1a-9e8b-2d4c6f8a0b1c"
 PACKAGE = "com.example.notes"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
+analyzer = analyzer_fixture()
 
 
 def has(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:

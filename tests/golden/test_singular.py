@@ -10,14 +10,11 @@ TrackHAR's singular-net adapter ([T]).
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
-
-import pytest
 
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer
-from leakmap.rules import NOT_PERSONAL, load_rules
-from golden_support import assert_finding
+from leakmap.rules import NOT_PERSONAL
+from golden_support import assert_finding, analyzer_fixture, encode_uri_component as enc, summary
 
 SDK_KEY = "example_sdk_key_3a1f"
 PRODUCT_ID = "com.example.website"
@@ -28,17 +25,7 @@ PAGE = "https://shop.example/?utm_source=news"
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    rules, problems = load_rules()
-    assert problems == []
-    return Analyzer(rules)
-
-
-def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r}"]
-    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
-    return "\n".join(lines)
+analyzer = analyzer_fixture()
 
 
 def analyze(analyzer: Analyzer, request: Request, endpoint: str, via: str = "host") -> Analysis:
@@ -46,10 +33,6 @@ def analyze(analyzer: Analyzer, request: Request, endpoint: str, via: str = "hos
     assert a is not None, request.url
     assert (a.tracker, a.endpoint, a.status, a.error, a.match_via) == ("singular", endpoint, "decoded", "", via), summary(a)
     return a
-
-
-def enc(text: str) -> str:
-    return quote(text, safe="-_.!~*'()")
 
 
 def web_query(**extra) -> dict:

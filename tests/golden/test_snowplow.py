@@ -3,42 +3,20 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-import pytest
-
-from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
-from leakmap.rules import load_rules
-from golden_support import JSON_CT, assert_finding_at as assert_finding, compact_json, labels, make_request, summary
+from golden_support import (JSON_CT, assert_finding_at as assert_finding, compact_json, labels, make_request,
+                            analyze_fixture, analyzer_fixture, decoded_for)
 
 TRACKER = "snowplow"
 # ------------------------------------------------------------------------------------------
 # Helpers (same contract as tests/golden/test_mixpanel_formats.py)
 
 
-@pytest.fixture(scope="module")
-def analyzer():
-    loaded, problems = load_rules()
-    assert [p for p in problems if TRACKER in p.source] == []
-    return Analyzer(loaded)
-
-
-@pytest.fixture
-def analyze(analyzer) -> Callable[[Request], Analysis]:
-    def run(request: Request) -> Analysis:
-        analysis = analyzer.analyze(request)
-        assert analysis is not None, f"{request.method} {request.url} was not recognised"
-        return analysis
-
-    return run
-
-
-def assert_decoded(a: Analysis, endpoint: str, match_via: str = "host") -> None:
-    got = (a.tracker, a.endpoint, a.status, a.error, a.match_via)
-    assert got == (TRACKER, endpoint, "decoded", "", match_via), summary(a)
+analyzer = analyzer_fixture(TRACKER)
+analyze = analyze_fixture()
+assert_decoded = decoded_for(TRACKER)
 
 
 USER_ID = "sp-user-1732"
@@ -104,7 +82,7 @@ def test_every_mobile_context_key_is_mapped_by_the_rule(analyze):
     body = compact_json({"schema": "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4",
                          "data": [mobile_event()]})
     a = analyze(make_request("POST", f"{COLLECTOR}/com.snowplowanalytics.snowplow/tp2", body, [JSON_CT]))
-    assert_decoded(a, "tp2", match_via="payload_shape")
+    assert_decoded(a, "tp2", via="payload_shape")
     ctx = {k: v for k, v in labels(a).items() if ".cx.data[" in k and ".data." in k.split(".cx.")[1]}
     assert ctx and "custom_property" not in ctx.values(), ctx
 
@@ -118,7 +96,7 @@ def test_get_pixel_structured_event(analyze):
               "cx": urlsafe_b64({"schema": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1",
                                  "data": [{"schema": "iglu:com.acme/user/jsonschema/1-0-0", "data": {"tier": "gold"}}]})}
     a = analyze(make_request("GET", f"{COLLECTOR}/i?{urlencode(params)}"))
-    assert_decoded(a, "pixel", match_via="payload_shape")
+    assert_decoded(a, "pixel", via="payload_shape")
     assert_finding(a, "event_name", "add-to-basket", "query.se_ac")
     assert_finding(a, "installation_id", DUID, "query.duid")
     assert_finding(a, "public_ip", "198.51.100.7", "query.ip")
@@ -131,7 +109,7 @@ def test_plain_json_ue_pr_and_co(analyze):
         {"schema": "s", "data": {"schema": "iglu:com.acme/signup/jsonschema/1-0-0", "data": {"plan": "pro"}}})}
     body = compact_json({"schema": "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4", "data": [event]})
     a = analyze(make_request("POST", f"{COLLECTOR}/com.snowplowanalytics.snowplow/tp2", body, [JSON_CT]))
-    assert_decoded(a, "tp2", match_via="payload_shape")
+    assert_decoded(a, "tp2", via="payload_shape")
     assert_finding(a, "custom_property", "pro", "body.data[0].ue_pr.data.data.plan")
 
 

@@ -13,15 +13,11 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from mitmproxy import http
-from mitmproxy.test import tflow
 
-from leakmap.decode import Limits
-from leakmap.model import Analysis, Request
+from leakmap.model import Analysis
 from leakmap.pipeline import Analyzer
-from leakmap.read import request_from_flow
-from leakmap.rules import load_rules
-from golden_support import summary
+from golden_support import (summary, analyze_fixture, assert_finding, make_request, org_json,
+                            request_via_mitmproxy as via_mitmproxy, rules_fixture)
 
 TT_APP_ID = "7312345678901234567"
 PACKAGE = "com.example.shop"
@@ -37,49 +33,12 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@pytest.fixture(scope="module")
-def rules():
-    loaded, problems = load_rules()
-    assert problems == []
-    return loaded
-
-
-@pytest.fixture
-def analyze(rules):
-    analyzer = Analyzer(rules)
-
-    def run(request: Request) -> Analysis:
-        analysis = analyzer.analyze(request)
-        assert analysis is not None, f"{request.method} {request.url} was not recognised"
-        return analysis
-
-    return run
+rules = rules_fixture()
+analyze = analyze_fixture(fresh=True)
 
 
 def assert_decoded(a: Analysis, endpoint: str) -> None:
     assert (a.tracker, a.endpoint, a.status, a.error) == ("tiktok", endpoint, "decoded", ""), summary(a)
-
-
-def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:
-    hits = [f for f in a.findings if (f.data_type, f.value) == (data_type, value)]
-    assert hits, f"no ({data_type}, {value!r}) finding in\n{summary(a)}"
-    assert (hits[0].path, hits[0].detector) == (path, detector), f"({data_type}, {value!r}):\n{summary(a)}"
-
-
-def make_request(method: str, url: str, body: bytes | str = b"", headers=None) -> Request:
-    return Request(flow_id="golden", source="golden", timestamp=0.0, method=method, url=url,
-                   headers=headers or [], body=body.encode() if isinstance(body, str) else body)
-
-
-def via_mitmproxy(method: str, url: str, raw_body: bytes, headers: dict[str, str]) -> Request:
-    flow = tflow.tflow()
-    flow.request = http.Request.make(method, url, b"", headers)
-    flow.request.raw_content = raw_body
-    return request_from_flow(flow, "golden", Limits())
-
-
-def org_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("/", "\\/")
 
 
 # ------------------------------------------------------------------------------------------

@@ -14,18 +14,13 @@ import gzip
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
-from mitmproxy import http
-from mitmproxy.test import tflow
 
-from leakmap.decode import Limits
 from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
-from leakmap.read import request_from_flow
-from leakmap.rules import NOT_PERSONAL, load_rules
-from golden_support import analyze, assert_finding, labels, pb_encode
+from leakmap.rules import NOT_PERSONAL
+from golden_support import (analyze, assert_finding, labels, pb_encode, analyzer_fixture, encode_uri_component,
+                            org_json, request_via_mitmproxy as via_mitmproxy, summary)
 
 RULE = Path(__file__).resolve().parents[2] / "tracker_rules" / "unity_ads.yaml"
 
@@ -42,31 +37,12 @@ WEBVIEW_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A.240205.004; wv
               "(KHTML, like Gecko) Version/4.0 Chrome/121.0.6167.178 Mobile Safari/537.36")
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    # Only this tracker's rule: fast, and a lookalike host cannot hide behind another rule.
-    rules, problems = load_rules([RULE], bundled=False)
-    assert problems == []
-    return Analyzer(rules)
-
-
-def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r}"]
-    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
-    return "\n".join(lines)
+# Only this tracker's rule: fast, and a lookalike host cannot hide behind another rule.
+analyzer = analyzer_fixture(only=RULE)
 
 
 def assert_decoded(a: Analysis, endpoint: str) -> None:
     assert (a.tracker, a.endpoint, a.status, a.error) == ("unity_ads", endpoint, "decoded", ""), summary(a)
-
-
-def org_json(value: Any) -> str:
-    """Android org.json JSONObject.toString(): compact, '/' escaped as '\\/'."""
-    return json.dumps(value, separators=(",", ":")).replace("/", "\\/")
-
-
-def encode_uri_component(text: str) -> str:
-    return quote(text, safe="-_.!~*'()")
 
 
 def add_parameters(url: str, params: dict[str, Any]) -> str:
@@ -76,13 +52,6 @@ def add_parameters(url: str, params: dict[str, Any]) -> str:
         return ("true" if v else "false") if isinstance(v, bool) else str(v)
     pairs = [f"{encode_uri_component(k)}={encode_uri_component(js(v))}" for k, v in params.items() if v is not None]
     return url + ("&" if "?" in url else "?") + "&".join(pairs)
-
-
-def via_mitmproxy(method: str, url: str, raw_body: bytes, headers: dict[str, str]) -> Request:
-    flow = tflow.tflow()
-    flow.request = http.Request.make(method, url, b"", headers)
-    flow.request.raw_content = raw_body
-    return request_from_flow(flow, "golden", Limits())
 
 
 # ------------------------------------------------------------------------------------------

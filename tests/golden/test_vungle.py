@@ -21,11 +21,10 @@ from mitmproxy import http
 from mitmproxy.test import tflow
 
 from leakmap.decode import Limits
-from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
+from leakmap.model import Request
 from leakmap.read import request_from_flow
-from leakmap.rules import NOT_PERSONAL, load_rules
-from golden_support import analyze, assert_finding
+from leakmap.rules import NOT_PERSONAL
+from golden_support import analyze, assert_finding, analyzer_fixture, summary
 
 RULE = Path(__file__).resolve().parents[2] / "tracker_rules" / "vungle.yaml"
 
@@ -37,18 +36,8 @@ VUNGLE_APP_ID = "5f1a2b3c4d5e6f7a8b9c0d1e"
 UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A.240205.004; wv) AppleWebKit/537.36"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Analyzer:
-    # Only this tracker's rule: fast, and a lookalike host cannot hide behind another rule.
-    rules, problems = load_rules([RULE], bundled=False)
-    assert problems == []
-    return Analyzer(rules)
-
-
-def summary(a: Analysis) -> str:
-    lines = [f"status={a.status} endpoint={a.endpoint} error={a.error!r}"]
-    lines += [f"  {f.data_type} {f.value!r} @ {f.path} [{f.detector}: {f.detail}]" for f in a.findings]
-    return "\n".join(lines)
+# Only this tracker's rule: fast, and a lookalike host cannot hide behind another rule.
+analyzer = analyzer_fixture(only=RULE)
 
 
 def android_body() -> dict[str, Any]:
