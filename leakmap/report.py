@@ -293,11 +293,16 @@ def _party_meta(requests: pd.DataFrame, rules: Mapping[str, Mapping[str, str]]) 
     """Category, country and website of each receiver, where the rule says (as recorded in
     the store by the session that used the rules)."""
     meta: dict[str, dict[str, str]] = {}
+    brands = requests.groupby("party")["tracker"].agg(
+        lambda ids: ", ".join(sorted({rules.get(t, {}).get("name", "") or t for t in ids if t})))
     for row in requests.drop_duplicates("party").itertuples():
         rule = rules.get(row.tracker, {})
         meta[row.party] = {"category": row.category or ("no tracker rule" if not row.company else ""),
                            "country": rule.get("country", ""), "website": rule.get("website", ""),
-                           "tracker": row.tracker, "no_rule": not row.company}
+                           "tracker": row.tracker, "no_rule": not row.company,
+                           # The products readers know (Sentry), where the company is a legal
+                           # name they may not (Functional Software, Inc.).
+                           "brands": brands.get(row.party, "")}
     return meta
 
 
@@ -563,7 +568,7 @@ def build_context(store: Store, redact: bool = False, evidence_limit: int = EVID
     rows = [_group_row(r) for r in _groups(findings).itertuples()]
     apps = sorted(set(req["app"]), key=lambda a: (a == "unattributed", a.lower()))
     meta = _party_meta(req, store.trackers())
-    parties = sorted(meta, key=lambda p: (bool(meta[p]["no_rule"]), p.lower()))
+    parties = sorted(meta, key=lambda p: (bool(meta[p]["no_rule"]), (meta[p]["brands"] or p).lower()))
     matrix = _matrix(rows)
     evidence_ids = _evidence_ids(req, (r["first_request"] for r in rows), evidence_limit)
     evidence = sorted(_evidence(frames, evidence_ids), key=lambda e: (e["timestamp"], e["id"]))

@@ -220,6 +220,10 @@ def test_overview_puts_the_most_sensitive_first_and_sections_carry_metadata(samp
     assert [c for c, _ in party["categories"]][:2] == ["identifiers", "contact"]
     company = context["company_sections"][0]
     assert company["party"] == MIXPANEL and len(company["apps"]) == 2
+    # Column heads name the product readers know (the company's legal name heads its section).
+    assert [(p["party"], p["brands"]) for p in context["parties"]] == [(MIXPANEL, "Mixpanel")]
+    html = render(context)
+    assert '<th class="col"><a href="#co-1">Mixpanel</a></th>' in html and f"<h3>{MIXPANEL} (Mixpanel)</h3>" in html
     assert context["totals"] == {"apps": 2, "companies": 1, "tracker_requests": 5, "not_decoded": 0,
                                  "no_rule_hosts": 0, "no_rule_requests": 0, "findings": 40, "high": 12}
     assert sum(b["t"] for b in context["time_chart"]["bars"]) == 5
