@@ -703,12 +703,11 @@ def _xor_stream(data: bytes, seed: int, key: bytes, arithmetic: bool) -> bytes:
     return mixed.to_bytes(n, "little")
 
 
-def _obfuscated_base64(data: bytes, what: str) -> bytes:
-    text = data.replace(b"-", b"+").replace(b"_", b"/").replace(b"*", b"=").rstrip(b"=")
-    text += b"=" * (-len(text) % 4)
+def _obfuscated_base64(data: bytes, what: str, limits: Limits) -> bytes:
+    """URL-safe base64 with `*` for the padding `=`."""
     try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
+        return step_base64(data.replace(b"*", b"="), limits)
+    except DecodeError:
         raise DecodeError(f"{what} is not base64 (with - _ * for + / =)", recognised=True) from None
 
 
@@ -754,14 +753,14 @@ def step_keyed_xor(value: Any, limits: Limits, key: str | None, ref: KeyRef, ivs
                           "(the key's end, sent in the envelope, differs)", recognised=True)
     mask = hashlib.new(hash_name, iv + key[:key_split].encode("utf-8")).digest()
     if version == "1":
-        raw = _obfuscated_base64(payload, "format 1 data")
+        raw = _obfuscated_base64(payload, "format 1 data", limits)
         if len(raw) < 8:
             raise DecodeError("format 1: shorter than its 8-byte seed", recognised=True)
         seed = int.from_bytes(bytes(a ^ b for a, b in zip(raw[:8], mask)), "little")
         return _utf8_or_wrong_key(_xor_stream(raw[8:], seed, mask, arithmetic=True)).strip(_JAVA_TRIM)
     if len(payload) >= 24 and payload[22:24] == b"**" and re.fullmatch(rb"[A-Za-z0-9_*-]+", payload):
-        header = _obfuscated_base64(payload[:24], "format 2 header")
-        masked = _obfuscated_base64(payload[24:], "format 2 data")
+        header = _obfuscated_base64(payload[:24], "format 2 header", limits)
+        masked = _obfuscated_base64(payload[24:], "format 2 data", limits)
     else:
         header, masked = payload[:16], payload[16:]
     if len(header) < 16:

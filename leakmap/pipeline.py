@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 
 from . import paths
 from .attribute import Attributor
-from .decode import KeyRef, Limits, multidict, run_operations
+from .decode import Limits, multidict, run_operations
 from .extract import Indicator, extract
 from .match import HostIndex
 from .model import Analysis, Request
@@ -120,13 +120,12 @@ class Analyzer:
         self.index = HostIndex(rules)
         self.endpoints = {(rule.id, e.id): e for rule in rules for e in rule.endpoints}
         self.attributor = Attributor(label)
-        self.key_refs: dict[str, KeyRef] = {ref.name: ref for e in self.endpoints.values() for op in e.operations
-                                            for ref in op.chain.key_refs}
+        used = {ref.name for e in self.endpoints.values() for op in e.operations for ref in op.chain.key_refs}
         self.keys = dict(keys or {})
-        unknown = sorted(set(self.keys) - set(self.key_refs))
+        unknown = sorted(set(self.keys) - used)
         if unknown:
             raise ValueError(f"no rule uses a key named {unknown[0]!r} "
-                             f"(keys the rules use: {', '.join(sorted(self.key_refs)) or 'none'})")
+                             f"(keys the rules use: {', '.join(sorted(used)) or 'none'})")
 
     def analyze(self, request: Request) -> Analysis | None:
         """The analysis of *request*, or None when it is neither a tracker request nor

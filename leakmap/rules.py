@@ -205,6 +205,9 @@ class Endpoint:
     # The hosts also serve other companies' or products' APIs (www.googleapis.com): only
     # requests this endpoint's path accepts belong to the tracker, the rest are not claimed.
     shared_host: bool = False
+    # An operation decodes the whole query (`at: query`): the document then holds the raw
+    # query text, for formats where the order of parameters carries meaning.
+    parses_query: bool = False
 
     def reply(self, params: dict[str, Any]) -> dict[str, Any]:
         """The block-mode answer for a request with these query/form parameters: the first
@@ -217,11 +220,6 @@ class Endpoint:
                     return {**variant, "body": echo_params(variant["body"], params)}
                 return variant
         return {}
-
-    @property
-    def parses_query(self) -> bool:
-        """An operation decodes the whole query (`at: query`): it receives the raw query text."""
-        return any(op.segments == ("query",) for op in self.operations)
 
     def accepts(self, method: str, path: str) -> bool:
         """Method and path conditions (the host was matched by the index)."""
@@ -386,6 +384,7 @@ def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: An
         sources=sources,
         shared_host=bool(ep.get("shared_host", False)),
         variants=tuple(variants),
+        parses_query=any(op.segments == ("query",) for op in operations),
     )
 
 

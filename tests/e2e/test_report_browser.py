@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from support.chromium import CHROMIUM, CONFINED, require_browser
 
-from test_report import (ALLOWED_ATTRS, ALLOWED_TAGS, MIXPANEL, SAMPLE_APP, XSS_VECTORS, hostile_store,
+from test_report import (ALLOWED_ATTRS, ALLOWED_TAGS, SAMPLE_APP, XSS_VECTORS, hostile_store,
                          sample_store)
 from leakmap.report import write_report
 

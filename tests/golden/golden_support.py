@@ -5,6 +5,7 @@ Fixtures come from factories, assigned at module level where a test module wants
 
     analyzer = analyzer_fixture(TRACKER)   # every bundled rule; this tracker's must load cleanly
     analyze = analyze_fixture()            # analyze(request) -> Analysis, which must exist
+    analyze = analyze_for(TRACKER)         # analyze(analyzer, request, endpoint, via="host")
     assert_decoded = decoded_for(TRACKER)  # assert_decoded(a, endpoint, via="host")
 """
 
@@ -115,6 +116,20 @@ def decoded_for(tracker: str) -> Callable[..., None]:
         assert got == (tracker, endpoint, "decoded", "", via), summary(a)
 
     return decoded
+
+
+def analyze_for(tracker: str, check_via: bool = True) -> Callable[..., Analysis]:
+    """`analyze(analyzer, request, endpoint, via="host")`: the analysis of *request*, which
+    must exist and be *tracker*'s *endpoint*, decoded without error (and matched *via*,
+    unless *check_via* is off)."""
+
+    def run(analyzer: Analyzer, request: Request, endpoint: str, via: str = "host") -> Analysis:
+        a = analyze(analyzer, request)
+        got = (a.tracker, a.endpoint, a.status, a.error) + ((a.match_via,) if check_via else ())
+        assert got == (tracker, endpoint, "decoded", "") + ((via,) if check_via else ()), summary(a)
+        return a
+
+    return run
 
 
 # --- Fixture factories ------------------------------------------------------------------------

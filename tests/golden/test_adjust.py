@@ -14,10 +14,9 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
+from leakmap.model import Request
 from leakmap.rules import NOT_PERSONAL
-from golden_support import assert_finding, analyzer_fixture, encode_uri_component, org_json, summary
+from golden_support import analyze_for, assert_finding, analyzer_fixture, encode_uri_component, org_json
 
 APP_TOKEN = "2fm9gkqubvpc"
 PACKAGE = "com.example.shop"
@@ -33,11 +32,7 @@ USER_EMAIL = "jane.doe@example.com"
 analyzer = analyzer_fixture()
 
 
-def analyze(analyzer: Analyzer, request: Request, endpoint: str) -> Analysis:
-    a = analyzer.analyze(request)
-    assert a is not None, request.url
-    assert (a.tracker, a.endpoint, a.status, a.error) == ("adjust", endpoint, "decoded", ""), summary(a)
-    return a
+analyze = analyze_for("adjust", check_via=False)
 
 
 def java_form(params: dict[str, str]) -> str:

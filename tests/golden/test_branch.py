@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import json
 
-from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
+from leakmap.model import Request
 from leakmap.rules import NOT_PERSONAL
-from golden_support import assert_finding, analyzer_fixture, encode_uri_component, org_json, summary
+from golden_support import analyze_for, assert_finding, analyzer_fixture, encode_uri_component, org_json
 
 BRANCH_KEY = "key_live_hbd3Fbj0cKWzH8hTzXkZ4ollBqqHjDkD"
 ANDROID_ID = "9774d56d682e549c"
@@ -31,11 +30,7 @@ PAGE = "https://shop.example/checkout?step=2"
 analyzer = analyzer_fixture()
 
 
-def analyze(analyzer: Analyzer, request: Request, endpoint: str, via: str = "host") -> Analysis:
-    a = analyzer.analyze(request)
-    assert a is not None, request.url
-    assert (a.tracker, a.endpoint, a.status, a.error, a.match_via) == ("branch", endpoint, "decoded", "", via), summary(a)
-    return a
+analyze = analyze_for("branch")
 
 
 def json_post(path: str, body: dict, host: str = "https://api2.branch.io") -> Request:

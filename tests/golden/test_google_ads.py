@@ -15,9 +15,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
-from golden_support import summary, analyzer_fixture, assert_finding, make_request as request
+from golden_support import analyze_for, summary, analyzer_fixture, assert_finding, make_request as request
 
 PACKAGE = "com.example.game"
 AAID = "6f1e2d3c-4b5a-4978-8a1b-2c3d4e5f6a7b"
@@ -27,11 +25,7 @@ IDE = "AHWqTUkHoneyIdeCookie0123456789"
 analyzer = analyzer_fixture()
 
 
-def analyze(analyzer: Analyzer, request: Request, endpoint: str) -> Analysis:
-    a = analyzer.analyze(request)
-    assert a is not None, f"{request.url} not recognised"
-    assert (a.tracker, a.endpoint, a.status, a.error) == ("google_ads", endpoint, "decoded", ""), summary(a)
-    return a
+analyze = analyze_for("google_ads", check_via=False)
 
 
 GMA_PARAMS = [

@@ -14,9 +14,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
-from golden_support import summary, analyzer_fixture, assert_finding, make_request as request
+from golden_support import analyze_for, summary, analyzer_fixture, assert_finding, make_request as request
 
 TID = "G-HONEY12345"
 CID = "1234567890.1767225600"
@@ -30,11 +28,7 @@ FID = "cK3mQ1xZTn2Yb8w7Vq0pRs"
 analyzer = analyzer_fixture()
 
 
-def analyze(analyzer: Analyzer, request: Request, endpoint: str) -> Analysis:
-    a = analyzer.analyze(request)
-    assert a is not None, f"{request.url} not recognised"
-    assert (a.tracker, a.endpoint, a.status, a.error) == ("google_analytics", endpoint, "decoded", ""), summary(a)
-    return a
+analyze = analyze_for("google_analytics", check_via=False)
 
 
 def qs(params: list[tuple[str, str]]) -> str:

@@ -19,9 +19,8 @@ from typing import Any
 
 import pytest
 
-from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
-from golden_support import (make_request, pb_bytes, pb_double, pb_float, pb_int, pb_msg,
+from leakmap.model import Analysis
+from golden_support import (analyze_for, make_request, pb_bytes, pb_double, pb_float, pb_int, pb_msg,
                             request_via_mitmproxy as via_mitmproxy, analyzer_fixture)
 
 # ------------------------------------------------------------------------------------------
@@ -55,11 +54,7 @@ def summary(a: Analysis) -> str:
     return "\n".join(lines)
 
 
-def analyze(analyzer: Analyzer, request: Request, endpoint: str) -> Analysis:
-    a = analyzer.analyze(request)
-    assert a is not None, f"{request.url} not recognised"
-    assert (a.tracker, a.endpoint, a.status, a.error) == ("google_firebase", endpoint, "decoded", ""), summary(a)
-    return a
+analyze = analyze_for("google_firebase", check_via=False)
 
 
 def assert_finding(a: Analysis, data_type: str, value: str, path: str, detector: str = "rule") -> None:

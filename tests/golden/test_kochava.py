@@ -13,10 +13,9 @@ import json
 
 import pytest
 
-from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
+from leakmap.model import Request
 from leakmap.rules import NOT_PERSONAL
-from golden_support import assert_finding, analyzer_fixture, summary
+from golden_support import analyze_for, assert_finding, analyzer_fixture
 
 APP_GUID = "koexample-android-ob4ml"
 KDID = "KA4102026010100f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -28,11 +27,7 @@ PACKAGE = "com.example.shop"
 analyzer = analyzer_fixture()
 
 
-def analyze(analyzer: Analyzer, request: Request, endpoint: str, via: str = "host") -> Analysis:
-    a = analyzer.analyze(request)
-    assert a is not None, request.url
-    assert (a.tracker, a.endpoint, a.status, a.error, a.match_via) == ("kochava", endpoint, "decoded", "", via), summary(a)
-    return a
+analyze = analyze_for("kochava")
 
 
 def post(url: str, body) -> Request:

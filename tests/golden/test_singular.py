@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import json
 
-from leakmap.model import Analysis, Request
-from leakmap.pipeline import Analyzer
+from leakmap.model import Request
 from leakmap.rules import NOT_PERSONAL
-from golden_support import assert_finding, analyzer_fixture, encode_uri_component as enc, summary
+from golden_support import analyze_for, assert_finding, analyzer_fixture, encode_uri_component as enc
 
 SDK_KEY = "example_sdk_key_3a1f"
 PRODUCT_ID = "com.example.website"
@@ -28,11 +27,7 @@ UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537
 analyzer = analyzer_fixture()
 
 
-def analyze(analyzer: Analyzer, request: Request, endpoint: str, via: str = "host") -> Analysis:
-    a = analyzer.analyze(request)
-    assert a is not None, request.url
-    assert (a.tracker, a.endpoint, a.status, a.error, a.match_via) == ("singular", endpoint, "decoded", "", via), summary(a)
-    return a
+analyze = analyze_for("singular")
 
 
 def web_query(**extra) -> dict:
