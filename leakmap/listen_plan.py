@@ -47,6 +47,8 @@ def _option_value(args: Sequence[str], flags: tuple[str, ...], option: str) -> s
             value = following
         elif any(arg.startswith(f + "=") for f in flags if f.startswith("--")):
             value = arg.partition("=")[2]
+        elif any(arg.startswith(f) and len(arg) > len(f) for f in flags if not f.startswith("--")):
+            value = arg[2:]  # -p8080
         elif arg == "--set" and following is not None and following.startswith(option + "="):
             value = following.partition("=")[2]
         elif arg.startswith(f"--set={option}="):

@@ -34,19 +34,28 @@ def make_private_dir(directory: Path) -> None:
         os.chmod(created, DIR_MODE)  # mkdir's mode is filtered by the umask
 
 
-def make_private(path: Path | str) -> Path:
-    """Ensure *path* exists as a regular file with mode 0600, without changing its content.
+def _narrow(path: Path) -> None:
+    """Mode 0600 for an existing regular file we own; other files (/dev/stdout, a pipe, one
+    another user lets us write) are left as they are."""
+    try:
+        info = os.stat(path)
+        if stat.S_ISREG(info.st_mode) and info.st_mode & 0o777 != FILE_MODE and info.st_uid == os.getuid():
+            os.chmod(path, FILE_MODE)
+    except OSError:
+        pass  # the writer that follows reports what is wrong with the path
 
-    O_CREAT with mode 0600 means the file never exists readable by others, not even for a
-    moment; fchmod narrows a file that was already there (the umask cannot widen 0600)."""
+
+def make_private(path: Path | str) -> Path:
+    """Ensure *path* is a file with mode 0600 before it is written, without changing its content.
+
+    A new file is created with mode 0600 (O_EXCL: it never exists readable by others, not
+    even for a moment, and the umask cannot widen 0600); an existing one is narrowed."""
     path = Path(path)
     make_private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
     try:
-        if stat.S_ISREG(os.fstat(fd).st_mode):  # not /dev/stdout or a pipe the user named
-            os.fchmod(fd, FILE_MODE)
-    finally:
-        os.close(fd)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), FILE_MODE))
+    except FileExistsError:
+        _narrow(path)
     return path
 
 
@@ -57,5 +66,4 @@ def make_store_private(path: Path | str) -> None:
     make_private(path)
     for suffix in SQLITE_SIDE_FILES:
         side = path.with_name(path.name + suffix)
-        if side.is_file() and not side.is_symlink():
-            os.chmod(side, FILE_MODE)
+        _narrow(side)

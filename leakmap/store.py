@@ -66,6 +66,8 @@ class Store:
             self.db.commit()
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path}: not a usable leakmap database: {e}") from None
+        except OSError as e:  # creating it (private) failed: a missing permission, a directory
+            raise StoreError(f"{self.path}: cannot create the findings store: {e.strerror}") from None
 
     def close(self) -> None:
         self.db.close()

@@ -64,6 +64,7 @@ def test_capture_listens_on_loopback_by_default():
     assert listening.args[:2] == ["--mode", "regular@127.0.0.1:8081"]
     assert listening.args[-3:] == ["8081", "-w", "dump.mitm"]
     assert not listening.exposed and listening.generated_auth is None
+    assert plan(["-p8082"], lan=False, no_auth=False).args[:2] == ["--mode", "regular@127.0.0.1:8082"]
     wireguard = plan(["--mode", "wireguard"], lan=False, no_auth=False)
     assert wireguard.args[:2] == ["--mode", "wireguard@127.0.0.1:51820"] and not wireguard.exposed
     assert plan(["--mode", "local:Spotify"], lan=False, no_auth=False).args == ["--mode", "local:Spotify"]
