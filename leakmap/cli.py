@@ -319,7 +319,7 @@ def capture(ctx: click.Context, label: str, db: str, output: str, block: bool, r
     click.echo(f"leakmap: capturing; findings go to {db}, the report to {output} on exit (Ctrl-C).", err=True)
     for note in listening.notes:
         click.echo(f"leakmap: {note}", err=True)
-    os.umask(0o077)  # what mitmdump writes for us (-w dumps, the store's journal) is the user's only
+    os.umask(0o077)  # what mitmdump writes for us (a -w dump too) is the user's only
     code = mitmdump([*args, *listening.args]) or 0
     click.echo(f"leakmap: findings in {db}, report in {output}. Sharing it? Rebuild it with values masked: "
                f"leakmap report --db {db} --redact -o report-redacted.html", err=True)

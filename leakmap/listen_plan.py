@@ -110,41 +110,49 @@ def _loopback_specs(mode: ProxyMode, port: int | None) -> list[str]:
     return [f"{head}@{host}:{listen_port}" for host in hosts]
 
 
+def _loopback_args(args: Sequence[str], modes: list[ProxyMode], rest: list[str]) -> list[str]:
+    """The arguments with every mode that listens somewhere bound to loopback only."""
+    port_text = _option_value(rest, ("-p", "--listen-port"), "listen_port")
+    port = int(port_text) if port_text and port_text.isdigit() else None
+    specs = [s for m in modes for s in
+             ([m.full_spec] if m.custom_listen_host is not None else _loopback_specs(m, port))]
+    return [a for spec in specs for a in ("--mode", spec)] + rest
+
+
+def _protect(result: ListenPlan, types: set[str], proxyauth: str | None, no_auth: bool) -> None:
+    """Credentials for a proxy on the network, or a note saying why there are none.
+    proxyauth applies to every mode of the process and clients of the other modes cannot
+    answer it, so it is generated only when every mode is a proxy mode."""
+    if "wireguard" in types:
+        result.notes.append("WireGuard mode: only devices with this proxy's WireGuard keys can connect.")
+    if proxyauth is not None:
+        return
+    open_modes = sorted(types - {"wireguard", "local"})
+    if no_auth:
+        result.notes.append("--no-auth: anyone who can reach this machine can use the proxy, and their "
+                            "traffic lands in your findings.")
+    elif types and types <= AUTH_MODES:
+        result.generated_auth = f"{PROXY_USER}:{secrets.token_urlsafe(12)}"
+        result.args = ["--proxyauth", result.generated_auth, *result.args]
+    elif open_modes:
+        result.notes.append(f"no proxy password for {', '.join(open_modes)} mode (leakmap generates one only when "
+                            "every mode can send it): anyone who can reach this machine can use the proxy; "
+                            "set one with --proxyauth user:pass.")
+
+
 def plan(args: Sequence[str], lan: bool, no_auth: bool) -> ListenPlan:
     """Decide listen addresses and authentication from capture's flags and the arguments
     the user passes through to mitmdump."""
     mode_specs, rest = _split_modes(args)
     set_modes = _option_value(rest, (), "mode")
     listen_host = _option_value(rest, ("--listen-host",), "listen_host")
-    port_text = _option_value(rest, ("-p", "--listen-port"), "listen_port")
-    proxyauth = _option_value(rest, ("--proxyauth",), "proxyauth")
     modes = [m for m in (_parse_mode(s) for s in mode_specs or ["regular"]) if m is not None]
-    port = int(port_text) if port_text and port_text.isdigit() else None
-
-    if lan or listen_host is not None or set_modes is not None:
-        new_args = list(args)  # the user chose where to listen: mitmdump as asked
-    else:
-        specs = [s for m in modes for s in
-                 ([m.full_spec] if m.custom_listen_host is not None else _loopback_specs(m, port))]
-        new_args = [a for spec in specs for a in ("--mode", spec)] + rest
-    hosts = [m.listen_host(listen_host) if (lan or listen_host is not None or m.custom_listen_host is not None)
-             else "127.0.0.1" for m in modes if m.type_name != "local"]
+    user_chose = lan or listen_host is not None or set_modes is not None
+    new_args = list(args) if user_chose else _loopback_args(args, modes, rest)
+    hosts = [m.listen_host(listen_host) if (user_chose or m.custom_listen_host is not None) else "127.0.0.1"
+             for m in modes if m.type_name != "local"]
     exposed = lan or set_modes is not None or any(not is_loopback(h) for h in hosts)
     result = ListenPlan(new_args, exposed)
-    if not exposed:
-        return result
-    types = {m.type_name for m in modes}
-    if "wireguard" in types:
-        result.notes.append("WireGuard mode: only devices with this proxy's WireGuard keys can connect.")
-    if proxyauth is not None or no_auth:
-        if no_auth and proxyauth is None:
-            result.notes.append("--no-auth: anyone who can reach this machine can use the proxy, and their "
-                                "traffic lands in your findings.")
-        return result
-    if types and types <= AUTH_MODES:
-        result.generated_auth = f"{PROXY_USER}:{secrets.token_urlsafe(12)}"
-        result.args = ["--proxyauth", result.generated_auth, *result.args]
-    elif types - {"wireguard", "local"}:
-        result.notes.append(f"no proxy password: mode {', '.join(sorted(types - AUTH_MODES))} has no client "
-                            "login; anyone who can reach this machine can use the proxy (--proxyauth to set one).")
+    if exposed:
+        _protect(result, {m.type_name for m in modes}, _option_value(rest, ("--proxyauth",), "proxyauth"), no_auth)
     return result

@@ -84,6 +84,8 @@ def test_network_choices_get_credentials_unless_the_user_decides():
     assert open_proxy.generated_auth is None and "--no-auth" in open_proxy.notes[0]
     wireguard = plan(["--mode", "wireguard"], lan=True, no_auth=False)
     assert wireguard.generated_auth is None and "WireGuard" in wireguard.notes[0]
+    mixed = plan(["--mode", "wireguard", "--mode", "regular"], lan=True, no_auth=False)
+    assert mixed.generated_auth is None and "no proxy password for regular mode" in mixed.notes[1]
 
 
 def _mitmdump_log(tmp_path, mitm_confdir, *options: str) -> str:
