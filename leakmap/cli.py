@@ -283,8 +283,8 @@ def rules_check(paths: tuple[Path, ...]) -> None:
 @_tracker_key_option
 @click.option("--lan", is_flag=True,
               help="Listen on all network interfaces (or where --listen-host says), for a phone or another "
-                   "machine (default: this machine only, 127.0.0.1 and ::1). Generates a proxy user and password unless you pass "
-                   "--proxyauth or --no-auth; WireGuard mode is protected by its keys.")
+                   "machine (default: this machine only, 127.0.0.1 and ::1). Generates a proxy user and "
+                   "password unless you pass --proxyauth or --no-auth; WireGuard mode is protected by its keys.")
 @click.option("--no-auth", is_flag=True,
               help="With --lan (or --listen-host): no proxy password. Anyone who can reach this machine can "
                    "then use the proxy, and their traffic lands in your findings.")
