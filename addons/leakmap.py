@@ -13,5 +13,6 @@ except ImportError:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from leakmap.addon import Leakmap  # noqa: E402
+from leakmap.exposure import Exposure  # noqa: E402
 
-addons = [Leakmap()]
+addons = [Leakmap(), Exposure()]

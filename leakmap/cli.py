@@ -281,16 +281,29 @@ def rules_check(paths: tuple[Path, ...]) -> None:
 @click.option("--block", is_flag=True, help="Answer tracker requests locally: the data never reaches the tracker.")
 @click.option("--rules", "rule_dirs", multiple=True, help="Extra rule directory (repeatable).")
 @_tracker_key_option
+@click.option("--lan", is_flag=True,
+              help="Listen on all network interfaces (or where --listen-host says), for a phone or another "
+                   "machine (default: this machine only, 127.0.0.1 and ::1). Generates a proxy user and "
+                   "password unless you pass --proxyauth or --no-auth; WireGuard mode is protected by its keys.")
+@click.option("--no-auth", is_flag=True,
+              help="With --lan (or --listen-host): no proxy password. Anyone who can reach this machine can "
+                   "then use the proxy, and their traffic lands in your findings.")
 @click.pass_context
 def capture(ctx: click.Context, label: str, db: str, output: str, block: bool, rule_dirs: tuple[str, ...],
-            tracker_keys: tuple[str, ...]) -> None:
+            tracker_keys: tuple[str, ...], lan: bool, no_auth: bool) -> None:
     """Run mitmdump with the leakmap addon. Extra arguments go to mitmdump, for example
-    `-p 8080`, `--mode wireguard`, `--mode local:Spotify` or `-w dump.mitm`."""
+    `-p 8080`, `--mode wireguard`, `--mode local:Spotify`, `--listen-host`, `--proxyauth` or `-w dump.mitm`.
+
+    Listens on this machine only unless you pass --lan; every file written (store, report,
+    dumps) is readable by you only."""
     from mitmproxy.tools.main import mitmdump
 
     from .addon import script_path
+    from .listen_plan import plan
 
-    args = ["-q", "-s", str(script_path()), "--set", f"leakmap_db={db}", "--set", f"leakmap_report={output}"]
+    listening = plan(ctx.args, lan, no_auth)
+    args = ["-q", "-s", str(script_path()), "--set", f"leakmap_db={db}", "--set", f"leakmap_report={output}",
+            "--set", "leakmap_announce=true"]
     if label:
         args += ["--set", f"leakmap_app={label}"]
     if block:
@@ -304,7 +317,13 @@ def capture(ctx: click.Context, label: str, db: str, output: str, block: bool, r
     for key in tracker_keys:  # mitmdump runs in this process: the keys stay in memory
         args += ["--set", f"leakmap_keys={key}"]
     click.echo(f"leakmap: capturing; findings go to {db}, the report to {output} on exit (Ctrl-C).", err=True)
-    sys.exit(mitmdump([*args, *ctx.args]) or 0)
+    for note in listening.notes:
+        click.echo(f"leakmap: {note}", err=True)
+    os.umask(0o077)  # what mitmdump writes for us (a -w dump too) is the user's only
+    code = mitmdump([*args, *listening.args]) or 0
+    click.echo(f"leakmap: findings in {db}, report in {output}. Sharing it? Rebuild it with values masked: "
+               f"leakmap report --db {db} --redact -o report-redacted.html", err=True)
+    sys.exit(code)
 
 
 def entry() -> None:

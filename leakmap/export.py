@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from . import __version__
+from .private_files import make_private
 from .report import Redactor, load_frames
 from .store import EXPORT_COLUMNS, Store
 
@@ -46,6 +47,7 @@ def findings_frame(store: Store, redact: bool) -> pd.DataFrame:
 
 def export_findings(frame: pd.DataFrame, path: Path, fmt: str) -> None:
     """Write findings as CSV, JSON (records) or Parquet: the same rows in each."""
+    make_private(path)  # each writer below truncates in place, keeping mode 0600
     if fmt == "csv":
         frame.to_csv(path, index=False)
     elif fmt == "json":
@@ -123,5 +125,6 @@ def evidence_har(store: Store, redact: bool = False) -> dict[str, Any]:
 def write_evidence_har(store: Store, path: Path, redact: bool = False) -> int:
     """Write the evidence HAR; returns the number of entries."""
     har = evidence_har(store, redact)
+    make_private(path)
     path.write_text(json.dumps(har, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     return len(har["log"]["entries"])

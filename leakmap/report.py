@@ -32,6 +32,7 @@ from markupsafe import Markup, escape
 
 from . import __version__, paths
 from .datatypes import CATEGORIES, DATA_TYPES, HIGH, LOW, SENSITIVITY_RANK
+from .private_files import make_private
 from .store import Store
 
 MAX_VALUES_SHOWN = 5
@@ -620,4 +621,5 @@ def render(context: dict[str, Any]) -> str:
 
 
 def write_report(store: Store, path: Path, redact: bool = False, evidence_limit: int = EVIDENCE_LIMIT) -> None:
+    make_private(path)
     Path(path).write_text(render(build_context(store, redact, evidence_limit)), encoding="utf-8")

@@ -17,6 +17,7 @@ import pandas as pd
 
 from .datatypes import DATA_TYPES
 from .model import Analysis, Problem
+from .private_files import make_store_private
 
 SCHEMA_VERSION = "1"
 MAX_PAYLOAD_CHARS = 512 * 1024
@@ -56,6 +57,7 @@ class Store:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         try:
+            make_store_private(self.path)  # before SQLite creates it (and its -wal/-shm) 0644
             self.db = sqlite3.connect(str(self.path), check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
@@ -64,6 +66,8 @@ class Store:
             self.db.commit()
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path}: not a usable leakmap database: {e}") from None
+        except OSError as e:  # creating it (private) failed: a missing permission, a directory
+            raise StoreError(f"{self.path}: cannot create the findings store: {e.strerror}") from None
 
     def close(self) -> None:
         self.db.close()
