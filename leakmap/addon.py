@@ -7,14 +7,20 @@ the proxy keeps working for the app under test whatever leakmap thinks of a requ
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from mitmproxy import command, ctx, exceptions, http
+from mitmproxy import command, contentviews, ctx, exceptions, http
 
+from .contentview import LeakmapContentview, mark_flow
 from .decode import DEFAULT_MAX_BODY, Limits
+from .match import registrable_domain
+from .model import Analysis
+from .pipeline import Analyzer
 from .read import request_from_flow
 from .report import write_report
 from .rules import Endpoint
@@ -41,6 +47,8 @@ class Leakmap:
     def __init__(self) -> None:
         self.session: Session | None = None
         self.limits = Limits()
+        self._view: tuple[Analyzer, Limits] | None = None
+        self._rule_names: dict[str, str] = {}
 
     def load(self, loader) -> None:  # type: ignore[no-untyped-def]
         loader.add_option("leakmap_db", str, "leakmap.db", "Findings store (SQLite), appended to as requests arrive.")
@@ -54,6 +62,10 @@ class Leakmap:
         loader.add_option("leakmap_block", bool, False,
                           "Answer tracker requests locally instead of forwarding them: the data never leaves.")
         loader.add_option("leakmap_max_body", int, DEFAULT_MAX_BODY, "Bodies larger than this (bytes) are not decoded.")
+        loader.add_option("leakmap_mark", bool, True,
+                          "Mark tracker flows and comment them with receiver and data types (`Mixpanel: email, "
+                          "user_id`), for mitmweb's flow list and the filters ~marked and ~comment.")
+        contentviews.add(LeakmapContentview(self.view_analyzer))
 
     def configure(self, updated: set[str]) -> None:
         if "leakmap_block" in updated and ctx.options.leakmap_block and "connection_strategy" in ctx.options.keys():
@@ -90,7 +102,8 @@ class Leakmap:
             raise exceptions.OptionsError(f"leakmap_keys: {e}") from None
         if self.session is not None:
             self.session.store.close()
-        self.limits, self.session = limits, session
+        self.limits, self.session, self._view = limits, session, None
+        self._rule_names = {rule.id: rule.name for rule in session.analyzer.rules}
         for problem in self.session.rule_problems:
             log.warning(f"leakmap: rule skipped: {problem}")
         log.info(f"leakmap: {len(self.session.analyzer.rules)} tracker rules loaded; findings go to {opts.leakmap_db}")
@@ -101,6 +114,8 @@ class Leakmap:
         try:
             request = request_from_flow(flow, LIVE_SOURCE, self.limits)
             analysis = self.session.feed(request)
+            if analysis is not None and ctx.options.leakmap_mark:
+                mark_flow(flow, analysis, self.receiver_name(analysis))
             if not ctx.options.leakmap_block:
                 return
             if analysis is not None and analysis.tracker:
@@ -109,6 +124,21 @@ class Leakmap:
                 self._answer(flow, None)  # a CORS preflight to a tracker: allow it, store nothing
         except Exception:  # never let analysis break the traffic
             log.exception(f"leakmap: could not analyse {flow.request.pretty_url[:200]}")
+
+    def view_analyzer(self) -> tuple[Analyzer, Limits] | None:
+        """The content view's own analyzer over the loaded rules (built on first use): viewing
+        a flow must neither store it nor move the live attribution state."""
+        if self.session is None:
+            return None
+        if self._view is None:
+            live = self.session.analyzer
+            self._view = Analyzer(live.rules, self.limits, live.indicators, keys=live.keys), self.limits
+        return self._view
+
+    def receiver_name(self, analysis: Analysis) -> str:
+        """The rule's product name (Mixpanel), else the company or receiving domain."""
+        name = self._rule_names.get(analysis.tracker)
+        return name or analysis.company or registrable_domain(analysis.request.host)
 
     @staticmethod
     def _answer(flow: http.HTTPFlow, endpoint: Endpoint | None) -> None:
@@ -143,6 +173,13 @@ class Leakmap:
             log.exception("leakmap: could not write the report")
             return
         log.info(f"leakmap: report written to {target} in {time.monotonic() - started:.1f}s")
+
+    def running(self) -> None:
+        """mitmdump has no command prompt: `kill -USR1 <pid>` writes the report too."""
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, self.report)
+        except (NotImplementedError, RuntimeError, ValueError):  # no signals (Windows) or no loop
+            log.debug("leakmap: SIGUSR1 not available; use the leakmap.report command")
 
     def done(self) -> None:
         if self.session is None:

@@ -1,0 +1,96 @@
+"""leakmap inside mitmproxy: the `leakmap` content view and the marks on tracker flows,
+driven through mitmproxy's own addon test context, test flows and content-view registry."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from mitmproxy import contentviews
+from mitmproxy.test import taddons, tflow
+
+from leakmap.addon import Leakmap
+
+EVENTS = [{"event": "Signed up", "properties": {"token": "tok123", "distinct_id": "user-42",
+                                                "$email": "alice@example.com", "$os": "Android"}}]
+
+
+def mixpanel_flow():
+    flow = tflow.tflow()
+    flow.request.host, flow.request.path, flow.request.method = "api-js.mixpanel.com", "/track/?ip=1", "POST"
+    flow.request.headers["content-type"] = "application/x-www-form-urlencoded"
+    flow.request.content = b"data=" + base64.b64encode(json.dumps(EVENTS).encode())
+    return flow
+
+
+@pytest.fixture
+def addon(tmp_path):
+    leakmap = Leakmap()
+    with taddons.context(leakmap) as tctx:
+        tctx.configure(leakmap, leakmap_db=str(tmp_path / "ui.db"))
+        yield leakmap, tctx
+        leakmap.done()
+
+
+def test_tracker_request_is_shown_in_the_leakmap_view_automatically(addon):
+    flow = mixpanel_flow()
+    shown = contentviews.prettify_message(flow.request, flow)
+    assert shown.view_name == "leakmap" and shown.syntax_highlight == "yaml"
+    assert "receiver: Mixpanel, Inc." in shown.text
+    email = next(line for line in shown.text.splitlines() if "alice@example.com" in line)
+    assert "value: alice@example.com" in email
+    block = shown.text.split("- type: email", 1)[1].split("- type:", 1)[0]
+    assert "sensitivity: high" in block and "path: body.data[0].properties.$email" in block
+    assert "detector: key_name ($email)" in block
+    user = shown.text.split("- type: user_id", 1)[1].split("- type:", 1)[0]
+    assert "value: user-42" in user and "detector: rule (properties.distinct_id)" in user
+    assert "decoding:" in shown.text and "base64" in shown.text
+
+
+def test_viewing_a_flow_stores_nothing(addon):
+    leakmap, _ = addon
+    flow = mixpanel_flow()
+    contentviews.prettify_message(flow.request, flow)
+    count = leakmap.session.store.db.execute("SELECT count(*) FROM requests").fetchone()[0]
+    assert count == 0
+
+
+def test_other_flows_keep_mitmproxys_views_and_offer_leakmap_by_name(addon):
+    flow = tflow.tflow(resp=True)
+    flow.request.host, flow.request.path = "cdn.example.org", "/app.json"
+    flow.request.content = b'{"theme": "dark"}'
+    flow.request.headers["content-type"] = "application/json"
+    auto = contentviews.prettify_message(flow.request, flow)
+    assert auto.view_name != "leakmap"
+    named = contentviews.prettify_message(flow.request, flow, view_name="leakmap")
+    assert named.view_name == "leakmap" and "no tracker rule matches" in named.text
+    response = contentviews.prettify_message(flow.response, flow)
+    assert response.view_name != "leakmap"
+
+
+def test_tracker_flows_are_marked_and_commented(addon):
+    leakmap, tctx = addon
+    flow = mixpanel_flow()
+    leakmap.request(flow)
+    assert flow.marked == ":eye:"
+    assert flow.comment.startswith("Mixpanel: email")
+    assert "user_id" in flow.comment and "os_name" in flow.comment
+
+    own = mixpanel_flow()
+    own.comment, own.marked = "my note", ":star:"
+    leakmap.request(own)
+    assert (own.comment, own.marked) == ("my note", ":star:")
+
+    tctx.configure(leakmap, leakmap_mark=False)
+    quiet = mixpanel_flow()
+    leakmap.request(quiet)
+    assert quiet.comment == "" and quiet.marked == ""
+
+
+def test_ordinary_flows_are_not_marked(addon):
+    leakmap, _ = addon
+    flow = tflow.tflow()
+    flow.request.host, flow.request.path = "cdn.example.org", "/logo.png"
+    leakmap.request(flow)
+    assert flow.marked == "" and flow.comment == ""
