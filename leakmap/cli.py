@@ -326,6 +326,19 @@ def capture(ctx: click.Context, label: str, db: str, output: str, block: bool, r
     sys.exit(code)
 
 
+@main.command("addon-path")
+def addon_path() -> None:
+    """Print the path of the mitmproxy addon script, for your own mitmdump or mitmweb:
+
+    \b
+      mitmdump -s "$(leakmap addon-path)" --set leakmap_db=capture.db
+      mitmweb  -s "$(leakmap addon-path)" --set leakmap_app="Acme Notes"
+    """
+    from .addon import script_path
+
+    click.echo(str(script_path()))
+
+
 def entry() -> None:
     """Console entry point: a bug becomes one line on stderr, not a traceback, unless
     LEAKMAP_DEBUG is set."""

@@ -28,9 +28,14 @@ class ExportError(Exception):
 
 
 def export_format(path: Path, fmt: str | None) -> str:
-    """The format asked for, else the one the file suffix names, else CSV; checks up front
+    """The format asked for, else the one the file suffix names (an unknown suffix is an
+    error: `out.xlsx` must not silently get CSV); checks up front
     that Parquet can be written, so a long analysis does not end in a missing dependency."""
-    fmt = fmt or _SUFFIXES.get(path.suffix.lower(), "csv")
+    if fmt is None:
+        if path.suffix.lower() not in _SUFFIXES:
+            raise ExportError(f"{path.name}: unknown findings format {path.suffix or '(no suffix)'!r}; "
+                              f"name the file .csv, .json or .parquet, or pass --format {'|'.join(FORMATS)}")
+        fmt = _SUFFIXES[path.suffix.lower()]
     if fmt == "parquet":
         try:
             import pyarrow  # noqa: F401

@@ -122,3 +122,19 @@ def test_bad_tracker_key_is_a_usage_error_that_does_not_echo_the_key(tmp_path):
         result = run("analyze", str(SAMPLE), "--tracker-key", value, cwd=tmp_path)
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert SDK_KEY[:32] not in result.stderr + result.stdout and "Traceback" not in result.stderr
+
+
+def test_unknown_findings_suffix_is_a_usage_error_before_any_work(tmp_path):
+    result = run("analyze", str(SAMPLE), "-o", "r.html", "--findings", "out.xlsx", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "out.xlsx: unknown findings format '.xlsx'" in result.stderr
+    assert not (tmp_path / "out.xlsx").exists() and not (tmp_path / "r.html").exists()
+    named = run("analyze", str(SAMPLE), "-o", "r.html", "--findings", "out.xlsx", "--format", "csv", cwd=tmp_path)
+    assert named.returncode == 0, named.stderr
+    assert (tmp_path / "out.xlsx").read_text().startswith("app,")
+
+
+def test_addon_path_names_the_script_mitmdump_loads():
+    result = subprocess.run([sys.executable, "-m", "leakmap.cli", "addon-path"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip()) == ROOT / "addons" / "leakmap.py"

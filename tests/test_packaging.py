@@ -3,14 +3,19 @@ the installed package, independent of the checkout."""
 
 from __future__ import annotations
 
+import base64
 import os
+import socket
+import sqlite3
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import MITMDUMP, ROOT, free_port
 
 SAMPLE = ROOT / "samples" / "mixpanel-sample.mitm"
 
@@ -52,8 +57,33 @@ def test_installed_cli_works_outside_the_checkout(installed: Path, tmp_path: Pat
     assert "jane.doe@example.com" in (tmp_path / "r.html").read_text()
 
 
-def test_installed_addon_script_is_found(installed: Path, tmp_path: Path):
+def test_installed_addon_loads_in_mitmdump_from_addon_path(installed: Path, tmp_path: Path):
+    """`mitmdump -s "$(leakmap addon-path)"` after pip install: the script, named leakmap.py,
+    must not shadow the package from its own folder."""
+    out = run_installed(installed, "addon-path", cwd=tmp_path)
+    script = out.stdout.strip()
+    assert script == str(installed / "leakmap" / "addons" / "leakmap.py"), out.stderr
+    port, db = free_port(), tmp_path / "installed.db"
     env = {**os.environ, "PYTHONPATH": str(installed)}
-    code = "from leakmap.addon import script_path; print(script_path())"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
-    assert out.stdout.strip() == str(installed / "leakmap" / "addons" / "leakmap.py")
+    mitmdump = subprocess.Popen([str(MITMDUMP), "--listen-host", "127.0.0.1", "-p", str(port), "-s", script,
+                                 "--set", f"leakmap_db={db}", "--set", "leakmap_block=true"],
+                                cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        body = b"data=" + base64.b64encode(b'[{"event":"e","properties":{"token":"t","distinct_id":"u-9"}}]')
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": f"http://127.0.0.1:{port}"}))
+        deadline = time.monotonic() + 30
+        while True:  # until mitmdump listens
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert mitmdump.poll() is None and time.monotonic() < deadline, mitmdump.communicate()[0]
+                time.sleep(0.2)
+        with opener.open("http://api-js.mixpanel.com/track/", data=body, timeout=60) as response:
+            assert response.headers["x-leakmap"] == "answered-by-proxy"
+    finally:
+        mitmdump.terminate()
+        log = mitmdump.communicate(timeout=20)[0]
+    assert "error in script" not in log, log
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT value FROM findings WHERE data_type = 'user_id'").fetchall() == [("u-9",)]
