@@ -14,6 +14,9 @@ import pytest
 from mitmproxy import io
 from mitmproxy.test import tflow
 
+from leakmap.export import export_findings, export_format, findings_frame
+from leakmap.store import Store
+
 LEAKMAP = Path(sys.executable).parent / "leakmap"
 # One value per character OWASP lists, as an app could upload them (attacker-controlled).
 FORMULAS = {
@@ -41,17 +44,31 @@ def formula_capture(path: Path) -> Path:
     return path
 
 
-def export(tmp_path: Path, name: str, *extra: str) -> Path:
-    capture = formula_capture(tmp_path / "formulas.mitm")
-    result = subprocess.run([str(LEAKMAP), "analyze", str(capture), "-o", str(tmp_path / "r.html"),
-                             "--findings", str(tmp_path / name), *extra], capture_output=True, text=True,
-                            timeout=120)
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`leakmap analyze` on the capture, keeping the store and exporting CSV (the real CLI)."""
+    folder = tmp_path_factory.mktemp("formulas")
+    capture = formula_capture(folder / "formulas.mitm")
+    result = subprocess.run([str(LEAKMAP), "analyze", str(capture), "-o", str(folder / "r.html"), "--db",
+                             str(folder / "f.db"), "--findings", str(folder / "findings.csv")],
+                            capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    return tmp_path / name
+    return folder
 
 
-def test_formula_cells_get_a_leading_quote_and_plain_cells_stay(tmp_path: Path):
-    path = export(tmp_path, "findings.csv")
+def exported(folder: Path, name: str) -> Path:
+    """The same findings exported in another format, through the CLI's export function."""
+    store = Store(folder / "f.db")
+    try:
+        path = folder / name
+        export_findings(findings_frame(store, redact=False), path, export_format(path, None))
+        return path
+    finally:
+        store.close()
+
+
+def test_formula_cells_get_a_leading_quote_and_plain_cells_stay(analysed: Path):
+    path = analysed / "findings.csv"
     with path.open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     values = {row["value"] for row in rows}
@@ -68,14 +85,13 @@ def test_formula_cells_get_a_leading_quote_and_plain_cells_stay(tmp_path: Path):
     assert path.read_text(encoding="utf-8").splitlines()[1].startswith('"')
 
 
-def test_json_export_keeps_the_exact_values(tmp_path: Path):
-    rows = json.loads(export(tmp_path, "findings.json").read_text())
-    values = {row["value"] for row in rows}
-    assert set(FORMULAS.values()) <= values
+def test_json_export_keeps_the_exact_values(analysed: Path):
+    rows = json.loads(exported(analysed, "findings.json").read_text())
+    assert set(FORMULAS.values()) <= {row["value"] for row in rows}
 
 
-def test_parquet_export_keeps_the_exact_values(tmp_path: Path):
+def test_parquet_export_keeps_the_exact_values(analysed: Path):
     pd = pytest.importorskip("pandas")
     pytest.importorskip("pyarrow")
-    values = set(pd.read_parquet(export(tmp_path, "findings.parquet"))["value"])
+    values = set(pd.read_parquet(exported(analysed, "findings.parquet"))["value"])
     assert set(FORMULAS.values()) <= values
