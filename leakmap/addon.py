@@ -1,8 +1,12 @@
 """The mitmproxy addon: analyse live traffic as it passes, append findings to the store.
 
 Modelled on mitmproxy's own addons: options declared in `load`, validated in `configure`,
-hooks that return early. Analysis failures are logged and never alter or break the flow:
-the proxy keeps working for the app under test whatever leakmap thinks of a request.
+hooks that return early. The event loop serves every connection, so the `request` hook
+only takes a cheap snapshot and decides what is cheap to decide (is the host a tracker's?
+then block mode answers now); decoding, storing and reports run in one worker thread
+(leakmap/live.py), in arrival order. Analysis never alters or delays a flow, except that
+in block mode a tracker's answer waits (briefly, bounded) for its findings to be committed,
+so an SDK never sees an acknowledgement for a request a crash could still lose.
 """
 
 from __future__ import annotations
@@ -10,25 +14,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
-from mitmproxy import command, contentviews, ctx, exceptions, http
+from mitmproxy import command, contentviews, ctx, exceptions, hooks, http
 
-from .contentview import LeakmapContentview, mark_flow
+from .block import block_response
+from .contentview import LeakmapContentview, console_line, mark_flow
 from .decode import DEFAULT_MAX_BODY, Limits
+from .extract import Indicator
 from .match import registrable_domain
-from .model import Analysis
+from .live import LIVE_SOURCE, Failed, LiveQueue, Outcome, printable
+from .model import Analysis, Request
 from .pipeline import Analyzer
 from .read import request_from_flow
 from .report import write_report
-from .rules import Endpoint
 from .session import Session, parse_indicator, parse_keys
 from .store import Store, StoreError
 
 log = logging.getLogger(__name__)
-LIVE_SOURCE = "live"
+# Longest a block-mode flow waits for its analysis: to acknowledge a tracker request only
+# once it is committed, or to tell a tracker recognised by payload shape. After that the
+# proxy answers anyway (fail closed) and the analysis finishes in the background.
+MAX_WAIT_SECONDS = 5.0
 
 
 def script_path() -> Path:
@@ -49,6 +60,13 @@ class Leakmap:
         self.limits = Limits()
         self._view: tuple[Analyzer, Limits] | None = None
         self._rule_names: dict[str, str] = {}
+        self._queue: LiveQueue | None = None
+
+    @property
+    def queue(self) -> LiveQueue:
+        if self._queue is None:
+            self._queue = LiveQueue()
+        return self._queue
 
     def load(self, loader) -> None:  # type: ignore[no-untyped-def]
         loader.add_option("leakmap_db", str, "leakmap.db", "Findings store (SQLite), appended to as requests arrive.")
@@ -89,41 +107,99 @@ class Leakmap:
             keys = parse_keys(opts.leakmap_keys)
         except ValueError as e:
             raise exceptions.OptionsError(f"leakmap_keys: {e}") from None
-        try:
-            store = Store(opts.leakmap_db)
+        limits = Limits(max_body=opts.leakmap_max_body)
+        rule_dirs = [Path(d) for d in opts.leakmap_rules]
+        try:  # built in the worker thread: the SQLite connection lives there
+            session = self.queue.call(self._open_session, opts.leakmap_db, rule_dirs, limits, indicators,
+                                      opts.leakmap_app, keys)
         except StoreError as e:
             raise exceptions.OptionsError(f"leakmap_db: {e}") from None
-        limits = Limits(max_body=opts.leakmap_max_body)
-        try:
-            session = Session(store, [Path(d) for d in opts.leakmap_rules], True, limits, indicators,
-                              opts.leakmap_app, keys)
         except ValueError as e:
-            store.close()
             raise exceptions.OptionsError(f"leakmap_keys: {e}") from None
         if self.session is not None:
-            self.session.store.close()
+            self.queue.submit(self.session.store.close)  # after the requests queued for it
         self.limits, self.session, self._view = limits, session, None
         self._rule_names = {rule.id: rule.name for rule in session.analyzer.rules}
         for problem in self.session.rule_problems:
             log.warning(f"leakmap: rule skipped: {problem}")
         log.info(f"leakmap: {len(self.session.analyzer.rules)} tracker rules loaded; findings go to {opts.leakmap_db}")
 
-    def request(self, flow: http.HTTPFlow) -> None:
-        if self.session is None or flow.response is not None:
+    @staticmethod
+    def _open_session(db: str, rule_dirs: list[Path], limits: Limits, indicators: list[Indicator], app: str,
+                      keys: dict[str, str]) -> Session:
+        registrable_domain("warm.example")  # load the public-suffix list now, not on the first request
+        store = Store(db)
+        try:
+            return Session(store, rule_dirs, True, limits, indicators, app, keys)
+        except BaseException:
+            store.close()
+            raise
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        """Snapshot the request and queue its analysis. In block mode, answer a tracker's
+        host here and now, before any decoding: whatever analysis later makes of the
+        request (or fails to), the data has not left. A request recognised only by its
+        payload shape waits for that analysis, and is answered if it fails."""
+        session = self.session
+        if session is None or flow.response is not None:
             return
         try:
-            request = request_from_flow(flow, LIVE_SOURCE, self.limits)
-            analysis = self.session.feed(request)
-            if analysis is not None and ctx.options.leakmap_mark:
-                mark_flow(flow, analysis, self.receiver_name(analysis))
-            if not ctx.options.leakmap_block:
-                return
-            if analysis is not None and analysis.tracker:
-                self._answer(flow, self.session.analyzer.endpoints.get((analysis.tracker, analysis.endpoint)))
-            elif request.method == "OPTIONS" and self.session.analyzer.index.match(request) is not None:
-                self._answer(flow, None)  # a CORS preflight to a tracker: allow it, store nothing
-        except Exception:  # never let analysis break the traffic
-            log.exception(f"leakmap: could not analyse {flow.request.pretty_url[:200]}")
+            request = request_from_flow(flow, LIVE_SOURCE, self.limits, decode=False)
+        except Exception as e:  # a flow mitmproxy itself could not make sense of
+            log.error(f"leakmap: cannot read {printable(flow.request.pretty_url)}: {type(e).__name__}: {e}")
+            return
+        if not ctx.options.leakmap_block:
+            self._follow(self.queue.analyse(session, request, self.limits), flow)
+            return
+        match = session.analyzer.index.match(request)
+        if match is not None:
+            flow.response = block_response(request, match.endpoint)
+            job = self.queue.analyse(session, request, self.limits)
+            self._follow(job, flow)
+            if request.method != "OPTIONS":
+                await self._wait(job, request)  # acknowledge once committed
+            return
+        candidates = [e for e in session.analyzer.index.shape_candidates(request)
+                      if not e.methods or request.method in e.methods]
+        job = self.queue.analyse(session, request, self.limits)
+        self._follow(job, flow)
+        if candidates:
+            outcome = await self._wait(job, request)
+            if isinstance(outcome, Analysis) and outcome.tracker:
+                flow.response = block_response(request, session.analyzer.endpoints.get(
+                    (outcome.tracker, outcome.endpoint)))
+            elif isinstance(outcome, Failed) or outcome is _TIMED_OUT:
+                flow.response = block_response(request, candidates[0])  # cannot tell: fail closed
+
+    def _follow(self, job: Future[Outcome], flow: http.HTTPFlow) -> None:
+        """Once the worker has analysed *flow*, show the result on the event loop: the mark and
+        comment in mitmweb's flow list, and the console line under `leakmap capture`."""
+        if not (ctx.options.leakmap_mark or self._console()):
+            return
+        loop = asyncio.get_running_loop()
+
+        def analysed(future: Future[Outcome]) -> None:
+            outcome = None if future.cancelled() or future.exception() else future.result()
+            if isinstance(outcome, Analysis):
+                try:
+                    loop.call_soon_threadsafe(self._show, flow, outcome)
+                except RuntimeError:  # the loop has closed: mitmproxy is exiting
+                    pass
+
+        job.add_done_callback(analysed)
+
+    def _show(self, flow: http.HTTPFlow, analysis: Analysis) -> None:
+        receiver = self.receiver_name(analysis)
+        if ctx.options.leakmap_mark:
+            mark_flow(flow, analysis, receiver)
+            ctx.master.addons.trigger(hooks.UpdateHook([flow]))  # mitmweb redraws the flow
+        if self._console():
+            print(console_line(analysis, receiver, color=sys.stderr.isatty()), file=sys.stderr, flush=True)
+
+    @staticmethod
+    def _console() -> bool:
+        """`leakmap capture` (option leakmap_announce) prints one line per tracker request."""
+        return bool(getattr(ctx.options, "leakmap_announce", False))
 
     def view_analyzer(self) -> tuple[Analyzer, Limits] | None:
         """The content view's own analyzer over the loaded rules (built on first use): viewing
@@ -141,34 +217,34 @@ class Leakmap:
         return name or analysis.company or registrable_domain(analysis.request.host)
 
     @staticmethod
-    def _answer(flow: http.HTTPFlow, endpoint: Endpoint | None) -> None:
-        """Answer a tracker request in the proxy (block mode), with the reply the rule
-        declares and CORS headers so browser SDKs see a normal response."""
-        params = dict(flow.request.query)
-        if "urlencoded" in flow.request.headers.get("content-type", ""):
-            params |= dict(flow.request.urlencoded_form)
-        reply = endpoint.reply(params) if endpoint else {}
-        headers = {"content-type": reply.get("content_type", "text/plain"), "x-leakmap": "answered-by-proxy"}
-        origin = flow.request.headers.get("origin")
-        if origin:
-            headers |= {"access-control-allow-origin": origin, "access-control-allow-credentials": "true",
-                        "access-control-allow-headers": flow.request.headers.get("access-control-request-headers", "*"),
-                        "access-control-allow-methods": "GET, POST, OPTIONS"}
-        status = 204 if flow.request.method == "OPTIONS" else int(reply.get("status", 200))
-        body = b"" if status == 204 else reply.get("body", "1").encode()
-        flow.response = http.Response.make(status, body, headers)
+    async def _wait(job: Future[Outcome], request: Request) -> Outcome | object:
+        """The job's outcome, or _TIMED_OUT after MAX_WAIT_SECONDS (the job goes on)."""
+        done, _ = await asyncio.wait({asyncio.wrap_future(job)}, timeout=MAX_WAIT_SECONDS)
+        if not done:
+            log.warning(f"leakmap: {printable(request.url)}: analysis takes longer than {MAX_WAIT_SECONDS:g}s; "
+                        "answered without waiting")
+            return _TIMED_OUT
+        return done.pop().result()
 
     @command.command("leakmap.report")
     def report(self, path: str = "") -> None:
-        """Write the HTML report now (to PATH, or to the leakmap_report option)."""
+        """Write the HTML report (to PATH, or to the leakmap_report option) once the requests
+        seen so far are analysed; the proxy keeps serving meanwhile."""
         target = path or ctx.options.leakmap_report
         if self.session is None or not target:
             log.warning("leakmap: no report path: set leakmap_report or pass a path")
             return
+        self.queue.submit(self._write_report, self.session, Path(target))
+
+    @staticmethod
+    def _write_report(session: Session, target: Path) -> None:
         started = time.monotonic()
         try:
-            self.session.save_stats()
-            write_report(self.session.store, Path(target))
+            session.save_stats()
+            write_report(session.store, target)
+        except StoreError as e:
+            log.error(f"leakmap: could not write the report: {e}")
+            return
         except Exception:
             log.exception("leakmap: could not write the report")
             return
@@ -182,10 +258,34 @@ class Leakmap:
             log.debug("leakmap: SIGUSR1 not available; use the leakmap.report command")
 
     def done(self) -> None:
-        if self.session is None:
+        """Analyse everything still queued, then save, report and close: nothing seen is lost
+        on a clean exit. Runs synchronously (mitmproxy also calls `done` when it reloads a
+        script), so the exit waits for the queue."""
+        session, self.session = self.session, None
+        if session is None or self._queue is None:
             return
-        self.session.save_stats()
-        if ctx.options.leakmap_report:
-            self.report()
-        self.session.store.close()
-        self.session = None
+        report = ctx.options.leakmap_report
+        queue, self._queue = self._queue, None
+        if report:
+            queue.submit(self._write_report, session, Path(report))
+        else:
+            queue.submit(self._save_stats, session)
+        queue.submit(self._close, session)
+        queue.close()
+
+    @staticmethod
+    def _save_stats(session: Session) -> None:
+        try:
+            session.save_stats()
+        except StoreError as e:
+            log.error(f"leakmap: could not save the capture's counters: {e}")
+
+    @staticmethod
+    def _close(session: Session) -> None:
+        try:
+            session.store.close()
+        except StoreError as e:
+            log.error(f"leakmap: {e}")
+
+
+_TIMED_OUT = object()

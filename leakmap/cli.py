@@ -8,10 +8,13 @@ LEAKMAP_DEBUG=1 to see the traceback).
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -53,6 +56,18 @@ _har_option = click.option("--evidence-har", "har_path", type=click.Path(dir_oka
 def _fail(message: str, code: int) -> None:
     click.echo(f"leakmap: error: {message}", err=True)
     sys.exit(code)
+
+
+def _store_faults_exit_5(command: Callable[..., None]) -> Callable[..., None]:
+    """A findings store that fails mid-run (corrupt page, full disk, read-only file) ends the
+    command with exit 5 and the store's one-line reason, like one that cannot be opened."""
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except StoreError as e:
+            _fail(str(e), EXIT_BAD_STORE)
+    return run
 
 
 def _open_store(path: Path) -> Store:
@@ -132,6 +147,7 @@ def main() -> None:
 @click.option("--max-decompressed", default=DEFAULT_MAX_DECOMPRESSED, show_default=True,
               help="Decompression stops at this many bytes (protects against zip bombs).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@_store_faults_exit_5
 def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None, fmt: str | None,
             har_path: Path | None, db: Path | None, label: str, rule_dirs: tuple[Path, ...], no_bundled_rules: bool,
             honey: tuple[str, ...], tracker_keys: tuple[str, ...], redact: bool, max_body: int, max_decompressed: int,
@@ -224,6 +240,7 @@ def _print_summary(session: Session) -> None:
 @_format_option
 @_har_option
 @_redact_option
+@_store_faults_exit_5
 def report(db: Path, output: Path, findings_path: Path | None, fmt: str | None, har_path: Path | None,
            redact: bool) -> None:
     """Rebuild the HTML report (and exports) from a findings store."""
@@ -344,6 +361,8 @@ def entry() -> None:
     LEAKMAP_DEBUG is set."""
     try:
         main()
+    except StoreError as e:  # a command that does not handle store faults itself
+        _fail(str(e), EXIT_BAD_STORE)
     except Exception as e:  # click handles its own errors and exits before this
         if os.environ.get("LEAKMAP_DEBUG"):
             raise

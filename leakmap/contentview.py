@@ -12,6 +12,7 @@ to the findings store and never changes the live attribution state.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ import yaml
 from mitmproxy import contentviews, http
 
 from .datatypes import DATA_TYPES
+from .live import printable
 from .decode import Limits
 from .model import Analysis
 from .pipeline import Analyzer
@@ -47,6 +49,25 @@ def _sensitivity_first(data_type: str) -> tuple[int, str]:
     info = DATA_TYPES.get(data_type)
     rank = {"high": 0, "medium": 1, "low": 2}.get(info.sensitivity if info else "", 3)
     return rank, data_type
+
+
+def console_line(analysis: Analysis, receiver: str, color: bool = False) -> str:
+    """One line per tracker request for `leakmap capture`'s console: time, app, receiver and
+    data types, the high-sensitivity ones in bold red on a terminal (marked `!` otherwise).
+    Captured text (app, receiver, error) is made printable, so no escape sequence an app
+    sends can reach the terminal; only the colour codes are ours."""
+    when = time.strftime("%H:%M:%S", time.localtime(analysis.request.timestamp or time.time()))
+    types = sorted({f.data_type for f in analysis.findings}, key=_sensitivity_first)
+    shown = ", ".join(_highlight(t, color) for t in types) or "no personal data found"
+    if analysis.status == "not_decoded":
+        shown += f" (not decoded: {printable(analysis.error, 80)})"
+    return f"{when}  {printable(analysis.app or 'unattributed', 80)} → {printable(receiver, 80)}: {shown}"
+
+
+def _highlight(data_type: str, color: bool) -> str:
+    if _sensitivity(data_type) != "high":
+        return data_type
+    return f"\x1b[1;31m{data_type}\x1b[0m" if color else f"{data_type}!"
 
 
 def mark_flow(flow: http.HTTPFlow, analysis: Analysis, receiver: str) -> None:

@@ -7,6 +7,7 @@ report and in each file written here.
 
 from __future__ import annotations
 
+import csv
 import json
 import time
 from pathlib import Path
@@ -20,6 +21,8 @@ from .report import Redactor, load_frames
 from .store import EXPORT_COLUMNS, Store
 
 FORMATS = ("csv", "json", "parquet")
+# OWASP "CSV Injection": a spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _SUFFIXES = {".json": "json", ".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
 
@@ -50,11 +53,30 @@ def findings_frame(store: Store, redact: bool) -> pd.DataFrame:
     return load_frames(store, redact).findings[EXPORT_COLUMNS].copy()
 
 
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (`=HYPERLINK(...)`, `@SUM(...)`),
+    defused with a leading `'` as OWASP's CSV-injection guidance says. Captured values are
+    attacker-controlled; the exact value stays in the JSON and Parquet exports."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """CSV safe to open in a spreadsheet: formula-like text cells get a leading `'`, and every
+    text cell is quoted (embedded quotes doubled), so no cell can spill into the next one."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column]):
+            safe[column] = safe[column].map(spreadsheet_safe)
+    safe.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC)
+
+
 def export_findings(frame: pd.DataFrame, path: Path, fmt: str) -> None:
     """Write findings as CSV, JSON (records) or Parquet: the same rows in each."""
     make_private(path)  # each writer below truncates in place, keeping mode 0600
     if fmt == "csv":
-        frame.to_csv(path, index=False)
+        write_csv(frame, path)
     elif fmt == "json":
         path.write_text(json.dumps(frame.to_dict(orient="records"), ensure_ascii=False, indent=1, default=str),
                         encoding="utf-8")

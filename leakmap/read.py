@@ -55,11 +55,15 @@ def _is_text(data: bytes) -> bool:
         return e.start >= len(data) - 3  # a character cut at the sample's end
 
 
-def request_from_flow(flow: http.HTTPFlow, source: str, limits: Limits, label: str = "") -> Request:
-    """Normalize a mitmproxy HTTP flow (live or from a dump)."""
+def request_from_flow(flow: http.HTTPFlow, source: str, limits: Limits, label: str = "",
+                      decode: bool = True) -> Request:
+    """Normalize a mitmproxy HTTP flow (live or from a dump). *decode*=False keeps the body
+    as sent (Content-Encoding not undone) for `decode_request_body` to finish later: the
+    live addon takes this cheap snapshot in mitmproxy's event loop and decompresses in its
+    worker thread."""
     req = flow.request
     raw = req.raw_content or b""
-    body, error = decode_body(raw, req.headers.get("content-encoding", ""), limits)
+    body, error = decode_body(raw, req.headers.get("content-encoding", ""), limits) if decode else (raw, "")
     client = flow.client_conn.peername[0] if flow.client_conn and flow.client_conn.peername else ""
     mode = flow.client_conn.proxy_mode.full_spec if flow.client_conn and flow.client_conn.proxy_mode else ""
     return Request(
@@ -75,6 +79,11 @@ def request_from_flow(flow: http.HTTPFlow, source: str, limits: Limits, label: s
         body_error=error,
         label=label,
     )
+
+
+def decode_request_body(request: Request, limits: Limits) -> None:
+    """Undo the Content-Encoding of a request made with `request_from_flow(decode=False)`."""
+    request.body, request.body_error = decode_body(request.body, request.header("content-encoding"), limits)
 
 
 def read_mitm(path: Path, limits: Limits, label: str = "", progress: Progress = None) -> Iterator[Item]:

@@ -621,5 +621,6 @@ def render(context: dict[str, Any]) -> str:
 
 
 def write_report(store: Store, path: Path, redact: bool = False, evidence_limit: int = EVIDENCE_LIMIT) -> None:
+    page = render(build_context(store, redact, evidence_limit))  # a store fault leaves no empty file behind
     make_private(path)
-    Path(path).write_text(render(build_context(store, redact, evidence_limit)), encoding="utf-8")
+    Path(path).write_text(page, encoding="utf-8")

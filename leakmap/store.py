@@ -3,18 +3,26 @@
 WAL mode and one commit per analysed request mean a live capture that is killed (Ctrl-C,
 crash, power loss) keeps everything analysed up to that moment; reports and exports are
 always rebuilt from here, so a live capture and a replay produce the same outputs.
+
+Every SQLite failure (corrupt page, full disk, read-only file, a store from a newer leakmap)
+leaves this module as one `StoreError` whose message says what is wrong in one line: the
+CLI turns it into exit 5, the addon logs it and keeps the proxy running.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from . import __version__
 from .datatypes import DATA_TYPES
 from .model import Analysis, Problem
 from .private_files import make_store_private
@@ -50,28 +58,92 @@ EXPORT_COLUMNS = [
 
 
 class StoreError(Exception):
-    """The database cannot be opened or is not a leakmap store."""
+    """The findings store cannot be used: it cannot be opened, read or written, or it is not
+    a leakmap store this version understands."""
+
+
+# SQLite's words → what the user can do about it (first match wins).
+_FAULT_REASONS = (
+    ("full", "the disk (or the database) is full: free some space or use another --db"),
+    ("readonly", "the file or its folder is read-only"),
+    ("read-only", "the file or its folder is read-only"),
+    ("malformed", "the file is corrupt (a damaged page)"),
+    ("not a database", "the file is not a SQLite database"),
+    ("unable to open", "the file cannot be opened (missing folder or no permission)"),
+    ("locked", "another process is writing to it"),
+    ("i/o error", "the disk reported an I/O error"),
+)
+
+
+def store_fault(path: Path, error: BaseException) -> StoreError:
+    """One clear line for a SQLite failure. pandas wraps SQLite's error in its own
+    DatabaseError ("Execution failed on sql ..."): the line shows SQLite's words instead."""
+    cause = error.__cause__ if isinstance(error, pd.errors.DatabaseError) and error.__cause__ else error
+    text = str(cause)
+    if "unable to open" in text and path.exists() and not os.access(path.parent, os.W_OK):
+        text += " (its folder is read-only)"  # WAL mode needs to create files beside the store
+    reason = next((why for key, why in _FAULT_REASONS if key in text.lower()), "")
+    return StoreError(f"{path}: not a usable leakmap database: {reason} (SQLite: {text})" if reason
+                      else f"{path}: not a usable leakmap database: {text}")
+
+
+def _faults_are_store_errors(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn SQLite failures inside a Store method into StoreError, after rolling back the
+    request that was half written (the next commit must not save a request without its
+    findings)."""
+    @functools.wraps(method)
+    def guarded(self: "Store", *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.Error, pd.errors.DatabaseError) as e:
+            self.rollback()
+            raise store_fault(self.path, e) from None
+    return guarded
 
 
 class Store:
+    @_faults_are_store_errors
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         try:
             make_store_private(self.path)  # before SQLite creates it (and its -wal/-shm) 0644
-            self.db = sqlite3.connect(str(self.path), check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(_SCHEMA)
-            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-            self.db.commit()
-        except sqlite3.DatabaseError as e:
-            raise StoreError(f"{self.path}: not a usable leakmap database: {e}") from None
         except OSError as e:  # creating it (private) failed: a missing permission, a directory
             raise StoreError(f"{self.path}: cannot create the findings store: {e.strerror}") from None
+        self.db = sqlite3.connect(str(self.path), check_same_thread=False)
+        self._refuse_newer_schema()
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        self.db.commit()
 
+    def _refuse_newer_schema(self) -> None:
+        """A store written by a newer leakmap may hold tables or meanings this code does not
+        know: refuse it before changing anything in it."""
+        if not self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone():
+            return
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None:
+            return
+        found = str(row[0])
+        if not found.isdigit() or int(found) > int(SCHEMA_VERSION):
+            self.db.close()
+            raise StoreError(f"{self.path}: written by a newer leakmap (store schema {found}; this leakmap "
+                             f"{__version__} reads schema {SCHEMA_VERSION} and older): "
+                             "upgrade leakmap (pip install -U leakmap) or use another --db")
+
+    def rollback(self) -> None:
+        """Drop what the current transaction wrote (best effort: the connection may be gone)."""
+        try:
+            self.db.rollback()
+        except (sqlite3.Error, AttributeError):
+            pass
+
+    @_faults_are_store_errors
     def close(self) -> None:
         self.db.close()
 
+    @_faults_are_store_errors
     def add(self, analysis: Analysis, commit: bool = True) -> int:
         """Append one analysed request with its findings and fields; returns its row id."""
         r = analysis.request
@@ -98,31 +170,37 @@ class Store:
             self.db.commit()
         return request_id
 
+    @_faults_are_store_errors
     def add_problem(self, problem: Problem) -> None:
         self.db.execute("INSERT INTO problems(source, location, message) VALUES (?,?,?)",
                         (problem.source, problem.where, problem.message))
 
+    @_faults_are_store_errors
     def set_stats(self, source: str, stats: dict[str, Any]) -> None:
         self.db.execute("INSERT OR REPLACE INTO sources VALUES (?,?,?)",
                         (source, json.dumps(stats), time.time()))
         self.db.commit()
 
+    @_faults_are_store_errors
     def set_trackers(self, rows: list[tuple[str, str, str, str, str, str]]) -> None:
         """(id, name, company, category, country, website) of the rules in use, so reports
         built later from this store alone can say where each company is."""
         self.db.executemany("INSERT OR REPLACE INTO trackers VALUES (?,?,?,?,?,?)", rows)
         self.db.commit()
 
+    @_faults_are_store_errors
     def trackers(self) -> dict[str, dict[str, str]]:
         rows = self.db.execute("SELECT id, name, company, category, country, website FROM trackers").fetchall()
         keys = ("name", "company", "category", "country", "website")
         return {row[0]: dict(zip(keys, row[1:])) for row in rows}
 
+    @_faults_are_store_errors
     def commit(self) -> None:
         self.db.commit()
 
     # --- reading back, for reports and exports ---------------------------------------------
 
+    @_faults_are_store_errors
     def findings_frame(self) -> pd.DataFrame:
         """All findings joined with their request, in the export contract's columns."""
         frame = pd.read_sql_query(
@@ -136,6 +214,7 @@ class Store:
         frame["sensitivity"] = frame["data_type"].map(lambda t: DATA_TYPES[t].sensitivity if t in DATA_TYPES else "")
         return frame[EXPORT_COLUMNS]
 
+    @_faults_are_store_errors
     def summary_counts(self) -> list[tuple[str, str, int, str]]:
         """(app, tracker, findings, comma-separated data types) per app and tracker, by SQL:
         cheap even when the store holds hundreds of thousands of findings."""
@@ -143,15 +222,19 @@ class Store:
             "SELECT r.app, r.tracker, count(*), group_concat(DISTINCT f.data_type) FROM findings f"
             " JOIN requests r ON r.id = f.request_id GROUP BY r.app, r.tracker ORDER BY r.app, r.tracker").fetchall()
 
+    @_faults_are_store_errors
     def requests_frame(self) -> pd.DataFrame:
         return pd.read_sql_query("SELECT * FROM requests ORDER BY timestamp, id", self.db)
 
+    @_faults_are_store_errors
     def fields_frame(self) -> pd.DataFrame:
         return pd.read_sql_query("SELECT * FROM fields", self.db)
 
+    @_faults_are_store_errors
     def problems(self) -> list[Problem]:
         rows = self.db.execute("SELECT source, location, message FROM problems ORDER BY id").fetchall()
         return [Problem(*row) for row in rows]
 
+    @_faults_are_store_errors
     def source_stats(self) -> dict[str, dict[str, Any]]:
         return {s: json.loads(j) for s, j in self.db.execute("SELECT source, stats FROM sources ORDER BY source")}

@@ -69,12 +69,14 @@ class Proxy:
         return self.log.read_text(errors="replace")
 
 
-def start_proxy(tmp: Path, confdir: Path, *options: str, scripts: tuple[Path, ...] = ()) -> Proxy:
+def start_proxy(tmp: Path, confdir: Path, *options: str, scripts: tuple[Path, ...] = (), block: bool = True) -> Proxy:
+    """*block*=False: forward tracker requests (leakmap_block cannot be given again as an option:
+    mitmdump silently skips a script whose option is set twice)."""
     port = free_port()
     proxy = Proxy(port, confdir, tmp / "live.db", tmp / "live.html", tmp / "live.mitm", tmp / "mitmdump.log")
     args = [str(MITMDUMP), "--listen-host", "127.0.0.1", "-p", str(port), "--set", f"confdir={confdir}",
             "-s", str(ADDON), "--set", f"leakmap_db={proxy.db}", "--set", f"leakmap_report={proxy.report}",
-            "--set", "leakmap_block=true", "-w", str(proxy.dump)]
+            "--set", f"leakmap_block={str(block).lower()}", "-w", str(proxy.dump)]
     for script in scripts:
         args += ["-s", str(script)]
     for option in options:
@@ -105,8 +107,8 @@ def mitm_confdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def proxy_factory(tmp_path: Path, mitm_confdir: Path) -> Iterator:
     started: list[Proxy] = []
 
-    def make(*options: str, scripts: tuple[Path, ...] = ()) -> Proxy:
-        proxy = start_proxy(tmp_path, mitm_confdir, *options, scripts=scripts)
+    def make(*options: str, scripts: tuple[Path, ...] = (), block: bool = True) -> Proxy:
+        proxy = start_proxy(tmp_path, mitm_confdir, *options, scripts=scripts, block=block)
         started.append(proxy)
         return proxy
 

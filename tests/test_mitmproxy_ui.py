@@ -3,6 +3,7 @@ driven through mitmproxy's own addon test context, test flows and content-view r
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 
@@ -31,6 +32,15 @@ def addon(tmp_path):
         tctx.configure(leakmap, leakmap_db=str(tmp_path / "ui.db"))
         yield leakmap, tctx
         leakmap.done()
+
+
+def through_addon(leakmap: Leakmap, tctx, flow) -> None:
+    """The request hook as mitmproxy runs it, then the worker's analysis and the mark it
+    schedules back on the event loop."""
+    loop = tctx.master.event_loop
+    loop.run_until_complete(leakmap.request(flow))
+    leakmap.queue.call(lambda: None)  # the worker has analysed everything queued
+    loop.run_until_complete(asyncio.sleep(0.05))
 
 
 def test_tracker_request_is_shown_in_the_leakmap_view_automatically(addon):
@@ -72,25 +82,25 @@ def test_other_flows_keep_mitmproxys_views_and_offer_leakmap_by_name(addon):
 def test_tracker_flows_are_marked_and_commented(addon):
     leakmap, tctx = addon
     flow = mixpanel_flow()
-    leakmap.request(flow)
+    through_addon(leakmap, tctx, flow)
     assert flow.marked == ":eye:"
     assert flow.comment.startswith("Mixpanel: email")
     assert "user_id" in flow.comment and "os_name" in flow.comment
 
     own = mixpanel_flow()
     own.comment, own.marked = "my note", ":star:"
-    leakmap.request(own)
+    through_addon(leakmap, tctx, own)
     assert (own.comment, own.marked) == ("my note", ":star:")
 
     tctx.configure(leakmap, leakmap_mark=False)
     quiet = mixpanel_flow()
-    leakmap.request(quiet)
+    through_addon(leakmap, tctx, quiet)
     assert quiet.comment == "" and quiet.marked == ""
 
 
 def test_ordinary_flows_are_not_marked(addon):
-    leakmap, _ = addon
+    leakmap, tctx = addon
     flow = tflow.tflow()
     flow.request.host, flow.request.path = "cdn.example.org", "/logo.png"
-    leakmap.request(flow)
+    through_addon(leakmap, tctx, flow)
     assert flow.marked == "" and flow.comment == ""
