@@ -191,3 +191,23 @@ def test_lan_no_auth_listens_everywhere_and_serves_without_credentials(tmp_path,
     finally:
         log = capture.stop()
     assert "Traceback" not in log, log
+
+
+def test_capture_console_prints_one_line_per_tracker_request(tmp_path, mitm_confdir):
+    """`leakmap capture` is a live console: where it listens, then a line per tracker request
+    with the app, the receiver and the data types, high-sensitivity ones marked."""
+    port = free_port()
+    capture = Capture(["--block", "--app", "Console App", "--db", str(tmp_path / "c.db"), "-o",
+                       str(tmp_path / "c.html"), "--", "-p", str(port), "--set", f"confdir={mitm_confdir}"], tmp_path)
+    try:
+        capture.wait_for(r"listening on 127\.0\.0\.1:")
+        events = b'[{"event":"Login","properties":{"token":"t1","distinct_id":"u-77","$email":"dee@example.org"}}]'
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": f"http://127.0.0.1:{port}"}))
+        with opener.open("http://api-js.mixpanel.com/track/", data=b"data=" + base64.b64encode(events),
+                         timeout=30) as response:
+            assert response.status == 200
+        line = capture.wait_for(r"\d\d:\d\d:\d\d  Console App → Mixpanel: (.*)").group(1)
+    finally:
+        output = capture.stop()
+    assert line.startswith("email!") and "user_id" in line, line
+    assert "report in" in output and "--redact" in output
