@@ -182,7 +182,12 @@ def _replay_all(session: Session, captures: tuple[Path, ...], limits: Limits, la
     with click.progressbar(length=total, label="Analyzing", file=sys.stderr, hidden=not show,
                            show_pos=False, item_show_func=lambda _: None) as bar:
         done = 0
+        seen: set[Path] = set()
         for path in captures:
+            if path.is_file() and path.resolve() in seen:
+                click.echo(f"leakmap: {path}: given twice, analysed once", err=True)
+                continue
+            seen.add(path.resolve())
             if not path.is_file():
                 problem = Problem(str(path), "", "no such file" if not path.exists() else "not a file")
                 session.problem(problem)
@@ -204,6 +209,8 @@ def _print_summary(session: Session) -> None:
         not_decoded = sum(s.not_decoded.values())
         click.echo(f"{source}: {s.flows_read} flows read, {skipped} skipped, {s.tracker_requests} tracker requests "
                    f"({s.decoded} decoded, {not_decoded} not decoded), {s.findings} findings")
+        if s.already_stored:
+            click.echo(f"  already in the store, not added again: {s.already_stored} requests")
         for why, n in s.skipped.items():
             click.echo(f"  skipped {n}: {why}")
         for why, n in s.not_decoded.items():
