@@ -51,6 +51,13 @@ EXPORT_COLUMNS = [
 ]
 
 
+def receiver_name(tracker: str, company: str, host: str, trackers: dict[str, dict[str, str]]) -> str:
+    """Who received a stored request, as diffs and policies name it: the tracker rule's name
+    (Mixpanel, Firebase: a company often runs several), else its company, else the host."""
+    name = trackers.get(tracker, {}).get("name", "") if tracker else ""
+    return name or company or host or ""
+
+
 def _migrate(db: sqlite3.Connection) -> None:
     """Bring a store of an earlier schema up to SCHEMA_VERSION, in place. Version 1 had no
     request keys: rows of mitmproxy flows get theirs from the flow id (a UUID; only the

@@ -65,9 +65,12 @@ def first_schema_error(validator: jsonschema.protocols.Validator, raw: Any) -> t
     return list(error.absolute_path), f"{where}: {error.message}"
 
 
-def load(file: Path, compile: Callable[[Any, str], T], error: type[DocumentError], not_mapping: str) -> T:
+def load(file: Path, compile: Callable[[Any, str], T], error: type[DocumentError], not_mapping: str,
+         lines: bool = False) -> T:
     """Parse *file* and hand the document to `compile(raw, file_name)`, which raises *error*
-    when the document is invalid. Raises *error* (never a parser exception)."""
+    when the document is invalid. Raises *error* (never a parser exception). *lines*: the
+    compiled result itself needs line numbers (a policy cites the entry a violation breaks),
+    so ruamel parses even a valid file."""
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as e:
@@ -75,7 +78,7 @@ def load(file: Path, compile: Callable[[Any, str], T], error: type[DocumentError
     except UnicodeDecodeError as e:
         raise error(str(file), 0, f"not UTF-8 text (byte {e.start})") from None
     try:
-        raw = yaml.load(text, Loader=_FAST_LOADER)
+        raw = None if lines else yaml.load(text, Loader=_FAST_LOADER)
         if isinstance(raw, dict):
             return compile(raw, str(file))
     except (yaml.YAMLError, DocumentError):
