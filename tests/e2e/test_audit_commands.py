@@ -22,9 +22,9 @@ import jsonschema
 import pytest
 
 from conftest import start_proxy
+from support.cli import leakmap
 
 pytestmark = [pytest.mark.e2e]
-LEAKMAP = Path(sys.executable).parent / "leakmap"
 APP = "Acme Notes"
 
 SDK_SCRIPT = """
@@ -57,30 +57,28 @@ apps:
 """
 
 
-def record(tmp: Path, confdir: Path, consent: str, ad_id: str) -> Path:
-    proxy = start_proxy(tmp, confdir)
-    try:
-        result = subprocess.run([sys.executable, "-c", SDK_SCRIPT, consent, ad_id], env=proxy.client_env(),
-                                capture_output=True, text=True, timeout=60)
-    finally:
-        log = proxy.stop()
-    assert result.returncode == 0 and "sent" in result.stdout, result.stderr + log[-2000:]
-    return proxy.dump
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, mitm_confdir) -> tuple[Path, Path]:
+    """The two runs, recorded at the same time by two mitmdump processes."""
     pytest.importorskip("mixpanel")
     pytest.importorskip("sentry_sdk")
-    base = record(tmp_path_factory.mktemp("rejected"), mitm_confdir, "rejected", "38400000-8cf0-11bd-b23e-10b96e40000d")
-    new = record(tmp_path_factory.mktemp("accepted"), mitm_confdir, "accepted", "6f1d2c3b-4a59-4e6f-8a7b-9c0d1e2f3a4b")
-    return base, new
-
-
-def leakmap(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([str(LEAKMAP), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=120)
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
+    proxies, clients = [], []
+    try:
+        for consent, ad_id in (("rejected", "38400000-8cf0-11bd-b23e-10b96e40000d"),
+                               ("accepted", "6f1d2c3b-4a59-4e6f-8a7b-9c0d1e2f3a4b")):
+            proxies.append(start_proxy(tmp_path_factory.mktemp(consent), mitm_confdir))
+            clients.append(subprocess.Popen([sys.executable, "-c", SDK_SCRIPT, consent, ad_id],
+                                            env=proxies[-1].client_env(), stdout=subprocess.PIPE,
+                                            stderr=subprocess.PIPE, text=True))
+        outputs = [client.communicate(timeout=60) for client in clients]
+    finally:
+        for client in clients:
+            if client.poll() is None:
+                client.kill()
+        logs = [proxy.stop() for proxy in proxies]
+    for client, (out, err), log in zip(clients, outputs, logs):
+        assert client.returncode == 0 and "sent" in out, err + log[-2000:]
+    return proxies[0].dump, proxies[1].dump
 
 
 def test_diff_shows_the_added_receiver_data_type_and_reset_advertising_id(runs, tmp_path):
