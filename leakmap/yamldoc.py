@@ -62,7 +62,11 @@ def first_schema_error(validator: jsonschema.protocols.Validator, raw: Any) -> t
         return None
     error = errors[0]
     where = "/".join(str(p) for p in error.absolute_path) or "top level"
-    return list(error.absolute_path), f"{where}: {error.message}"
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        path += [k for k in error.instance if k not in allowed][:1]  # the line of the unexpected key
+    return path, f"{where}: {error.message}"
 
 
 def load(file: Path, compile: Callable[[Any, str], T], error: type[DocumentError], not_mapping: str,

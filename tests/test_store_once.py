@@ -34,16 +34,16 @@ def test_a_capture_analysed_again_given_twice_or_copied_is_stored_once(tmp_path)
     assert expected["requests"] == 5 and expected["findings"] == 40
 
     shutil.copy(SAMPLE, tmp_path / "copy.mitm")
-    for args in ((SAMPLE,), (SAMPLE, SAMPLE), ("copy.mitm",)):
+    for args in ((SAMPLE, SAMPLE), ("copy.mitm",)):
         again = leakmap("analyze", *args, "--db", "once.db", "-o", "again.html", "--findings", "f.json", cwd=tmp_path)
         assert again.returncode == 0, again.stderr
         assert counts(tmp_path / "once.db") == expected
         assert len(json.loads((tmp_path / "f.json").read_text())) == 40
-    assert "already in the store, not added again: 5 requests" in again.stdout
-    assert "mixpanel project 3f9c2a7e51b04d88a1c6e0f2b7d4a913 → mixpanel: 21 findings" in again.stdout
-    both = leakmap("analyze", SAMPLE, SAMPLE, "-o", "both.html", cwd=tmp_path)
-    assert "given twice, analysed once" in both.stderr
-    assert "5 flows read" in both.stdout and "10 flows read" not in both.stdout
+        assert "already in the store, not added again: 5 requests" in again.stdout
+        assert "mixpanel project 3f9c2a7e51b04d88a1c6e0f2b7d4a913 → mixpanel: 21 findings" in again.stdout
+        if len(args) == 2:
+            assert "given twice, analysed once" in again.stderr
+            assert "5 flows read" in again.stdout and "10 flows read" not in again.stdout
 
 
 def test_har_entries_without_ids_are_known_by_their_content(tmp_path):
