@@ -84,3 +84,14 @@ def test_hostile_values_cannot_break_junit_or_sarif(tmp_path):
     failure = ET.parse(tmp_path / "j.xml").getroot().find("testsuite/testcase/failure")
     assert failure is not None and "</failure>" in failure.text
     json.loads(json.dumps(sarif(outcome)))
+
+
+def test_readme_policy_example_loads(tmp_path):
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("# privacy-policy.yaml\n")
+    (tmp_path / "privacy-policy.yaml").write_text(readme[start:readme.index("```", start)])
+    policy = load_policy(tmp_path / "privacy-policy.yaml")
+    assert policy.sections[0].deny[0].line == 5  # the line README's example violation cites
+    assert policy.sections[1].first_party == ("*.acme.example",)
