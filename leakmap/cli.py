@@ -367,25 +367,28 @@ def _findings_store(paths: Sequence[Path], db: Path | None, label: str, rule_dir
         indicators, keys = [parse_indicator(h) for h in honey], parse_keys(tracker_keys)
     except ValueError as e:
         raise click.UsageError(str(e)) from None
+    if db is not None and not paths and not db.is_file():
+        raise click.UsageError(f"{db}: no such findings store")
     with tempfile.TemporaryDirectory(prefix="leakmap-") as tmp:
         store = _open_store(db or Path(tmp) / "findings.db")
         try:
-            session = Session(store, rule_dirs, not no_bundled_rules, Limits(), indicators, label, keys)
+            try:
+                session = Session(store, rule_dirs, not no_bundled_rules, Limits(), indicators, label, keys)
+            except ValueError as e:  # a tracker key no rule uses
+                raise click.UsageError(str(e)) from None
             for problem in session.rule_problems:
                 click.echo(f"leakmap: rule skipped: {problem}", err=True)
             _replay_all(session, tuple(paths), Limits(), label, quiet=True)
             if paths and sum(s.flows_read for s in session.stats.values()) == 0:
                 _fail(f"no flow could be read from {', '.join(map(str, paths))}", EXIT_NOTHING_READ)
             yield store
-        except ValueError as e:  # a tracker key no rule uses
-            raise click.UsageError(str(e)) from None
         finally:
             store.close()
 
 
 @main.command("diff", epilog="\b\nExit codes: 0 no difference, 1 differences, 2 wrong usage, 3 nothing could be read,\n"
                              "5 a findings store cannot be opened, 70 internal error.")
-@click.argument("sides", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("sides", nargs=-1, metavar="[BASE NEW]", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--base", "base_paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A capture file or findings store of the base run (repeatable: several captures).")
 @click.option("--new", "new_paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -441,10 +444,12 @@ def diff_command(sides: tuple[Path, ...], base_paths: tuple[Path, ...], new_path
               help="Also write the violations as SARIF 2.1.0 (GitHub code scanning).")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write JUnit XML: one test case per app and receiver checked.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the HTML report, with the policy violations first (redacted unless --show-values).")
 @click.option("--print-schema", is_flag=True, help="Print the policy file's JSON Schema and exit.")
 @_audit_options
 def check(captures: tuple[Path, ...], policy_path: Path | None, db: Path | None, sarif_path: Path | None,
-          junit_path: Path | None, print_schema: bool, label: str, rule_dirs: tuple[Path, ...],
+          junit_path: Path | None, output: Path | None, print_schema: bool, label: str, rule_dirs: tuple[Path, ...],
           no_bundled_rules: bool, honey: tuple[str, ...], tracker_keys: tuple[str, ...], show_values: bool) -> None:
     """Check what apps sent against a policy (for CI): one line per violation, with its
     evidence; exit 1 when there is any.
@@ -467,6 +472,9 @@ def check(captures: tuple[Path, ...], policy_path: Path | None, db: Path | None,
         raise  # unreachable
     with _findings_store(captures, db, label, rule_dirs, no_bundled_rules, honey, tracker_keys) as store:
         outcome = policies.check(store, policy, show_values)
+        if output:
+            write_report(store, output, not show_values,
+                         extra={"policy_violations": outcome.violations, "policy_file": str(policy_path)})
     for violation in outcome.violations:
         click.echo(policies.describe(violation, str(policy_path)))
     if sarif_path:

@@ -619,5 +619,9 @@ def render(context: dict[str, Any]) -> str:
         **context, csp=content_security_policy(script, style), script=Markup(script), style=Markup(style))
 
 
-def write_report(store: Store, path: Path, redact: bool = False, evidence_limit: int = EVIDENCE_LIMIT) -> None:
-    Path(path).write_text(render(build_context(store, redact, evidence_limit)), encoding="utf-8")
+def write_report(store: Store, path: Path, redact: bool = False, evidence_limit: int = EVIDENCE_LIMIT,
+                 extra: dict[str, Any] | None = None) -> None:
+    """*extra*: context for the optional sections other commands add (`leakmap check`'s
+    policy_violations and policy_file, shown by report_policy.html.j2)."""
+    context = {**build_context(store, redact, evidence_limit), **(extra or {})}
+    Path(path).write_text(render(context), encoding="utf-8")

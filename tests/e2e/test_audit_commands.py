@@ -137,8 +137,11 @@ def test_policy_fails_on_the_consent_accepted_run_with_sarif_and_junit(runs, tmp
     _, new = runs
     (tmp_path / "policy.yaml").write_text(POLICY)
     result = leakmap("check", "--policy", "policy.yaml", new, "--app", APP, "--junit", "junit.xml",
-                     "--sarif", "out.sarif", cwd=tmp_path)
+                     "--sarif", "out.sarif", "-o", "report.html", cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
+    page = (tmp_path / "report.html").read_text()
+    assert "Policy violations" in page and "policy.yaml:4</td><td>Acme Notes</td><td>Mixpanel</td><td>email" in page
+    assert "jane.doe@example.com" not in page  # the report written by check is redacted by default
     lines = result.stdout.splitlines()
     email = next(line for line in lines if "Mixpanel: email denied" in line)
     assert email.startswith("policy.yaml:4: Acme Notes → Mixpanel: email denied by apps[\"*\"].deny[0]")
