@@ -356,6 +356,14 @@ def _findings_store(paths: Sequence[Path], db: Path | None, label: str, rule_dir
     stores = [p for p in paths if _is_store(p)]
     if stores and (len(paths) > 1 or db is not None):
         raise click.UsageError(f"{stores[0]} is a findings store: give one store, or capture files, not both")
+    try:
+        indicators, keys = [parse_indicator(h) for h in honey], parse_keys(tracker_keys)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    if db is not None and not paths:
+        if not db.is_file():
+            raise click.UsageError(f"{db}: no such findings store")
+        stores = [db]
     if stores:
         store = _open_store(stores[0])
         try:
@@ -363,12 +371,6 @@ def _findings_store(paths: Sequence[Path], db: Path | None, label: str, rule_dir
         finally:
             store.close()
         return
-    try:
-        indicators, keys = [parse_indicator(h) for h in honey], parse_keys(tracker_keys)
-    except ValueError as e:
-        raise click.UsageError(str(e)) from None
-    if db is not None and not paths and not db.is_file():
-        raise click.UsageError(f"{db}: no such findings store")
     with tempfile.TemporaryDirectory(prefix="leakmap-") as tmp:
         store = _open_store(db or Path(tmp) / "findings.db")
         try:

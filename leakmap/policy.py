@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema
 
@@ -227,14 +227,15 @@ def check(store: Store, policy: Policy, show_values: bool = False) -> Outcome:
         if not sections:
             continue
         pairs[(request.app, request.receiver)] = pairs.get((request.app, request.receiver), 0) + 1
-        for rule_id, line, where, data_type, message, value, path in _violations(request, sections):
-            key = (rule_id, where, request.app, request.receiver, data_type)
+        for hit in _violations(request, sections):
+            key = (hit.rule_id, hit.where, request.app, request.receiver, hit.data_type)
             group = groups.get(key)
             if group is None:
                 group = groups[key] = Violation(
-                    rule_id, line, where, request.app, request.receiver, request.company, data_type, message,
-                    method=request.method, url=request.url if show_values else redact_url(request.url), path=path,
-                    value=value if show_values or not value else redact_value(value))
+                    hit.rule_id, hit.line, hit.where, request.app, request.receiver, request.company, hit.data_type,
+                    hit.message, method=request.method, path=hit.path,
+                    url=request.url if show_values else redact_url(request.url),
+                    value=hit.value if show_values or not hit.value else redact_value(hit.value))
             if last_request.get(key) != request.id:
                 group.requests += 1
                 last_request[key] = request.id
@@ -242,28 +243,38 @@ def check(store: Store, policy: Policy, show_values: bool = False) -> Outcome:
     return Outcome(policy, violations, pairs)
 
 
-def _violations(request: _Request, sections: list[Section]) -> Iterator[tuple[str, int, str, str, str, str, str]]:
-    """(rule id, policy line, entry, data type, message, value, path) for each way this
-    request breaks a section."""
+class _Hit(NamedTuple):
+    """One way one request breaks one section."""
+
+    rule_id: str
+    line: int  # of the broken entry in the policy
+    where: str
+    data_type: str  # "" when the request itself (its receiver) is the violation
+    message: str
+    value: str = ""
+    path: str = ""
+
+
+def _violations(request: _Request, sections: list[Section]) -> Iterator[_Hit]:
     who = f"{request.app} → {request.receiver}"
     for section in sections:
         if section.allow_receivers is not None and not _any_glob(request.names, section.allow_receivers):
-            yield (RECEIVER_NOT_ALLOWED, section.allow_receivers_line, f"{section.where}.allow_receivers", "",
-                   f"{who}: receiver not in {section.where}.allow_receivers", "", "")
+            yield _Hit(RECEIVER_NOT_ALLOWED, section.allow_receivers_line, f"{section.where}.allow_receivers", "",
+                       f"{who}: receiver not in {section.where}.allow_receivers")
         if section.allow is not None and not any(e.matches_receiver(request.names) for e in section.allow):
-            yield (RECEIVER_NOT_ALLOWED, section.allow_line, f"{section.where}.allow", "",
-                   f"{who}: no entry of {section.where}.allow allows this receiver", "", "")
+            yield _Hit(RECEIVER_NOT_ALLOWED, section.allow_line, f"{section.where}.allow", "",
+                       f"{who}: no entry of {section.where}.allow allows this receiver")
         for entry in section.deny:
             if entry.data_types is None and entry.matches_receiver(request.names):
-                yield (DENIED, entry.line, entry.where, "", f"{who}: receiver denied by {entry.describe()}", "", "")
+                yield _Hit(DENIED, entry.line, entry.where, "", f"{who}: receiver denied by {entry.describe()}")
         for data_type, value, path in request.findings:
             for entry in section.deny:
                 if entry.data_types is not None and entry.matches(request.names, data_type):
-                    yield (DENIED, entry.line, entry.where, data_type,
-                           f"{who}: {data_type} denied by {entry.describe()}", value, path)
+                    yield _Hit(DENIED, entry.line, entry.where, data_type,
+                               f"{who}: {data_type} denied by {entry.describe()}", value, path)
             if section.allow is not None and not any(e.matches(request.names, data_type) for e in section.allow):
-                yield (NOT_ALLOWED, section.allow_line, f"{section.where}.allow", data_type,
-                       f"{who}: {data_type} not allowed by {section.where}.allow", value, path)
+                yield _Hit(NOT_ALLOWED, section.allow_line, f"{section.where}.allow", data_type,
+                           f"{who}: {data_type} not allowed by {section.where}.allow", value, path)
 
 
 def describe(violation: Violation, file: str) -> str:
