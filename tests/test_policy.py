@@ -15,6 +15,7 @@ from leakmap.datatypes import DATA_TYPES
 from leakmap.model import Analysis, Finding, Request
 from leakmap.policy import check, load_policy
 from leakmap.policy_formats import sarif, write_junit
+from leakmap.report import write_report
 from leakmap.store import Store
 from support.cli import leakmap
 
@@ -83,6 +84,10 @@ def test_hostile_values_cannot_break_junit_or_sarif(tmp_path):
     failure = ET.parse(tmp_path / "j.xml").getroot().find("testsuite/testcase/failure")
     assert failure is not None and "</failure>" in failure.text
     json.loads(json.dumps(sarif(outcome)))
+    write_report(store, tmp_path / "r.html", extra={"policy_violations": outcome.violations, "policy_file": evil})
+    page = (tmp_path / "r.html").read_text()
+    assert "Policy violations" in page and page.count("<script") == 1  # the report's own script only
+    assert "&lt;/failure&gt;&lt;script&gt;" in page
 
 
 def test_readme_policy_example_loads(tmp_path):
