@@ -8,17 +8,22 @@ LEAKMAP_DEBUG=1 to see the traceback).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
 from . import __version__
+from . import diff as diffs
+from . import policy as policies
+from . import policy_formats
 from .decode import DEFAULT_MAX_BODY, DEFAULT_MAX_DECOMPRESSED, Limits
 from .model import Problem
 from .export import FORMATS, ExportError, export_findings, export_format, findings_frame, write_evidence_har
@@ -198,7 +203,12 @@ def _replay_all(session: Session, captures: tuple[Path, ...], limits: Limits, la
     with click.progressbar(length=total, label="Analyzing", file=sys.stderr, hidden=not show,
                            show_pos=False, item_show_func=lambda _: None) as bar:
         done = 0
+        seen: set[Path] = set()
         for path in captures:
+            if path.is_file() and path.resolve() in seen:
+                click.echo(f"leakmap: {path}: given twice, analysed once", err=True)
+                continue
+            seen.add(path.resolve())
             if not path.is_file():
                 problem = Problem(str(path), "", "no such file" if not path.exists() else "not a file")
                 session.problem(problem)
@@ -220,6 +230,8 @@ def _print_summary(session: Session) -> None:
         not_decoded = sum(s.not_decoded.values())
         click.echo(f"{source}: {s.flows_read} flows read, {skipped} skipped, {s.tracker_requests} tracker requests "
                    f"({s.decoded} decoded, {not_decoded} not decoded), {s.findings} findings")
+        if s.already_stored:
+            click.echo(f"  already in the store, not added again: {s.already_stored} requests")
         for why, n in s.skipped.items():
             click.echo(f"  skipped {n}: {why}")
         for why, n in s.not_decoded.items():
@@ -354,6 +366,176 @@ def addon_path() -> None:
     from .addon import script_path
 
     click.echo(str(script_path()))
+
+
+# --- audits: compare two runs, check a policy -------------------------------------------------------
+
+def _audit_options(command):
+    """How `diff` and `check` analyse capture files (a findings store is read as it is)."""
+    options = [
+        click.option("--app", "label", default="", help="Label every request of the captures as sent by this app."),
+        _rules_option,
+        click.option("--no-bundled-rules", is_flag=True, help="Use only the rules given with --rules."),
+        click.option("--honey", multiple=True, metavar="TYPE=VALUE", help="A value you typed into the app, found in "
+                     "any request plain, encoded or hashed (as for analyze). Repeatable."),
+        _tracker_key_option,
+        click.option("--show-values", is_flag=True, help="Show captured values and URLs in full "
+                     "(default: redacted to their first characters and a short hash, still comparable)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _is_store(path: Path) -> bool:
+    """A findings store (SQLite), told from a capture file by its first bytes."""
+    try:
+        with path.open("rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _findings_store(paths: Sequence[Path], db: Path | None, label: str, rule_dirs: tuple[Path, ...],
+                    no_bundled_rules: bool, honey: tuple[str, ...], tracker_keys: tuple[str, ...]) -> Iterator[Store]:
+    """The findings of PATHS: one findings store as it is, or capture files analysed (quietly,
+    problems on stderr) into *db* or a temporary store that is deleted afterwards."""
+    stores = [p for p in paths if _is_store(p)]
+    if stores and (len(paths) > 1 or db is not None):
+        raise click.UsageError(f"{stores[0]} is a findings store: give one store, or capture files, not both")
+    try:
+        indicators, keys = [parse_indicator(h) for h in honey], parse_keys(tracker_keys)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    if db is not None and not paths:
+        if not db.is_file():
+            raise click.UsageError(f"{db}: no such findings store")
+        stores = [db]
+    if stores:
+        store = _open_store(stores[0])
+        try:
+            yield store
+        finally:
+            store.close()
+        return
+    with tempfile.TemporaryDirectory(prefix="leakmap-") as tmp:
+        store = _open_store(db or Path(tmp) / "findings.db")
+        try:
+            try:
+                session = Session(store, rule_dirs, not no_bundled_rules, Limits(), indicators, label, keys)
+            except ValueError as e:  # a tracker key no rule uses
+                raise click.UsageError(str(e)) from None
+            for problem in session.rule_problems:
+                click.echo(f"leakmap: rule skipped: {problem}", err=True)
+            _replay_all(session, tuple(paths), Limits(), label, quiet=True)
+            if paths and sum(s.flows_read for s in session.stats.values()) == 0:
+                _fail(f"no flow could be read from {', '.join(map(str, paths))}", EXIT_NOTHING_READ)
+            yield store
+        finally:
+            store.close()
+
+
+@main.command("diff", epilog="\b\nExit codes: 0 no difference, 1 differences, 2 wrong usage, 3 nothing could be read,\n"
+                             "5 a findings store cannot be opened, 70 internal error.")
+@click.argument("sides", nargs=-1, metavar="[BASE NEW]", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--base", "base_paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A capture file or findings store of the base run (repeatable: several captures).")
+@click.option("--new", "new_paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A capture file or findings store of the new run (repeatable).")
+@click.option("-o", "--output", "outputs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the diff here: JSON if the name ends in .json, else an HTML page (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="What goes to standard output: a readable list, or the JSON document.")
+@_audit_options
+def diff_command(sides: tuple[Path, ...], base_paths: tuple[Path, ...], new_paths: tuple[Path, ...],
+                 outputs: tuple[Path, ...], fmt: str, label: str, rule_dirs: tuple[Path, ...], no_bundled_rules: bool,
+                 honey: tuple[str, ...], tracker_keys: tuple[str, ...], show_values: bool) -> None:
+    """Compare two runs: what each app sent to which receiver in BASE and in NEW.
+
+    BASE and NEW are each a capture file (.mitm, .har) or a findings store (.db written by
+    `analyze --db` or `capture`); give several captures per run with --base/--new. Lists
+    receivers and data types added and gone per app, persistent identifiers (advertising,
+    device, user ids, emails) whose values changed or stayed, and request and finding counts.
+
+    \b
+      leakmap diff rejected.mitm accepted.mitm -o consent.html
+      leakmap diff --base v1-a.mitm --base v1-b.mitm --new v2.mitm --format json
+    """
+    if len(sides) not in (0, 2) or (sides and (base_paths or new_paths)):
+        raise click.UsageError("give BASE and NEW, or --base and --new")
+    base_side, new_side = (sides[:1], sides[1:]) if sides else (base_paths, new_paths)
+    if not base_side or not new_side:
+        raise click.UsageError("give BASE and NEW, or --base and --new")
+    runs = []
+    for side in (base_side, new_side):
+        with _findings_store(side, None, label, rule_dirs, no_bundled_rules, honey, tracker_keys) as store:
+            runs.append(diffs.summarize(store))
+    result = diffs.compare(runs[0], runs[1], show_values)
+    names = [[str(p) for p in side] for side in (base_side, new_side)]
+    diffs.write_outputs(result, outputs, fmt, names[0], names[1], show_values)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(names[0], names[1]), indent=2))
+    else:
+        for line in diffs.text_lines(result):
+            click.echo(line)
+        click.echo("differences found" if result.differs else "no difference")
+    sys.exit(1 if result.differs else 0)
+
+
+@main.command(epilog="\b\nExit codes: 0 no violation, 1 violations, 2 invalid policy or wrong usage,\n"
+                     "3 nothing could be read, 5 a findings store cannot be opened, 70 internal error.")
+@click.argument("captures", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Policy file (YAML) saying what each app may send to whom.")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+              help="Findings store to check; captures given too are analysed into it first (kept).")
+@click.option("--sarif", "sarif_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the violations as SARIF 2.1.0 (GitHub code scanning).")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write JUnit XML: one test case per app and receiver checked.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the HTML report, with the policy violations first (redacted unless --show-values).")
+@click.option("--print-schema", is_flag=True, help="Print the policy file's JSON Schema and exit.")
+@_audit_options
+def check(captures: tuple[Path, ...], policy_path: Path | None, db: Path | None, sarif_path: Path | None,
+          junit_path: Path | None, output: Path | None, print_schema: bool, label: str, rule_dirs: tuple[Path, ...],
+          no_bundled_rules: bool, honey: tuple[str, ...], tracker_keys: tuple[str, ...], show_values: bool) -> None:
+    """Check what apps sent against a policy (for CI): one line per violation, with its
+    evidence; exit 1 when there is any.
+
+    \b
+      leakmap check --policy privacy-policy.yaml ui-tests.mitm --sarif leakmap.sarif --junit leakmap.xml
+      leakmap check --policy privacy-policy.yaml --db capture.db
+    """
+    if print_schema:
+        click.echo(json.dumps(policies.schema(), indent=2))
+        return
+    if policy_path is None:
+        raise click.UsageError("--policy is required")
+    if not captures and db is None:
+        raise click.UsageError("give capture files or --db")
+    try:
+        policy = policies.load_policy(policy_path)
+    except policies.PolicyError as e:
+        _fail(f"invalid policy: {e}", 2)
+        raise  # unreachable
+    with _findings_store(captures, db, label, rule_dirs, no_bundled_rules, honey, tracker_keys) as store:
+        outcome = policies.check(store, policy, show_values)
+        if output:
+            write_report(store, output, not show_values,
+                         extra={"policy_violations": outcome.violations, "policy_file": str(policy_path)})
+    for violation in outcome.violations:
+        click.echo(policies.describe(violation, str(policy_path)))
+    if sarif_path:
+        policy_formats.write_sarif(outcome, sarif_path)
+    if junit_path:
+        policy_formats.write_junit(outcome, junit_path)
+    checked = sum(outcome.pairs.values())
+    if outcome.violations:
+        click.echo(f"{len(outcome.violations)} policy violations in {checked} requests checked")
+        sys.exit(1)
+    click.echo(f"policy {policy_path}: no violation in {checked} requests checked")
 
 
 def entry() -> None:

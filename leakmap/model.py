@@ -30,6 +30,9 @@ class Request:
     proxy_mode: str = ""
     body_error: str = ""
     label: str = ""  # the app label given by the user for this capture (--app)
+    # What identifies this request in the store, whatever file it is read from again:
+    # `flow:<mitmproxy flow id>` (a UUID) or `har:<content hash>`; "" → source + flow id.
+    key: str = ""
     host: str = field(init=False)
     path: str = field(init=False)
     query: str = field(init=False)

@@ -38,12 +38,15 @@ class Stats:
     # Requests to hosts no rule covers, where no detector found anything: not stored, but
     # counted per registrable domain so the report can still say who else was contacted.
     other_hosts: Counter[str] = field(default_factory=Counter)
+    # Requests the store already held (the capture was analysed before): counted as usual
+    # above, but not stored again.
+    already_stored: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"flows_read": self.flows_read, "skipped": dict(self.skipped), "tracker_requests": self.tracker_requests,
                 "decoded": self.decoded, "not_decoded": dict(self.not_decoded),
                 "other_requests_with_findings": self.other_requests_with_findings, "findings": self.findings,
-                "other_hosts": dict(self.other_hosts.most_common())}
+                "other_hosts": dict(self.other_hosts.most_common()), "already_stored": self.already_stored}
 
     def count(self, analysis: Analysis | None) -> None:
         if analysis is None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -78,6 +80,7 @@ def request_from_flow(flow: http.HTTPFlow, source: str, limits: Limits, label: s
         proxy_mode=mode,
         body_error=error,
         label=label,
+        key=f"flow:{flow.id}",
     )
 
 
@@ -147,7 +150,7 @@ def request_from_har(entry: dict[str, Any], source: str, index: int, limits: Lim
     url = req["url"]
     if not isinstance(url, str) or "://" not in url:
         raise ValueError(f"request.url is not an absolute URL: {str(url)[:80]!r}")
-    return Request(
+    request = Request(
         flow_id=str(entry.get("_id") or entry.get("pageref") and f"{entry['pageref']}#{index}" or f"har-{index}"),
         source=source,
         timestamp=_har_timestamp(entry.get("startedDateTime")),
@@ -159,6 +162,18 @@ def request_from_har(entry: dict[str, Any], source: str, index: int, limits: Lim
         body_error=error,
         label=label,
     )
+    request.key = har_key(request, entry.get("startedDateTime"))
+    return request
+
+
+def har_key(request: Request, started: Any) -> str:
+    """A HAR entry's identity: HAR has no flow ids that are unique beyond one file, so the
+    entry's content (start time as written, method, URL, headers, body) names it, and the
+    same entry read from the same or a copied HAR is recognised as already stored."""
+    digest = hashlib.sha256(json.dumps([str(started), request.method, request.url, request.headers],
+                                       ensure_ascii=False).encode("utf-8", "surrogateescape"))
+    digest.update(request.body)
+    return f"har:{digest.hexdigest()[:40]}"
 
 
 def read_har(path: Path, limits: Limits, label: str = "", progress: Progress = None) -> Iterator[Item]:
@@ -166,13 +181,18 @@ def read_har(path: Path, limits: Limits, label: str = "", progress: Progress = N
     file with a Problem after every entry read before it."""
     source = str(path)
     index = 0
+    repeats: dict[str, int] = {}  # identical entries within one file stay distinct: key#2, key#3
     with path.open("rb") as f:
         try:
             for index, entry in enumerate(ijson.items(f, "log.entries.item", use_float=True), 1):
                 if progress and index % 256 == 0:
                     progress(f.tell())
                 try:
-                    yield request_from_har(entry, source, index, limits, label)
+                    request = request_from_har(entry, source, index, limits, label)
+                    seen = repeats[request.key] = repeats.get(request.key, 0) + 1
+                    if seen > 1:
+                        request.key = f"{request.key}#{seen}"
+                    yield request
                 except (KeyError, TypeError, ValueError, AttributeError) as e:
                     what = f"missing {e}" if isinstance(e, KeyError) else str(e)
                     yield Problem(source, f"entry {index}", f"skipped broken HAR entry: {what}")

@@ -620,7 +620,11 @@ def render(context: dict[str, Any]) -> str:
         **context, csp=content_security_policy(script, style), script=Markup(script), style=Markup(style))
 
 
-def write_report(store: Store, path: Path, redact: bool = False, evidence_limit: int = EVIDENCE_LIMIT) -> None:
-    page = render(build_context(store, redact, evidence_limit))  # a store fault leaves no empty file behind
+def write_report(store: Store, path: Path, redact: bool = False, evidence_limit: int = EVIDENCE_LIMIT,
+                 extra: dict[str, Any] | None = None) -> None:
+    """*extra*: context for the optional sections other commands add (`leakmap check`'s
+    policy_violations and policy_file, shown by report_policy.html.j2). The page is built
+    before the file is touched, so a store fault leaves no empty file behind."""
+    page = render({**build_context(store, redact, evidence_limit), **(extra or {})})
     make_private(path)
     Path(path).write_text(page, encoding="utf-8")

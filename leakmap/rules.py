@@ -16,11 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
-from . import datatypes, paths
+from . import datatypes, paths, yamldoc
 from .decode import Operation, compile_steps
 from .model import Problem
 
@@ -28,7 +25,6 @@ from .model import Problem
 #: data; naming it stops the key-name heuristics from guessing a type for it.
 NOT_PERSONAL = "uploaded"
 
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NAME = r"^[a-z0-9][a-z0-9_.-]*$"
 _PATHS = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}
 _FIELD_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
@@ -116,12 +112,8 @@ SCHEMA: dict[str, Any] = {
 _VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 
 
-class RuleError(ValueError):
+class RuleError(yamldoc.DocumentError):
     """A rule file that cannot be used; `str()` gives file:line: what is wrong."""
-
-    def __init__(self, file: str, line: int, message: str) -> None:
-        super().__init__(f"{file}:{line}: {message}")
-        self.file, self.line, self.message = file, line, message
 
 
 @dataclass(slots=True)
@@ -246,30 +238,6 @@ class Rule:
     endpoints: list[Endpoint] = field(default_factory=list)
 
 
-def _line_of(data: Any, path: Iterable[Any]) -> int:
-    """1-based line of the node at *path* in ruamel round-trip data (best effort)."""
-    line = getattr(getattr(data, "lc", None), "line", 0)
-    node = data
-    for key in path:
-        lc = getattr(node, "lc", None)
-        try:
-            if lc is not None:
-                line = lc.key(key)[0] if isinstance(key, str) else lc.item(key)[0]
-            node = node[key]
-        except (KeyError, IndexError, TypeError, AttributeError):
-            break
-    return line + 1
-
-
-def _plain(data: Any) -> Any:
-    """ruamel containers → plain dicts/lists (jsonschema and the compiler want plain types)."""
-    if isinstance(data, dict):
-        return {str(k): _plain(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_plain(v) for v in data]
-    return data
-
-
 def _compile_fields(mapping: dict[str, str], where: Any, fail: Any) -> FieldMap:
     compiled = FieldMap()
     for path_text, data_type in mapping.items():
@@ -309,14 +277,12 @@ def compile_rule(raw: Any, file: str) -> Rule:
     """Validate one parsed rule document and compile it. Raises RuleError."""
 
     def fail(where: list[Any], message: str) -> None:
-        raise RuleError(file, _line_of(raw, where), message)
+        raise RuleError(file, yamldoc.line_of(raw, where), message)
 
-    errors = sorted(_VALIDATOR.iter_errors(_plain(raw)), key=lambda e: list(e.absolute_path))
-    if errors:
-        error = errors[0]
-        where = "/".join(str(p) for p in error.absolute_path) or "top level"
-        fail(list(error.absolute_path), f"{where}: {error.message}")
-    data = _plain(raw)
+    schema_error = yamldoc.first_schema_error(_VALIDATOR, raw)
+    if schema_error:
+        fail(*schema_error)
+    data = yamldoc.plain(raw)
     rule = Rule(data["id"], data["name"], data["company"], data["category"], data.get("website", ""),
                 data.get("country", ""), file)
     seen: set[str] = set()
@@ -414,36 +380,10 @@ def rule_files(locations: Iterable[Path]) -> list[Path]:
 
 
 def load_file(file: Path) -> Rule:
-    """Parse, validate and compile one rule file. Raises RuleError.
-
-    Fast path: libyaml's C parser (PyYAML). Any problem, and only then, reparses the file with
-    ruamel's round-trip parser, which knows the line of every node (and follows YAML 1.2,
-    where `NO` is a string), so the error names the exact line."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as e:
-        raise RuleError(str(file), 0, f"cannot read: {e.strerror}") from None
-    except UnicodeDecodeError as e:
-        raise RuleError(str(file), 0, f"not UTF-8 text (byte {e.start})") from None
-    try:
-        raw = yaml.load(text, Loader=_FAST_LOADER)
-        if isinstance(raw, dict):
-            return compile_rule(raw, str(file))
-    except (yaml.YAMLError, RuleError):
-        pass
-    return _load_exact(text, file)
-
-
-def _load_exact(text: str, file: Path) -> Rule:
-    try:
-        raw = YAML(typ="rt").load(text)
-    except YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise RuleError(str(file), (mark.line + 1) if mark else 0, f"invalid YAML: {problem}") from None
-    if not isinstance(raw, dict):
-        raise RuleError(str(file), 1, "a rule file must be a mapping with id, name, company, category, endpoints")
-    return compile_rule(raw, str(file))
+    """Parse, validate and compile one rule file. Raises RuleError with file:line (see
+    yamldoc.load: libyaml first, ruamel for the line numbers only when something is wrong)."""
+    return yamldoc.load(file, compile_rule, RuleError,
+                        "a rule file must be a mapping with id, name, company, category, endpoints")
 
 
 def load_rules(extra: Iterable[Path] = (), bundled: bool = True) -> tuple[list[Rule], list[Problem]]:

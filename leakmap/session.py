@@ -83,7 +83,8 @@ class Session:
         analysis = self.analyzer.analyze(request)
         stats.count(analysis)
         if analysis is not None:
-            self.store.add(analysis, commit=commit)
+            if not self.store.add(analysis, commit=commit):  # 0: stored by an earlier analysis
+                stats.already_stored += 1
         elif request.host and request.method != "OPTIONS":
             stats.other_hosts[registrable_domain(request.host)] += 1
         return analysis

@@ -27,7 +27,9 @@ from .datatypes import DATA_TYPES
 from .model import Analysis, Problem
 from .private_files import make_store_private
 
-SCHEMA_VERSION = "1"
+# 2: requests.request_key (UNIQUE) and unique problems, so analysing a capture again adds
+# nothing; stores of version 1 are migrated when opened (see _migrate).
+SCHEMA_VERSION = "2"
 MAX_PAYLOAD_CHARS = 512 * 1024
 
 _SCHEMA = """
@@ -35,7 +37,8 @@ CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS requests(
     id INTEGER PRIMARY KEY, flow_id TEXT, source TEXT, timestamp REAL, method TEXT, url TEXT, host TEXT,
     client TEXT, app TEXT, app_signal TEXT, app_evidence TEXT, tracker TEXT, company TEXT, category TEXT,
-    endpoint TEXT, rule_source TEXT, match_via TEXT, status TEXT, error TEXT, decode_chain TEXT, payload TEXT);
+    endpoint TEXT, rule_source TEXT, match_via TEXT, status TEXT, error TEXT, decode_chain TEXT, payload TEXT,
+    request_key TEXT);
 CREATE TABLE IF NOT EXISTS findings(
     id INTEGER PRIMARY KEY, request_id INTEGER NOT NULL REFERENCES requests(id), data_type TEXT, value TEXT,
     path TEXT, context TEXT, detector TEXT, detail TEXT);
@@ -55,6 +58,31 @@ EXPORT_COLUMNS = [
     "data_type", "data_category", "sensitivity", "value", "path", "context", "detector", "detail", "flow_id",
     "timestamp", "source", "request_id", "match_via",
 ]
+
+
+def receiver_name(tracker: str, company: str, host: str, trackers: dict[str, dict[str, str]]) -> str:
+    """Who received a stored request, as diffs and policies name it: the tracker rule's name
+    (Mixpanel, Firebase: a company often runs several), else its company, else the host."""
+    name = trackers.get(tracker, {}).get("name", "") if tracker else ""
+    return name or company or host or ""
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a store of an earlier schema up to SCHEMA_VERSION, in place. Version 1 had no
+    request keys: rows of mitmproxy flows get theirs from the flow id (a UUID; only the
+    first of rows stored twice, the others stay as they are), rows read from HAR files keep
+    none (their content is not stored), and repeated problem lines are dropped."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(requests)")}
+    if "request_key" not in columns:
+        db.execute("ALTER TABLE requests ADD COLUMN request_key TEXT")
+        db.execute("UPDATE requests SET request_key = 'flow:' || flow_id WHERE id IN (SELECT min(id) FROM requests"
+                   " WHERE length(flow_id) = 36 AND flow_id GLOB '*-*-*-*-*' GROUP BY flow_id)")
+        db.execute("DELETE FROM problems WHERE id NOT IN (SELECT min(id) FROM problems GROUP BY source, location,"
+                   " message)")
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS requests_key ON requests(request_key)")
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS problems_once ON problems(source, location, message)")
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND CAST(value AS INTEGER) < ?",
+               (SCHEMA_VERSION, int(SCHEMA_VERSION)))
 
 
 class StoreError(Exception):
@@ -115,6 +143,7 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        _migrate(self.db)
         self.db.commit()
 
     def _refuse_newer_schema(self) -> None:
@@ -145,20 +174,24 @@ class Store:
 
     @_faults_are_store_errors
     def add(self, analysis: Analysis, commit: bool = True) -> int:
-        """Append one analysed request with its findings and fields; returns its row id."""
+        """Append one analysed request with its findings and fields; returns its row id, or
+        0 when the store already holds this request (same key: the capture was analysed
+        before), which then adds nothing."""
         r = analysis.request
         payload = json.dumps(analysis.payload, ensure_ascii=False, default=str)
         if len(payload) > MAX_PAYLOAD_CHARS:
             payload = json.dumps({"truncated": True, "first_chars": payload[:MAX_PAYLOAD_CHARS]})
         cur = self.db.execute(
-            "INSERT INTO requests(flow_id, source, timestamp, method, url, host, client, app, app_signal, app_evidence,"
-            " tracker, company, category, endpoint, rule_source, match_via, status, error, decode_chain, payload)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR IGNORE INTO requests(flow_id, source, timestamp, method, url, host, client, app, app_signal,"
+            " app_evidence, tracker, company, category, endpoint, rule_source, match_via, status, error, decode_chain,"
+            " payload, request_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (r.flow_id, r.source, r.timestamp, r.method, r.url, r.host, r.client, analysis.app, analysis.app_signal,
              analysis.app_evidence, analysis.tracker, analysis.company, analysis.category, analysis.endpoint,
              analysis.rule_source, analysis.match_via, analysis.status, analysis.error,
-             json.dumps(analysis.decode_chain, ensure_ascii=False), payload),
+             json.dumps(analysis.decode_chain, ensure_ascii=False), payload, r.key or f"{r.source}#{r.flow_id}"),
         )
+        if cur.rowcount == 0:
+            return 0
         request_id = int(cur.lastrowid or 0)
         self.db.executemany(
             "INSERT INTO findings(request_id, data_type, value, path, context, detector, detail) VALUES (?,?,?,?,?,?,?)",
@@ -172,7 +205,7 @@ class Store:
 
     @_faults_are_store_errors
     def add_problem(self, problem: Problem) -> None:
-        self.db.execute("INSERT INTO problems(source, location, message) VALUES (?,?,?)",
+        self.db.execute("INSERT OR IGNORE INTO problems(source, location, message) VALUES (?,?,?)",
                         (problem.source, problem.where, problem.message))
 
     @_faults_are_store_errors

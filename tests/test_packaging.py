@@ -43,6 +43,8 @@ def test_wheel_contains_rules_template_and_addon(installed: Path):
     assert (package / "tracker_rules" / "mixpanel.yaml").is_file()
     assert (package / "reports" / "report.html.j2").is_file()
     assert (package / "addons" / "leakmap.py").is_file()
+    for data in ("data/policy.schema.json", "data/privacy_labels.yaml", "reports/diff.html.j2", "reports/diff.css"):
+        assert (package / data).is_file(), data
 
 
 def test_installed_cli_works_outside_the_checkout(installed: Path, tmp_path: Path):
