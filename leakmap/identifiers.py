@@ -242,7 +242,7 @@ def graph(result: dict[str, Any], limit: int = 30) -> dict[str, Any]:
     shown = sorted(result["identifiers"], key=lambda i: (not i["bridging"], -len(i["receivers"])))[:limit]
     apps = sorted({r["app"] for i in shown for r in i["routes"]})
     receivers = sorted({r["receiver"] for i in shown for r in i["routes"]})
-    row_h, top, width = 22, 20, 900
+    row_h, top, width = 30, 20, 900
     xs = {"app": 150, "id": 450, "receiver": 750}
     height = top + row_h * max(len(apps), len(shown), len(receivers), 1)
 
