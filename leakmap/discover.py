@@ -6,7 +6,8 @@ not only those whose requests the analysis stored. Each request to an uncovered 
 opened with generic decode steps (leakmap/decode.py) and its leaves go through the same
 detectors as rule-less requests (key names, value patterns, honey values). Signals, each
 with its evidence: values the detectors recognise, identifier-like values repeated across
-requests, batched events, beacon-like endpoints, and being third party to the page.
+requests, batched events, beacon-like endpoints, and being third party to the apps or
+sites that contact the host (a host named like the app is more likely its own server).
 Per host we keep counters and a bounded sample, never the requests themselves.
 """
 
@@ -20,11 +21,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from . import paths
 from .datatypes import DATA_TYPES, SENSITIVITY_RANK
 from .decode import Chain, DecodeError, Limits, compile_steps
+from .attribute import from_headers, from_site
 from .extract import Indicator, _patterns, classify_key, scalar_text
 from .match import HostIndex, registrable_domain
 from .model import Problem, Request
@@ -46,6 +47,7 @@ _ID_LIKE = re.compile(r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 _BEACON_WORDS = {"track", "collect", "event", "events", "batch", "log", "logs", "beacon", "pixel", "analytics",
                  "metrics", "telemetry", "capture", "identify", "engage", "ingest", "e", "i", "t", "p", "v1", "rum"}
 MAX_SAMPLE = 5  # evidence kept per host and signal
+MAX_ENDPOINTS = 1000  # distinct path patterns (and senders) counted per host
 MAX_FINDINGS = 200  # detector hits listed per host in JSON
 MAX_IDS_PER_HOST = 2000  # distinct identifier-like values tracked per host
 
@@ -155,23 +157,27 @@ class HostStats:
     methods: Counter[str] = field(default_factory=Counter)
     endpoints: Counter[str] = field(default_factory=Counter)
     apps: Counter[str] = field(default_factory=Counter)
-    hits: dict[tuple[str, str], Hit] = field(default_factory=dict)  # (type, value) → first hit
+    hits: dict[tuple[str, str], Hit] = field(default_factory=dict)  # (type, value) → first hit (bounded)
+    hit_kinds: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)  # detector, detail, type, shape
     ids: dict[str, set[int]] = field(default_factory=dict)  # identifier-like value → request numbers
     id_paths: dict[str, str] = field(default_factory=dict)
     batches: list[str] = field(default_factory=list)
     beacons: list[str] = field(default_factory=list)
-    third_party: list[str] = field(default_factory=list)
+    third_party: set[str] = field(default_factory=set)  # apps or sites it is a third party to (bounded)
+    first_party: set[str] = field(default_factory=set)  # apps or sites it seems to belong to (bounded)
     decoded: Counter[str] = field(default_factory=Counter)
 
     def observe(self, n: int, request: Request, opened: Opened, hits: Iterable[Hit]) -> None:
         self.requests += 1
         self.methods[request.method] += 1
         endpoint = f"{request.method} {path_pattern(request.path)}"
-        self.endpoints[endpoint] += 1
-        self.apps[request.label or "unattributed"] += 1
+        if endpoint in self.endpoints or len(self.endpoints) < MAX_ENDPOINTS:
+            self.endpoints[endpoint] += 1
         self.decoded[" + ".join(f"{at}: {' → '.join(s)}" for at, s in opened.operations) or "not opened"] += 1
         for hit in hits:
-            self.hits.setdefault((hit.data_type, hit.value), hit)
+            self.hit_kinds[(hit.detector, hit.detail, hit.data_type, paths.shape(hit.path))] += 1
+            if len(self.hits) < MAX_FINDINGS:
+                self.hits.setdefault((hit.data_type, hit.value), hit)
         for path, raw in paths.leaves(opened.doc, max_depth=16):
             value = scalar_text(raw)
             if value and _ID_LIKE.match(value) and not path.startswith("header"):
@@ -185,11 +191,14 @@ class HostStats:
         beacon = words & _BEACON_WORDS
         if beacon and len(self.beacons) < MAX_SAMPLE and not any(b.startswith(endpoint + " ") for b in self.beacons):
             self.beacons.append(f"{endpoint} (path words: {', '.join(sorted(words & _BEACON_WORDS))})")
-        page = request.header("origin") or request.header("referer")
-        page_host = urlsplit(page).hostname or ""
-        if page_host and registrable_domain(page_host) != registrable_domain(self.host):
-            if len(self.third_party) < MAX_SAMPLE and page_host not in self.third_party:
-                self.third_party.append(page_host)
+        found = from_headers(request) or from_site(request)
+        sender = request.label or (found.app if found else "")
+        if sender and (sender in self.apps or len(self.apps) < MAX_ENDPOINTS):
+            self.apps[sender] += 1
+        if sender:
+            side = self.first_party if same_party(sender, self.host) else self.third_party
+            if len(side) < MAX_SAMPLE:
+                side.add(sender)
 
     def repeated_ids(self) -> list[tuple[str, str, int]]:
         """(value, path, requests) of identifier-like values seen in two or more requests."""
@@ -201,11 +210,12 @@ class HostStats:
         hits on personal data count most, then ids that follow a device across requests."""
         evidence: list[str] = []
         score = 0.0
-        personal = {t for t, _ in self.hits if DATA_TYPES.get(t) and SENSITIVITY_RANK[DATA_TYPES[t].sensitivity] >= 2}
-        if self.hits:
-            score += min(3 * len(personal) + len(self.hits) - len(personal), 15)
-            for hit in list(self.hits.values())[:MAX_SAMPLE]:
-                evidence.append(f"detector {hit.detector} ({hit.detail}): {hit.data_type} at {hit.path}")
+        types = {kind[2] for kind in self.hit_kinds}
+        personal = {t for t in types if DATA_TYPES.get(t) and SENSITIVITY_RANK[DATA_TYPES[t].sensitivity] >= 2}
+        if types:
+            score += min(3 * len(personal) + len(types) - len(personal), 15)
+            for (detector, detail, data_type, shape), n in self.hit_kinds.most_common(MAX_SAMPLE):
+                evidence.append(f"detector {detector} ({detail}): {data_type} at {shape}, {n} times")
         repeated = self.repeated_ids()
         if repeated:
             score += 3 + min(len(repeated), 3)
@@ -218,8 +228,11 @@ class HostStats:
             score += 2
             evidence.extend(f"beacon-like endpoint: {b}" for b in self.beacons)
         if self.third_party:
-            score += 1
-            evidence.append(f"third party to the page: {', '.join(self.third_party)}")
+            score += 2 if len(self.third_party) >= 2 else 1
+            evidence.append(f"third party to {len(self.third_party)} apps or sites: {', '.join(sorted(self.third_party))}")
+        elif self.first_party:
+            score -= 4
+            evidence.append(f"seems first party: named like {', '.join(sorted(self.first_party))} (the app's own server?)")
         score += math.log2(1 + self.requests) / 4
         return round(score, 2), evidence
 
@@ -227,10 +240,19 @@ class HostStats:
         score, evidence = self.score()
         return {"host": self.host, "domain": registrable_domain(self.host), "score": score,
                 "requests": self.requests, "methods": dict(self.methods), "endpoints": dict(self.endpoints.most_common(10)),
-                "apps": dict(self.apps), "data_types": sorted({t for t, _ in self.hits}),
+                "apps": dict(self.apps), "data_types": sorted({kind[2] for kind in self.hit_kinds}),
                 "decoded": dict(self.decoded), "evidence": evidence,
                 "findings": [{"data_type": h.data_type, "value": h.value, "path": h.path, "detector": h.detector,
                               "detail": h.detail} for h in list(self.hits.values())[:MAX_FINDINGS]]}
+
+
+def same_party(sender: str, host: str) -> bool:
+    """Whether an app or site name (`Newsdaily`, `com.newsdaily.android`, `newsdaily.net`)
+    names the host's own domain: then the host is more likely the app's server than a tracker."""
+    label = registrable_domain(host).split(".")[0].lower()
+    tokens = [t for t in re.split(r"[^a-z0-9]+", sender.lower()) if t]
+    compact = "".join(tokens)
+    return len(label) >= 3 and (label in tokens or label == compact or (len(compact) >= 4 and compact in label))
 
 
 def _batch_of(doc: dict[str, Any]) -> str:

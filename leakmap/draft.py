@@ -26,6 +26,8 @@ from .match import registrable_domain
 from .model import Problem, Request
 from .rules import Rule
 
+MAX_ENDPOINTS = 100  # endpoints per draft (method × path pattern)
+MAX_FIELDS = 500  # field paths per endpoint
 _HASH_FORMS = {"md5", "sha1", "sha256"}
 _HASHED = {"email": "hashed_email", "phone": "hashed_phone", "advertising_id": "hashed_advertising_id"}
 
@@ -55,7 +57,9 @@ class DraftEndpoint:
             data_type = _HASHED.get(data_type, data_type)
         why = {"key_name": f"key name {hit.detail!r}", "pattern": f"value looks like an {hit.detail}",
                "indicator": f"honey value found ({hit.detail})"}.get(hit.detector, hit.detector)
-        self.fields.setdefault(paths.shape(hit.path), Counter())[(data_type, why)] += 1
+        shape = paths.shape(hit.path)
+        if shape in self.fields or len(self.fields) < MAX_FIELDS:
+            self.fields.setdefault(shape, Counter())[(data_type, why)] += 1
 
 
 def collect(host: str, captures: Iterable[Path], rules: list[Rule], limits: Limits,
@@ -71,7 +75,9 @@ def collect(host: str, captures: Iterable[Path], rules: list[Rule], limits: Limi
     endpoints: dict[tuple[str, str], DraftEndpoint] = {}
     hits: list[Hit] = []
     for request in uncovered(captures, rules, limits, on_problem=on_problem, want=want):
-        pattern = path_pattern(request.path)
+        pattern = path_pattern(request.path).rstrip("/") or "/"  # `/track` and `/track/`: one endpoint
+        if (request.method, pattern) not in endpoints and len(endpoints) >= MAX_ENDPOINTS:
+            continue  # a host with endless path variants: the first ones make the draft
         endpoint = endpoints.setdefault((request.method, pattern), DraftEndpoint(request.method, pattern))
         endpoint.requests += 1
         opened = open_request(request, limits)

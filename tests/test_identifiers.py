@@ -58,3 +58,11 @@ def test_discover_and_draft_survive_a_truncated_capture(tmp_path):
     draft = run("rules", "draft", "api.mixpanel.com", str(broken), "--no-bundled-rules", "-o", "d.yaml")
     assert draft.returncode == 0, draft.stderr
     assert run("rules", "check", "d.yaml").returncode == 0
+
+
+def test_a_host_named_like_its_app_is_first_party():
+    from leakmap.discover import same_party
+
+    assert same_party("Newsdaily", "api.newsdaily.net") and same_party("com.newsdaily.android", "api.newsdaily.net")
+    assert same_party("newsdaily.net", "images.newsdaily.net")
+    assert not same_party("Newsdaily", "api.mixpanel.com") and not same_party("Honey Notes", "us.i.posthog.com")

@@ -177,13 +177,17 @@ def without_posthog(dump: Path) -> Path:
     return rules
 
 
-def test_discover_ranks_the_uncovered_tracker_with_evidence(dump, without_posthog):
+@pytest.fixture(scope="module")
+def discovered(dump: Path, without_posthog: Path) -> list[dict]:
     result = leakmap("discover", str(dump), "--no-bundled-rules", "--rules", str(without_posthog), "--format", "json",
                      cwd=dump.parent)
     assert result.returncode == 0, result.stderr
-    ranked = json.loads(result.stdout)
-    top = ranked[0]
-    assert top["host"] == POSTHOG_HOST, ranked
+    return json.loads(result.stdout)
+
+
+def test_discover_ranks_the_uncovered_tracker_with_evidence(dump, without_posthog, discovered):
+    top = discovered[0]
+    assert top["host"] == POSTHOG_HOST, discovered
     assert "email" in top["data_types"] and top["score"] > 5
     assert any(e.startswith("detector key_name") for e in top["evidence"])
     assert any("repeated in 2 requests" in e for e in top["evidence"]), top["evidence"]
@@ -191,9 +195,7 @@ def test_discover_ranks_the_uncovered_tracker_with_evidence(dump, without_postho
     assert POSTHOG_HOST in text.stdout.splitlines()[0]
 
 
-def test_draft_rule_passes_check_and_reproduces_findings(dump, without_posthog):
-    discovered = json.loads(leakmap("discover", str(dump), "--no-bundled-rules", "--rules", str(without_posthog),
-                                    "--format", "json", cwd=dump.parent).stdout)
+def test_draft_rule_passes_check_and_reproduces_findings(dump, without_posthog, discovered):
     detected = {(f["data_type"], f["value"]) for f in discovered[0]["findings"]}
     assert ("email", H["email"]) in detected
     draft = dump.parent / "draft.yaml"
