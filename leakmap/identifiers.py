@@ -31,6 +31,7 @@ HASH_ALGORITHMS = ("sha256", "sha1", "md5")
 _HEX_DIGEST = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$")
 _TOO_COMMON = {"0", "1", "-1", "true", "false", "null", "none", "undefined", "unknown", "anonymous",
                "00000000-0000-0000-0000-000000000000"}
+UNATTRIBUTED = "unattributed"
 MIN_ID_LENGTH = 4  # shorter values (a counter, "42") would bridge everything by chance
 
 
@@ -101,8 +102,9 @@ class Identifier:
         reasons = []
         if len(self.receivers) >= 2:
             reasons.append(f"sent to {len(self.receivers)} receivers: {', '.join(self.receivers)}")
-        if len(self.apps) >= 2:
-            reasons.append(f"sent by {len(self.apps)} apps: {', '.join(self.apps)}")
+        apps = [app for app in self.apps if app != UNATTRIBUTED]  # "unknown" is no second app
+        if len(apps) >= 2:
+            reasons.append(f"sent by {len(apps)} apps: {', '.join(apps)}")
         return reasons
 
 
@@ -122,7 +124,7 @@ def _sightings(store: Store, types: tuple[str, ...]) -> Iterator[tuple[str, str,
         "SELECT r.app, r.company, r.host, f.data_type, f.value, r.id, r.timestamp FROM findings f"
         f" JOIN requests r ON r.id = f.request_id WHERE f.data_type IN ({marks}) ORDER BY r.timestamp, r.id", types)
     for app, company, host, data_type, value, request_id, ts in cursor:
-        yield app or "unattributed", receiver_of(company, host), data_type, value or "", int(request_id), float(ts or 0)
+        yield app or UNATTRIBUTED, receiver_of(company, host), data_type, value or "", int(request_id), float(ts or 0)
 
 
 def _hex_fields(store: Store) -> Iterator[tuple[str, str, str, int, float]]:
@@ -134,7 +136,7 @@ def _hex_fields(store: Store) -> Iterator[tuple[str, str, str, int, float]]:
     for app, company, host, value, request_id, ts in cursor:
         lowered = (value or "").lower()
         if _HEX_DIGEST.match(lowered):
-            yield app or "unattributed", receiver_of(company, host), lowered, int(request_id), float(ts or 0)
+            yield app or UNATTRIBUTED, receiver_of(company, host), lowered, int(request_id), float(ts or 0)
 
 
 def collect(store: Store) -> list[Identifier]:
@@ -172,7 +174,7 @@ def _fingerprint_rows(store: Store) -> Iterator[tuple[str, str, str, str]]:
     for app, company, host, path, value in cursor:
         attribute = attribute_for_key(paths.last_key(path))
         if attribute:
-            yield app or "unattributed", receiver_of(company, host), attribute, (value or "")[:200]
+            yield app or UNATTRIBUTED, receiver_of(company, host), attribute, (value or "")[:200]
 
 
 def identifier_dict(ident: Identifier, mask: Any = None) -> dict[str, Any]:
