@@ -8,8 +8,6 @@ LEAKMAP_DEBUG=1 to see the traceback).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import sys
@@ -385,20 +383,7 @@ def ids_command(captures: tuple[Path, ...], db: Path | None, fmt: str, table: st
                 _fail("no flow could be read from any input", EXIT_NOTHING_READ)
         result = identifiers.build(store, redact_value if redact else None)
         store.close()
-    if fmt == "json":
-        _emit(json.dumps(result, indent=2, ensure_ascii=False) + "\n", output)
-    elif fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        if table == "fingerprints":
-            writer.writerow(identifiers.FINGERPRINT_CSV_COLUMNS)
-            writer.writerows(identifiers.fingerprint_csv_rows(result))
-        else:
-            writer.writerow(identifiers.CSV_COLUMNS)
-            writer.writerows(identifiers.csv_rows(result))
-        _emit(buffer.getvalue(), output)
-    else:
-        _emit(identifiers.text_summary(result), output)
+    _emit(identifiers.render(result, fmt, table), output)
 
 
 @main.command()
@@ -415,20 +400,12 @@ def discover(captures: tuple[Path, ...], fmt: str, limit: int, label: str, rule_
     values the detectors recognise, identifier-like values repeated across requests, batched
     events, beacon-like endpoints, being third party to the page. Draft a rule for one with
     `leakmap rules draft HOST CAPTURES...`."""
-    from .discover import discover as rank
+    from . import discover as discovery
 
-    ranked = rank(captures, _loaded_rules(rule_dirs, no_bundled_rules), Limits(), _indicators(honey), label,
-                  lambda p: click.echo(f"leakmap: {p}", err=True))
-    if fmt == "json":
-        click.echo(json.dumps(ranked, indent=2, ensure_ascii=False))
-        return
-    for host in ranked[:limit]:
-        click.echo(f"{host['score']:6.2f}  {host['host']}  ({host['requests']} requests"
-                   f"{'; ' + ', '.join(host['data_types']) if host['data_types'] else ''})")
-        for line in host["evidence"]:
-            click.echo(f"        - {line}")
-    if len(ranked) > limit:
-        click.echo(f"… {len(ranked) - limit} more hosts (--limit, or --format json)")
+    ranked = discovery.discover(captures, _loaded_rules(rule_dirs, no_bundled_rules), Limits(), _indicators(honey),
+                                label, lambda p: click.echo(f"leakmap: {p}", err=True))
+    _emit(json.dumps(ranked, indent=2, ensure_ascii=False) + "\n" if fmt == "json" else
+          discovery.text_report(ranked, limit), None)
 
 
 @rules.command("draft")

@@ -291,3 +291,15 @@ def discover(captures: Iterable[Path], rules: list[Rule], limits: Limits, indica
         hosts.setdefault(request.host, HostStats(request.host)).observe(n, request, opened, hits)
     ranked = [h.to_dict() for h in hosts.values()]
     return sorted(ranked, key=lambda h: (-h["score"], h["host"]))
+
+
+def text_report(ranked: list[dict[str, Any]], limit: int) -> str:
+    """The readable ranking: score, host, request count and data types, then the evidence."""
+    lines = []
+    for host in ranked[:limit]:
+        types = "; " + ", ".join(host["data_types"]) if host["data_types"] else ""
+        lines.append(f"{host['score']:6.2f}  {host['host']}  ({host['requests']} requests{types})")
+        lines.extend(f"        - {line}" for line in host["evidence"])
+    if len(ranked) > limit:
+        lines.append(f"… {len(ranked) - limit} more hosts (--limit, or --format json)")
+    return "\n".join(lines) + "\n" if lines else "no host outside the rules was contacted\n"

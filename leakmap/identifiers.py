@@ -10,7 +10,10 @@ Everything is read back from the store with SQL, streamed row by row.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -289,3 +292,20 @@ def text_summary(result: dict[str, Any]) -> str:
         flag = "  RELINKABLE (resettable id + fingerprint)" if fp["relinkable"] else ""
         lines.append(f"  {fp['bits']:5.1f} bits  {fp['app']} → {fp['receiver']}: {attrs}{flag}")
     return "\n".join(lines) + "\n"
+
+
+def render(result: dict[str, Any], fmt: str, table: str = "identifiers") -> str:
+    """`leakmap ids` output: `json`, `csv` (the identifiers or the fingerprints table) or `text`."""
+    if fmt == "json":
+        return json.dumps(result, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "text":
+        return text_summary(result)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    if table == "fingerprints":
+        writer.writerow(FINGERPRINT_CSV_COLUMNS)
+        writer.writerows(fingerprint_csv_rows(result))
+    else:
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(csv_rows(result))
+    return buffer.getvalue()
