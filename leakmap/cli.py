@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -425,6 +426,8 @@ def rules_draft(host: str, captures: tuple[Path, ...], output: Path, rule_dirs: 
     request to HOST (that no loaded rule covers) was found."""
     from . import draft
 
+    if not re.fullmatch(r"(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*", host):
+        raise click.BadParameter("a host name such as collect.example.com, or *.example.com", param_hint="HOST")
     endpoints, hits = draft.collect(host.lower(), captures, _loaded_rules(rule_dirs, no_bundled_rules), Limits(),
                                     _indicators(honey), lambda p: click.echo(f"leakmap: {p}", err=True))
     if not endpoints:

@@ -229,7 +229,9 @@ class HostStats:
             evidence.extend(f"beacon-like endpoint: {b}" for b in self.beacons)
         if self.third_party:
             score += 2 if len(self.third_party) >= 2 else 1
-            evidence.append(f"third party to {len(self.third_party)} apps or sites: {', '.join(sorted(self.third_party))}")
+            who = ", ".join(sorted(self.third_party))
+            evidence.append(f"third party to {len(self.third_party)} apps or sites: {who}" if len(self.third_party) > 1
+                            else f"third party to {who}")
         elif self.first_party:
             score -= 4
             evidence.append(f"seems first party: named like {', '.join(sorted(self.first_party))} (the app's own server?)")

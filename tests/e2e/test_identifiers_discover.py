@@ -179,8 +179,8 @@ def without_posthog(dump: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def discovered(dump: Path, without_posthog: Path) -> list[dict]:
-    result = leakmap("discover", str(dump), "--no-bundled-rules", "--rules", str(without_posthog), "--format", "json",
-                     cwd=dump.parent)
+    result = leakmap("discover", str(dump), "--app", APP, "--no-bundled-rules", "--rules", str(without_posthog),
+                     "--format", "json", cwd=dump.parent)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -191,6 +191,7 @@ def test_discover_ranks_the_uncovered_tracker_with_evidence(dump, without_postho
     assert "email" in top["data_types"] and top["score"] > 5
     assert any(e.startswith("detector key_name") for e in top["evidence"])
     assert any("repeated in 2 requests" in e for e in top["evidence"]), top["evidence"]
+    assert f"third party to {APP}" in top["evidence"]
     text = leakmap("discover", str(dump), "--no-bundled-rules", "--rules", str(without_posthog), cwd=dump.parent)
     assert POSTHOG_HOST in text.stdout.splitlines()[0]
 
@@ -215,6 +216,8 @@ def test_draft_rule_passes_check_and_reproduces_findings(dump, without_posthog, 
     assert detected <= by_rule, detected - by_rule
 
 
-def test_draft_for_unknown_host_is_exit_3(tmp_path):
+def test_draft_for_unknown_host_is_exit_3_and_a_bad_host_exit_2(tmp_path):
     result = leakmap("rules", "draft", "nothing.example", str(SAMPLE), "-o", str(tmp_path / "d.yaml"), cwd=tmp_path)
     assert result.returncode == 3 and "no request to nothing.example" in result.stderr
+    result = leakmap("rules", "draft", "a/b", str(SAMPLE), "-o", str(tmp_path / "d.yaml"), cwd=tmp_path)
+    assert result.returncode == 2 and not (tmp_path / "d.yaml").exists()
