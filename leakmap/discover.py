@@ -40,7 +40,8 @@ BODY_CHAINS: tuple[tuple[str, ...], ...] = (
 )
 # Ways to open a form or query value that holds a payload (`data=<base64 JSON>`).
 VALUE_CHAINS: tuple[tuple[str, ...], ...] = (("json",), ("base64", "json"), ("lzstring", "json"))
-_FORM = re.compile(rb"^[\w.$%+\-\[\]]+=[^\s]*(?:&[\w.$%+\-\[\]]+=[^\s]*)*$")
+# Values exclude `&`, so there is one way to split a body: linear, whatever a hostile body holds.
+_FORM = re.compile(rb"^[\w.$%+\-\[\]]+=[^\s&]*(?:&[\w.$%+\-\[\]]+=[^\s&]*)*$")
 _FORM_KEY = re.compile(r"^[A-Za-z0-9_$-]{1,64}$")
 _ID_LIKE = re.compile(r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,64}|"
                       r"(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{16,64})$", re.I)

@@ -66,3 +66,18 @@ def test_a_host_named_like_its_app_is_first_party():
     assert same_party("Newsdaily", "api.newsdaily.net") and same_party("com.newsdaily.android", "api.newsdaily.net")
     assert same_party("newsdaily.net", "images.newsdaily.net")
     assert not same_party("Newsdaily", "api.mixpanel.com") and not same_party("Honey Notes", "us.i.posthog.com")
+
+
+def test_a_hostile_form_like_body_opens_in_linear_time():
+    """A body of many `k=v` pairs that is not a form at its end must not make the form
+    sniffing backtrack (2^pairs ways to split it with a careless pattern)."""
+    import time
+
+    from leakmap.decode import Limits
+    from leakmap.discover import open_request
+    from leakmap.model import Request
+
+    body = b"a=1" + b"&b=1" * 5000 + b" x"
+    start = time.monotonic()
+    open_request(Request("f", "s", 0.0, "POST", "https://t.example/c", [], body), Limits())
+    assert time.monotonic() - start < 2
