@@ -12,6 +12,7 @@ import contextlib
 import functools
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -536,6 +537,139 @@ def check(captures: tuple[Path, ...], policy_path: Path | None, db: Path | None,
         click.echo(f"{len(outcome.violations)} policy violations in {checked} requests checked")
         sys.exit(1)
     click.echo(f"policy {policy_path}: no violation in {checked} requests checked")
+
+
+# --- identifiers, fingerprints, unknown trackers (leakmap/identifiers.py, discover.py, draft.py) ---------
+
+_honey_option = click.option("--honey", multiple=True, metavar="TYPE=VALUE",
+                             help="A value you typed into the app (e.g. email=alice@example.com), found however "
+                                  "encoded or hashed. Repeatable.")
+_no_bundled_option = click.option("--no-bundled-rules", is_flag=True, help="Use only the rules given with --rules.")
+
+
+def _indicators(honey: tuple[str, ...]) -> list:
+    try:
+        return [parse_indicator(h) for h in honey]
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--honey") from None
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"written to {output}", err=True)
+
+
+def _loaded_rules(rule_dirs: tuple[Path, ...], no_bundled_rules: bool) -> list:
+    loaded, problems = load_rules(rule_dirs, bundled=not no_bundled_rules)
+    for problem in problems:
+        click.echo(f"leakmap: rule skipped: {problem}", err=True)
+    return loaded
+
+
+@main.command("ids")
+@click.argument("captures", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--db", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Read a findings store (from `analyze --db` or `capture`) instead of captures.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True,
+              help="json: identifiers, fingerprints and summary; csv: one row per identifier, app and receiver "
+                   "(or per fingerprint with --table fingerprints).")
+@click.option("--table", type=click.Choice(["identifiers", "fingerprints"]), default="identifiers",
+              show_default=True, help="Which table --format csv writes.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
+@click.option("--app", "label", default="", help="Label every request in these captures as sent by this app.")
+@_rules_option
+@_no_bundled_option
+@_honey_option
+@_redact_option
+def ids_command(captures: tuple[Path, ...], db: Path | None, fmt: str, table: str, output: Path | None, label: str,
+                rule_dirs: tuple[Path, ...], no_bundled_rules: bool, honey: tuple[str, ...], redact: bool) -> None:
+    """Identifiers across apps and companies, and how identifying each receiver's device details are.
+
+    Lists every identifier (advertising, vendor, device, installation and user ids, emails,
+    phone numbers; hashed emails and phones joined to the plain value when both were seen)
+    with the apps that sent it, the receivers that got it, how often and when. BRIDGING marks
+    an identifier seen at two or more receivers or sent by two or more apps. Fingerprints: per
+    app and receiver, the device attributes received together and an upper-bound estimate of
+    their identifying bits, from published per-attribute entropies.
+
+    \b
+      leakmap ids capture.mitm
+      leakmap ids --db capture.db --format json > ids.json
+    """
+    from . import identifiers
+    from .report import redact_value
+
+    if bool(captures) == bool(db):
+        raise click.UsageError("give capture files or --db, not both or neither")
+    with tempfile.TemporaryDirectory(prefix="leakmap-") as tmp:
+        store = _open_store(db or Path(tmp) / "findings.db")
+        if captures:
+            session = Session(store, rule_dirs, not no_bundled_rules, Limits(), _indicators(honey), label)
+            _replay_all(session, captures, Limits(), label, quiet=True)
+            if sum(s.flows_read for s in session.stats.values()) == 0:
+                store.close()
+                _fail("no flow could be read from any input", EXIT_NOTHING_READ)
+        result = identifiers.build(store, redact_value if redact else None)
+        store.close()
+    _emit(identifiers.render(result, fmt, table), output)
+
+
+@main.command()
+@click.argument("captures", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--limit", default=20, show_default=True, help="Show at most this many hosts (text format).")
+@click.option("--app", "label", default="", help="Label every request in these captures as sent by this app.")
+@_rules_option
+@_no_bundled_option
+@_honey_option
+def discover(captures: tuple[Path, ...], fmt: str, limit: int, label: str, rule_dirs: tuple[Path, ...],
+             no_bundled_rules: bool, honey: tuple[str, ...]) -> None:
+    """Rank the hosts no rule covers by how tracker-like their traffic is, with the evidence:
+    values the detectors recognise, identifier-like values repeated across requests, batched
+    events, beacon-like endpoints, being third party to the page. Draft a rule for one with
+    `leakmap rules draft HOST CAPTURES...`."""
+    from . import discover as discovery
+
+    ranked = discovery.discover(captures, _loaded_rules(rule_dirs, no_bundled_rules), Limits(), _indicators(honey),
+                                label, lambda p: click.echo(f"leakmap: {p}", err=True))
+    _emit(json.dumps(ranked, indent=2, ensure_ascii=False) + "\n" if fmt == "json" else
+          discovery.text_report(ranked, limit), None)
+
+
+@rules.command("draft")
+@click.argument("host")
+@click.argument("captures", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Draft rule file to write (YAML).")
+@_rules_option
+@_no_bundled_option
+@_honey_option
+def rules_draft(host: str, captures: tuple[Path, ...], output: Path, rule_dirs: tuple[Path, ...],
+                no_bundled_rules: bool, honey: tuple[str, ...]) -> None:
+    """Write a draft rule for HOST (or *.domain) from the requests the captures hold:
+    endpoints by path pattern, the decode steps that opened their bodies, fields with
+    guessed data types (marked as guesses), status experimental. Check it with
+    `leakmap rules check`, try it with `leakmap analyze --rules DRAFT`. Exit 3 when no
+    request to HOST (that no loaded rule covers) was found."""
+    from . import draft
+
+    if not re.fullmatch(r"(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*", host):
+        raise click.BadParameter("a host name such as collect.example.com, or *.example.com", param_hint="HOST")
+    endpoints, hits = draft.collect(host.lower(), captures, _loaded_rules(rule_dirs, no_bundled_rules), Limits(),
+                                    _indicators(honey), lambda p: click.echo(f"leakmap: {p}", err=True))
+    if not endpoints:
+        _fail(f"no request to {host} that no loaded rule covers was found", EXIT_NOTHING_READ)
+    output.write_text(draft.render(host.lower(), endpoints, [p.name for p in captures]), encoding="utf-8")
+    try:
+        rule = load_file(output)
+    except RuleError as e:
+        _fail(f"the draft does not validate (please report it): {e}", EXIT_INTERNAL)
+    click.echo(f"draft rule {rule.id}: {len(rule.endpoints)} endpoints, "
+               f"{sum(1 for e in endpoints.values() for _ in e.fields)} fields guessed from {len(hits)} detector hits "
+               f"→ {output}")
 
 
 def entry() -> None:

@@ -30,7 +30,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup, escape
 
-from . import __version__, paths
+from . import __version__, identifiers, paths
 from .datatypes import CATEGORIES, DATA_TYPES, HIGH, LOW, SENSITIVITY_RANK
 from .private_files import make_private
 from .store import Store
@@ -606,7 +606,14 @@ def build_context(store: Store, redact: bool = False, evidence_limit: int = EVID
         "requests_index": _request_index(frames, set(evidence_ids)),
         "sources": {frames.redactor.source(k): v for k, v in store.source_stats().items()},
         "problems": [str(p) for p in store.problems()],
+        **identifiers_context(store, frames.redactor),
     }
+
+
+def identifiers_context(store: Store, redactor: Redactor) -> dict[str, Any]:
+    """The Identifiers section (reports/_identifiers.html.j2): identifiers, fingerprints, graph."""
+    result = identifiers.build(store, redactor.value if redactor.enabled else None)
+    return {"identifiers": result, "ids_graph": identifiers.graph(result)}
 
 
 def render(context: dict[str, Any]) -> str:

@@ -63,6 +63,8 @@ SCHEMA: dict[str, Any] = {
         "country": {"type": "string"},
         "description": {"type": "string"},
         "references": {"type": "array", "items": {"type": "string"}},
+        # How far the rule is checked: drafts (`leakmap rules draft`) start `experimental`.
+        "status": {"enum": ["stable", "experimental", "unverified"]},
         "endpoints": {
             "type": "array",
             "minItems": 1,
