@@ -12,7 +12,7 @@ const h = JSON.parse(process.argv[2]);
   console.log('ready');
   client.getTreatment(h.user, 'new_checkout', {email: h.email});
   client.track(h.user, 'user', 'honey_purchase', 42.5, {coupon: h.coupon, email: h.email});
-  await new Promise((r) => setTimeout(r, 2500));
+  await new Promise((r) => setTimeout(r, 300));
   await client.destroy();
   console.log('destroyed');
 })().catch((e) => { console.error('error', e && e.message); process.exitCode = 1; });
