@@ -1,7 +1,7 @@
-"""Real feature-flag and experimentation browser SDKs in a real browser: Chromium loads a shop
-page that runs the official @statsig/js-client, launchdarkly-js-client-sdk and
-@optimizely/optimizely-sdk browser bundles (npm, tests/js/trackers) through a real
-`mitmdump -s addons/leakmap.py` in block mode.
+"""Real feature-flag, experimentation and web-analytics browser SDKs in a real browser: Chromium
+loads a shop page that runs the official @statsig/js-client, launchdarkly-js-client-sdk,
+@optimizely/optimizely-sdk and piano-analytics-js browser bundles (npm, tests/js/trackers)
+through a real `mitmdump -s addons/leakmap.py` in block mode.
 
 Each SDK runs as sites run it, with its default hosts: the user (honey id, email and custom
 attribute) is sent for flag evaluation, and one custom event with a honey property is
@@ -26,30 +26,33 @@ from support.chromium import (SITE, assert_in_report, build_site, chromium_page,
 pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("statsig", "@statsig/js-client (npm) in Chromium"),
               pytest.mark.real_client("launchdarkly", "launchdarkly-js-client-sdk (npm) in Chromium"),
-              pytest.mark.real_client("optimizely", "@optimizely/optimizely-sdk (npm, browser bundle) in Chromium")]
+              pytest.mark.real_client("optimizely", "@optimizely/optimizely-sdk (npm, browser bundle) in Chromium"),
+              pytest.mark.real_client("piano", "piano-analytics-js (npm) in Chromium")]
 
 MODULES = Path(__file__).resolve().parent.parent / "js" / "trackers" / "node_modules"
 SDK_FILES = {
     "statsig.js": MODULES / "@statsig" / "js-client" / "build" / "statsig-js-client.min.js",
     "ldclient.js": MODULES / "launchdarkly-js-client-sdk" / "dist" / "ldclient.min.js",
     "optimizely.js": MODULES / "@optimizely" / "optimizely-sdk" / "dist" / "optimizely.browser.umd.min.js",
+    "piano.js": MODULES / "piano-analytics-js" / "dist" / "browser" / "piano-analytics.umd.js",
 }
 TRACKER_HOSTS = ("featureassets.org", "prodregistryv2.org", "statsigapi.net", "app.launchdarkly.com",
                  "events.launchdarkly.com", "clientstream.launchdarkly.com", "logx.optimizely.com",
-                 "cdn.optimizely.com")
+                 "cdn.optimizely.com", "shop-example.pa-cd.com")
 
 STATSIG_KEY = "client-honeyStatsigClientKey0a1b2c3d"
 LD_ENV = "5f0a1b2c3d4e5f6a7b8c9d0e"
 OPT_ACCOUNT, OPT_PROJECT = "16180339", "14142135"
+PIANO_SITE = "612345"
 HONEY = {sdk: {"user": f"honey-{sdk}-user-{n}", "email": f"{sdk}.honey@example.org", "prop": f"honey-{sdk}-prop-{n}",
                "event": f"honey-{sdk}-event-{n}"}
-         for sdk, n in (("statsig", "8d1e"), ("ld", "2f7a"), ("opt", "6c3b"))}
+         for sdk, n in (("statsig", "8d1e"), ("ld", "2f7a"), ("opt", "6c3b"), ("piano", "4e9d"))}
 DATAFILE = {"version": "4", "accountId": OPT_ACCOUNT, "projectId": OPT_PROJECT, "revision": "3", "anonymizeIP": True,
             "botFiltering": False, "attributes": [{"id": "40001", "key": "plan"}],
             "events": [{"id": "50001", "key": "checkout_started", "experimentIds": []}], "experiments": [],
             "audiences": [], "typedAudiences": [], "groups": [], "rollouts": [], "featureFlags": [], "variables": []}
 
-PAGE = shop_page("/statsig.js", "/ldclient.js", "/optimizely.js")
+PAGE = shop_page("/statsig.js", "/ldclient.js", "/optimizely.js", "/piano.js")
 SHOP_JS = shop_script(HONEY, """
   run("statsig", function () {
     var client = new Statsig.StatsigClient(%(statsig_key)s,
@@ -80,10 +83,18 @@ SHOP_JS = shop_script(HONEY, """
       user.trackEvent("checkout_started", {revenue: 4200, honey_event: H.opt.event});
     }).catch(function (e) { window.pageErrors.push("optimizely: " + e); });
   });
-""" % {name: json.dumps(value) for name, value in {"statsig_key": STATSIG_KEY, "ld_env": LD_ENV,
-                                                    "datafile": json.dumps(DATAFILE)}.items()})
 
-st, ld, opt = HONEY["statsig"], HONEY["ld"], HONEY["opt"]
+  run("piano", function () {
+    var pa = pianoAnalytics.pianoAnalytics;
+    pa.setConfigurations({site: %(piano_site)s, collectDomain: "https://shop-example.pa-cd.com"});
+    pa.setUser(H.piano.user, "premium");
+    pa.sendEvent("page.display", {page: "checkout", honey_event: H.piano.event});
+  });
+""" % {name: json.dumps(value) for name, value in {"statsig_key": STATSIG_KEY, "ld_env": LD_ENV,
+                                                    "datafile": json.dumps(DATAFILE),
+                                                    "piano_site": int(PIANO_SITE)}.items()})
+
+st, ld, opt, pn = HONEY["statsig"], HONEY["ld"], HONEY["opt"], HONEY["piano"]
 N = r"\[\d+\]"
 # (tracker, endpoint, data type, value, path regex) that must be stored.
 EXPECTED = [
@@ -108,6 +119,12 @@ EXPECTED = [
     ("optimizely", "events", "custom_property", opt["prop"], rf"body\.visitors{N}\.attributes{N}\.value"),
     ("optimizely", "events", "custom_property", opt["event"], rf"body\.visitors{N}\.snapshots{N}\.events{N}\.tags\.honey_event"),
     ("optimizely", "events", "project_key", OPT_PROJECT, r"body\.project_id"),
+    ("piano", "event", "user_id", pn["user"], rf"body\.events{N}\.data\.user_id"),
+    ("piano", "event", "event_name", "page.display", rf"body\.events{N}\.name"),
+    ("piano", "event", "screen_name", "checkout", rf"body\.events{N}\.data\.page"),
+    ("piano", "event", "custom_property", pn["event"], rf"body\.events{N}\.data\.honey_event"),
+    ("piano", "event", "page_url", f"https://{SITE}/", rf"body\.events{N}\.data\.event_url_full"),
+    ("piano", "event", "project_key", PIANO_SITE, r"query\.s"),
 ]
 
 
@@ -118,7 +135,7 @@ def test_flag_sdks_leak_to_report(proxy_factory, tmp_path: Path) -> None:
     with chromium_page(proxy, (SITE, *TRACKER_HOSTS), like_a_user=True) as run:
         run.page.goto(f"https://{SITE}/", wait_until="load")
         assert run.page.title() == "Example Shop"
-        rows = wait_for_findings(proxy, run, EXPECTED, stored_at, 30, "for statsig, launchdarkly and optimizely")
+        rows = wait_for_findings(proxy, run, EXPECTED, stored_at, 30, "for statsig, launchdarkly, optimizely and piano")
         page_errors = run.page.evaluate("() => window.pageErrors")
 
     # Delivery: the page asked only for the site and the trackers, which the proxy answered
@@ -131,9 +148,9 @@ def test_flag_sdks_leak_to_report(proxy_factory, tmp_path: Path) -> None:
     init = [f for f in tracker_flows if f.request.path.startswith("/v1/initialize")]
     assert init and all(f.request.query.get("se") == "1" for f in init), [f.request.pretty_url for f in init]
     # Each honey value went to its own SDK's tracker only; the site is the app.
-    for sdk, tracker in (("statsig", "statsig"), ("ld", "launchdarkly"), ("opt", "optimizely")):
+    for sdk, tracker in (("statsig", "statsig"), ("ld", "launchdarkly"), ("opt", "optimizely"), ("piano", "piano")):
         for value in HONEY[sdk].values():
             assert trackers_with(rows, value) <= {tracker}, (sdk, value)
     assert all((r["app"], r["app_signal"]) == (SITE, "first_party_site") for r in rows
-               if r["tracker"] in ("statsig", "launchdarkly", "optimizely")), rows
-    assert_in_report(proxy, (st["user"], ld["email"], opt["prop"]))
+               if r["tracker"] in ("statsig", "launchdarkly", "optimizely", "piano")), rows
+    assert_in_report(proxy, (st["user"], ld["email"], opt["prop"], pn["event"]))
