@@ -1,7 +1,8 @@
 """Real feature-flag, experimentation and web-analytics browser SDKs in a real browser: Chromium
 loads a shop page that runs the official @statsig/js-client, launchdarkly-js-client-sdk,
-@optimizely/optimizely-sdk and piano-analytics-js browser bundles (npm, tests/js/trackers)
-through a real `mitmdump -s addons/leakmap.py` in block mode.
+@optimizely/optimizely-sdk and piano-analytics-js browser bundles and the @pendo/agent modules
+(bundled by esbuild at test time, tests/js/trackers/pendo-build.mjs, as a site's build does;
+npm, tests/js/trackers) through a real `mitmdump -s addons/leakmap.py` in block mode.
 
 Each SDK runs as sites run it, with its default hosts: the user (honey id, email and custom
 attribute) is sent for flag evaluation, and one custom event with a honey property is
@@ -16,6 +17,8 @@ answers the SDKs itself with the replies the rules declare.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,9 +30,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("statsig", "@statsig/js-client (npm) in Chromium"),
               pytest.mark.real_client("launchdarkly", "launchdarkly-js-client-sdk (npm) in Chromium"),
               pytest.mark.real_client("optimizely", "@optimizely/optimizely-sdk (npm, browser bundle) in Chromium"),
-              pytest.mark.real_client("piano", "piano-analytics-js (npm) in Chromium")]
+              pytest.mark.real_client("piano", "piano-analytics-js (npm) in Chromium"),
+              pytest.mark.real_client("pendo", "@pendo/agent (npm, bundled by esbuild) in Chromium")]
 
-MODULES = Path(__file__).resolve().parent.parent / "js" / "trackers" / "node_modules"
+JS_DIR = Path(__file__).resolve().parent.parent / "js" / "trackers"
+MODULES = JS_DIR / "node_modules"
 SDK_FILES = {
     "statsig.js": MODULES / "@statsig" / "js-client" / "build" / "statsig-js-client.min.js",
     "ldclient.js": MODULES / "launchdarkly-js-client-sdk" / "dist" / "ldclient.min.js",
@@ -38,21 +43,23 @@ SDK_FILES = {
 }
 TRACKER_HOSTS = ("featureassets.org", "prodregistryv2.org", "statsigapi.net", "app.launchdarkly.com",
                  "events.launchdarkly.com", "clientstream.launchdarkly.com", "logx.optimizely.com",
-                 "cdn.optimizely.com", "shop-example.pa-cd.com")
+                 "cdn.optimizely.com", "shop-example.pa-cd.com", "cdn.pendo.io", "app.pendo.io")
 
 STATSIG_KEY = "client-honeyStatsigClientKey0a1b2c3d"
 LD_ENV = "5f0a1b2c3d4e5f6a7b8c9d0e"
 OPT_ACCOUNT, OPT_PROJECT = "16180339", "14142135"
 PIANO_SITE = "612345"
+PENDO_KEY = "7e1b2c3d-4a5f-4e6d-9c8b-0a1f2e3d4c5b"
 HONEY = {sdk: {"user": f"honey-{sdk}-user-{n}", "email": f"{sdk}.honey@example.org", "prop": f"honey-{sdk}-prop-{n}",
                "event": f"honey-{sdk}-event-{n}"}
-         for sdk, n in (("statsig", "8d1e"), ("ld", "2f7a"), ("opt", "6c3b"), ("piano", "4e9d"))}
+         for sdk, n in (("statsig", "8d1e"), ("ld", "2f7a"), ("opt", "6c3b"), ("piano", "4e9d"),
+                           ("pendo", "1b8f"))}
 DATAFILE = {"version": "4", "accountId": OPT_ACCOUNT, "projectId": OPT_PROJECT, "revision": "3", "anonymizeIP": True,
             "botFiltering": False, "attributes": [{"id": "40001", "key": "plan"}],
             "events": [{"id": "50001", "key": "checkout_started", "experimentIds": []}], "experiments": [],
             "audiences": [], "typedAudiences": [], "groups": [], "rollouts": [], "featureFlags": [], "variables": []}
 
-PAGE = shop_page("/statsig.js", "/ldclient.js", "/optimizely.js", "/piano.js")
+PAGE = shop_page("/statsig.js", "/ldclient.js", "/optimizely.js", "/piano.js", "/pendo.js")
 SHOP_JS = shop_script(HONEY, """
   run("statsig", function () {
     var client = new Statsig.StatsigClient(%(statsig_key)s,
@@ -90,11 +97,20 @@ SHOP_JS = shop_script(HONEY, """
     pa.setUser(H.piano.user, "premium");
     pa.sendEvent("page.display", {page: "checkout", honey_event: H.piano.event});
   });
+
+  run("pendo", function () {
+    pendoInitialize({apiKey: %(pendo_key)s, env: "io", globalKey: "pendo",
+                     visitor: {id: H.pendo.user, email: H.pendo.email, full_name: "Honey Pendo"},
+                     account: {id: "honey-pendo-account", plan: H.pendo.prop}}).then(function (pendo) {
+      pendo.track("checkout_started", {honey_event: H.pendo.event});
+      pendo.flushNow();
+    }).catch(function (e) { window.pageErrors.push("pendo: " + e); });
+  });
 """ % {name: json.dumps(value) for name, value in {"statsig_key": STATSIG_KEY, "ld_env": LD_ENV,
                                                     "datafile": json.dumps(DATAFILE),
-                                                    "piano_site": int(PIANO_SITE)}.items()})
+                                                    "piano_site": int(PIANO_SITE), "pendo_key": PENDO_KEY}.items()})
 
-st, ld, opt, pn = HONEY["statsig"], HONEY["ld"], HONEY["opt"], HONEY["piano"]
+st, ld, opt, pn, pd = HONEY["statsig"], HONEY["ld"], HONEY["opt"], HONEY["piano"], HONEY["pendo"]
 N = r"\[\d+\]"
 # (tracker, endpoint, data type, value, path regex) that must be stored.
 EXPECTED = [
@@ -125,17 +141,27 @@ EXPECTED = [
     ("piano", "event", "custom_property", pn["event"], rf"body\.events{N}\.data\.honey_event"),
     ("piano", "event", "page_url", f"https://{SITE}/", rf"body\.events{N}\.data\.event_url_full"),
     ("piano", "event", "project_key", PIANO_SITE, r"query\.s"),
+    ("pendo", "data", "user_id", pd["user"], rf"(?:query\.jzb|body\.events){N}\.visitor_id"),
+    ("pendo", "data", "event_name", "checkout_started", rf"(?:query\.jzb|body\.events){N}\.track_event_name"),
+    ("pendo", "data", "custom_property", pd["event"], rf"(?:query\.jzb|body\.events){N}\.props\.honey_event"),
+    ("pendo", "data", "page_url", f"https://{SITE}/", rf"(?:query\.jzb|body\.events){N}\.url"),
+    ("pendo", "data", "project_key", PENDO_KEY, r"path\.api_key"),
+    ("pendo", "guides", "email", pd["email"], r"query\.jzb\.metadata\.visitor\.email"),
+    ("pendo", "guides", "custom_property", pd["prop"], r"query\.jzb\.metadata\.account\.plan"),
 ]
 
 
 def test_flag_sdks_leak_to_report(proxy_factory, tmp_path: Path) -> None:
-    require_browser(SDK_FILES.values(), "tests/js/trackers")
+    require_browser([*SDK_FILES.values(), MODULES / "@pendo" / "agent" / "index.js", MODULES / ".bin" / "esbuild"],
+                    "tests/js/trackers")
     site = build_site(tmp_path, {"index.html": PAGE, "shop.js": SHOP_JS}, SDK_FILES)
+    subprocess.run([shutil.which("node") or "node", "pendo-build.mjs", str(site / "pendo.js")], cwd=JS_DIR,
+                   check=True, timeout=60)
     proxy = serve_site(proxy_factory, site)
     with chromium_page(proxy, (SITE, *TRACKER_HOSTS), like_a_user=True) as run:
         run.page.goto(f"https://{SITE}/", wait_until="load")
         assert run.page.title() == "Example Shop"
-        rows = wait_for_findings(proxy, run, EXPECTED, stored_at, 30, "for statsig, launchdarkly, optimizely and piano")
+        rows = wait_for_findings(proxy, run, EXPECTED, stored_at, 30, "for statsig, launchdarkly, optimizely, piano and pendo")
         page_errors = run.page.evaluate("() => window.pageErrors")
 
     # Delivery: the page asked only for the site and the trackers, which the proxy answered
@@ -148,9 +174,10 @@ def test_flag_sdks_leak_to_report(proxy_factory, tmp_path: Path) -> None:
     init = [f for f in tracker_flows if f.request.path.startswith("/v1/initialize")]
     assert init and all(f.request.query.get("se") == "1" for f in init), [f.request.pretty_url for f in init]
     # Each honey value went to its own SDK's tracker only; the site is the app.
-    for sdk, tracker in (("statsig", "statsig"), ("ld", "launchdarkly"), ("opt", "optimizely"), ("piano", "piano")):
+    for sdk, tracker in (("statsig", "statsig"), ("ld", "launchdarkly"), ("opt", "optimizely"), ("piano", "piano"),
+                         ("pendo", "pendo")):
         for value in HONEY[sdk].values():
             assert trackers_with(rows, value) <= {tracker}, (sdk, value)
     assert all((r["app"], r["app_signal"]) == (SITE, "first_party_site") for r in rows
-               if r["tracker"] in ("statsig", "launchdarkly", "optimizely", "piano")), rows
-    assert_in_report(proxy, (st["user"], ld["email"], opt["prop"], pn["event"]))
+               if r["tracker"] in ("statsig", "launchdarkly", "optimizely", "piano", "pendo")), rows
+    assert_in_report(proxy, (st["user"], ld["email"], opt["prop"], pn["event"], pd["event"]))
