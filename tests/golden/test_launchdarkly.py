@@ -65,9 +65,9 @@ def test_android_multi_context_with_application_and_device(analyzer):
     """Android auto environment attributes: a multi-kind context with ld_application and ld_device."""
     multi = {"kind": "multi", "user": {"key": "ld-user-451", "email": "lee.ld@example.com"},
              "ld_application": {"key": "hashed-app-key", "envAttributesVersion": "1.0", "id": "com.example.notes",
-                                "name": "Notes", "version": "512", "versionName": "5.1.2", "locale": "fr-FR"},
+                                "name": "Notes", "version": "512", "versionName": "5.1.2"},
              "ld_device": {"key": "3c9f8a1e-5d2b-4c7a-9e0f-1a2b3c4d5e6f", "envAttributesVersion": "1.0",
-                           "manufacturer": "Google", "model": "Pixel 7", "os": {"family": "Android", "name": "Android",
+                           "manufacturer": "Google", "model": "Pixel 7", "locale": "fr-FR", "os": {"family": "Android", "name": "Android",
                                                                                  "version": "34"}}}
     a = analyze(analyzer, make_request("GET", f"https://clientsdk.launchdarkly.com/msdk/evalx/contexts/{b64url(multi)}",
                                        headers=[("Authorization", f"api_key {MOBILE_KEY}")]), "client_eval")
@@ -77,6 +77,7 @@ def test_android_multi_context_with_application_and_device(analyzer):
     has(a, "device_model", "Pixel 7", "path.context.ld_device.model")
     has(a, "installation_id", "3c9f8a1e-5d2b-4c7a-9e0f-1a2b3c4d5e6f", "path.context.ld_device.key")
     has(a, "os_version", "34", "path.context.ld_device.os.version")
+    has(a, "language", "fr-FR", "path.context.ld_device.locale")
     has(a, "project_key", f"api_key {MOBILE_KEY}", "header.authorization")
     assert a.app == "com.example.notes"
 
