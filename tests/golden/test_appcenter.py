@@ -5,6 +5,7 @@ AbstractErrorLog.java@61b0d4d2, ErrorAttachmentLog.java@a0114038; AppCenterInges
 
 from __future__ import annotations
 
+from pathlib import Path
 import base64
 import gzip
 
@@ -12,7 +13,8 @@ from golden_support import (analyze_for, analyzer_fixture, assert_finding_at as 
                             request_via_mitmproxy)
 
 TRACKER = "appcenter"
-analyzer = analyzer_fixture(TRACKER)
+RULE = Path(__file__).resolve().parents[2] / "tracker_rules" / f"{TRACKER}.yaml"
+analyzer = analyzer_fixture(TRACKER, only=RULE)  # this rule file alone: fast
 analyze = analyze_for(TRACKER)
 
 SECRET = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"

@@ -4,13 +4,15 @@ OpenRTB 2.6 bid requests as Prebid.js sends them. Criteo's own scripts are CDN-o
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlencode
 
 from golden_support import (JSON_CT, analyze_for, analyzer_fixture, assert_finding_at as has, compact_json, labels,
                             make_request)
 
 TRACKER = "criteo"
-analyzer = analyzer_fixture(TRACKER)
+RULE = Path(__file__).resolve().parents[2] / "tracker_rules" / f"{TRACKER}.yaml"
+analyzer = analyzer_fixture(TRACKER, only=RULE)  # this rule file alone: fast
 analyze = analyze_for(TRACKER)
 
 UID = "g0ldenCriteoUid_3f2e1d0c9b8a"

@@ -4,13 +4,15 @@ ping carries the documented boot settings (app_id, referer, user_data)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlencode
 
 from golden_support import (FORM_CT, JSON_CT, analyze_for, analyzer_fixture, assert_finding_at as has, compact_json,
                             make_request)
 
 TRACKER = "intercom"
-analyzer = analyzer_fixture(TRACKER)
+RULE = Path(__file__).resolve().parents[2] / "tracker_rules" / f"{TRACKER}.yaml"
+analyzer = analyzer_fixture(TRACKER, only=RULE)  # this rule file alone: fast
 analyze = analyze_for(TRACKER)
 
 APP_ID = "g0ld3n1c"

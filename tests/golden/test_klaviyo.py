@@ -5,6 +5,7 @@ the legacy base64 Track API."""
 
 from __future__ import annotations
 
+from pathlib import Path
 import base64
 from urllib.parse import quote
 
@@ -12,7 +13,8 @@ from golden_support import (JSON_CT, analyze_for, analyzer_fixture, assert_findi
                             make_request, org_json)
 
 TRACKER = "klaviyo"
-analyzer = analyzer_fixture(TRACKER)
+RULE = Path(__file__).resolve().parents[2] / "tracker_rules" / f"{TRACKER}.yaml"
+analyzer = analyzer_fixture(TRACKER, only=RULE)  # this rule file alone: fast
 analyze = analyze_for(TRACKER)
 
 PUBLIC_KEY = "Gld3nK"

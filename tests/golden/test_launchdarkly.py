@@ -6,13 +6,15 @@ and the Node server SDK 9.13.7 (/bulk with the SDK key, /diagnostic)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 import base64
 
 from golden_support import (JSON_CT, analyze_for, analyzer_fixture, assert_finding_at as has, compact_json, labels,
                             make_request)
 
 TRACKER = "launchdarkly"
-analyzer = analyzer_fixture(TRACKER)
+RULE = Path(__file__).resolve().parents[2] / "tracker_rules" / f"{TRACKER}.yaml"
+analyzer = analyzer_fixture(TRACKER, only=RULE)  # this rule file alone: fast
 analyze = analyze_for(TRACKER)
 
 ENV = "64f0a1b2c3d4e5f6a7b8c9d0"

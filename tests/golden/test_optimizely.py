@@ -5,13 +5,15 @@ odp_segment_api_manager: the GraphQL query; cmab_client: /predict)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlencode
 
 from golden_support import (JSON_CT, analyze_for, analyzer_fixture, assert_finding_at as has, compact_json, labels,
                             make_request)
 
 TRACKER = "optimizely"
-analyzer = analyzer_fixture(TRACKER)
+RULE = Path(__file__).resolve().parents[2] / "tracker_rules" / f"{TRACKER}.yaml"
+analyzer = analyzer_fixture(TRACKER, only=RULE)  # this rule file alone: fast
 analyze = analyze_for(TRACKER)
 
 ODP_KEY = "W4WzcEs-G0ldenOdpPublicKey"

@@ -4,6 +4,7 @@ v/ct/jzb, buildPostRequestUrl + createPostBody {events: jzb}, loadGuides/loadGui
 
 from __future__ import annotations
 
+from pathlib import Path
 import base64
 import zlib
 from urllib.parse import urlencode
@@ -12,7 +13,8 @@ from golden_support import (JSON_CT, analyze_for, analyzer_fixture, assert_findi
                             make_request)
 
 TRACKER = "pendo"
-analyzer = analyzer_fixture(TRACKER)
+RULE = Path(__file__).resolve().parents[2] / "tracker_rules" / f"{TRACKER}.yaml"
+analyzer = analyzer_fixture(TRACKER, only=RULE)  # this rule file alone: fast
 analyze = analyze_for(TRACKER)
 
 KEY = "3f2e1d0c-9b8a-4765-8432-10fedcba9876"

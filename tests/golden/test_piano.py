@@ -4,11 +4,13 @@ data}]}, the properties the SDK adds), on Piano's collection domain and on a fir
 
 from __future__ import annotations
 
+from pathlib import Path
 from golden_support import (analyze_for, analyzer_fixture, assert_finding_at as has, compact_json, labels,
                             make_request)
 
 TRACKER = "piano"
-analyzer = analyzer_fixture(TRACKER)
+RULE = Path(__file__).resolve().parents[2] / "tracker_rules" / f"{TRACKER}.yaml"
+analyzer = analyzer_fixture(TRACKER, only=RULE)  # this rule file alone: fast
 analyze = analyze_for(TRACKER)
 
 VISITOR = "7c9e2a51-4b3d-4f6e-8a1b-2c3d4e5f6a7b"

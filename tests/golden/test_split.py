@@ -5,11 +5,13 @@ unique keys), sync/streaming/SSEClient (the client key's last 4 characters)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from golden_support import (JSON_CT, analyze_for, analyzer_fixture, assert_finding_at as has, compact_json, labels,
                             make_request)
 
 TRACKER = "split"
-analyzer = analyzer_fixture(TRACKER)
+RULE = Path(__file__).resolve().parents[2] / "tracker_rules" / f"{TRACKER}.yaml"
+analyzer = analyzer_fixture(TRACKER, only=RULE)  # this rule file alone: fast
 analyze = analyze_for(TRACKER)
 
 KEY = "g0ldenbrowserkey0123456789abcdef"

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 import base64
 import gzip
 from urllib.parse import urlencode
@@ -13,7 +14,8 @@ from golden_support import (JSON_CT, analyze_for, analyzer_fixture, assert_findi
                             make_request, request_via_mitmproxy)
 
 TRACKER = "statsig"
-analyzer = analyzer_fixture(TRACKER)
+RULE = Path(__file__).resolve().parents[2] / "tracker_rules" / f"{TRACKER}.yaml"
+analyzer = analyzer_fixture(TRACKER, only=RULE)  # this rule file alone: fast
 analyze = analyze_for(TRACKER)
 
 CLIENT_KEY = "client-G0ldenStatsigClientKey4a5b6c"
