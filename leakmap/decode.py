@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from mitmproxy.net.http import multipart
 
-from . import compression, paths, protobuf, querypack
+from . import compression, paths, protobuf, querypack, statsig_encoding
 
 _LZ = lzstring.LZString()
 
@@ -458,6 +458,14 @@ def step_nr_querypack(value: Any, limits: Limits) -> dict[str, Any]:
         raise DecodeError(f"querypack: {e}") from None
 
 
+def step_statsig_encoded(value: Any, limits: Limits) -> bytes:
+    """Statsig's browser body encoding (`se=1`): base64 reversed (leakmap/statsig_encoding.py)."""
+    try:
+        return statsig_encoding.decode(_as_text(value))
+    except statsig_encoding.StatsigEncodingError as e:
+        raise DecodeError(str(e)) from None
+
+
 StepFn = Callable[[Any, Limits], Any]
 STEPS: dict[str, StepFn] = {
     "text": step_text,
@@ -487,6 +495,7 @@ STEPS: dict[str, StepFn] = {
     "clevertap_decrypt": step_clevertap_decrypt,
     "nr_querypack": step_nr_querypack,
     "uuid": step_uuid,
+    "statsig_encoded": step_statsig_encoded,
 }
 
 
