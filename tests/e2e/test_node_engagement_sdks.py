@@ -11,12 +11,13 @@ accepted every answer.
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from support.node import client_env, require_node
 from mitmproxy import io
 
 pytestmark = [pytest.mark.e2e, pytest.mark.real_client("onesignal", "@onesignal/node-onesignal (npm)")]
@@ -51,18 +52,10 @@ EXPECTED = {
 
 
 def test_onesignal_server_sdk_uploads_users_events_and_sends(proxy_factory) -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
-    missing = [p for p in ("@onesignal/node-onesignal", "undici") if not (JS_DIR / "node_modules" / p).is_dir()]
-    if missing:
-        pytest.skip(f"{JS_DIR}/node_modules lacks {missing}: run `npm ci` there")
+    node = require_node(JS_DIR, ("@onesignal/node-onesignal", "undici"))
     proxy = proxy_factory()
-    env = proxy.client_env()
-    for name in ("NO_PROXY", "no_proxy"):  # an empty NO_PROXY means "bypass everything" to some clients
-        env.pop(name, None)
-    done = subprocess.run([node, "onesignal.js", json.dumps(HONEY)], env=env, cwd=JS_DIR, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run([node, "onesignal.js", json.dumps(HONEY)], env=client_env(proxy, JS_DIR), cwd=JS_DIR,
+                          capture_output=True, text=True, timeout=60)
     log = proxy.stop()
     assert "Traceback" not in log, log
 

@@ -12,13 +12,11 @@ which routes fetch (undici ProxyAgent) and https.request (https-proxy-agent) thr
 
 from __future__ import annotations
 
-import json
-import shutil
-import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from support.node import require_node, run_drivers, stored_requests, tracker_findings
 
 pytestmark = [
     pytest.mark.e2e,
@@ -145,45 +143,11 @@ EXPECTED_OUTPUT = {
 @pytest.fixture(scope="module")
 def capture(tmp_path_factory, mitm_confdir):
     """One proxy; the six SDK drivers run side by side through it."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
-    missing = [p for p in PACKAGES if not (JS_DIR / "node_modules" / p).is_dir()]
-    if missing:
-        pytest.skip(f"{JS_DIR}/node_modules lacks {missing}: run `npm ci` there")
+    require_node(JS_DIR, PACKAGES)
     from conftest import start_proxy
 
     proxy = start_proxy(tmp_path_factory.mktemp("node-sdks"), mitm_confdir)
-    env = proxy.client_env()
-    for name in ("NO_PROXY", "no_proxy"):  # an empty NO_PROXY means "bypass everything" to some clients
-        env.pop(name, None)
-    try:
-        children = {sdk: subprocess.Popen([node, "-r", "./proxy-preload.cjs", f"{sdk}.js", json.dumps(HONEY)],
-                                          env=env, cwd=JS_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                          text=True) for sdk in SDKS}
-        outputs = {}
-        for sdk, child in children.items():
-            try:
-                out, err = child.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                out, err = child.communicate()
-            outputs[sdk] = (child.returncode, out, err)
-    finally:
-        log = proxy.stop()
-    assert "Traceback" not in log, log
-    return proxy, outputs
-
-
-def requests(db: Path) -> list[tuple[str, str, str, str]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT tracker, endpoint, method, status FROM requests").fetchall()
-
-
-def findings(db: Path, tracker: str) -> set[tuple[str, str, str, str, str]]:
-    with sqlite3.connect(db) as conn:
-        return set(conn.execute("SELECT r.endpoint, f.data_type, f.value, f.path, f.detector FROM findings f "
-                                "JOIN requests r ON r.id = f.request_id WHERE r.tracker = ?", (tracker,)).fetchall())
+    return proxy, run_drivers(proxy, JS_DIR, SDKS, HONEY)
 
 
 @pytest.mark.parametrize("sdk", SDKS)
@@ -199,7 +163,7 @@ def test_sdk_accepted_the_proxys_answers(capture, sdk):
 
 def test_every_request_is_a_decoded_tracker_request(capture):
     proxy, _ = capture
-    rows = requests(proxy.db)
+    rows = stored_requests(proxy.db)
     assert all(status == "decoded" for *_, status in rows), rows
     counts: dict[tuple[str, str, str], int] = {}
     for tracker, endpoint, method, _ in rows:
@@ -222,6 +186,6 @@ def test_every_answer_came_from_the_proxy_with_2xx(capture):
 @pytest.mark.parametrize("sdk", SDKS)
 def test_honey_values_found(capture, sdk):
     proxy, _ = capture
-    found = findings(proxy.db, sdk)
+    found = tracker_findings(proxy.db, sdk)
     missing = EXPECTED_FINDINGS[sdk] - found
     assert not missing, (sorted(missing), sorted(found))

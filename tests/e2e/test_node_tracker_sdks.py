@@ -14,14 +14,12 @@ which takes undici and https-proxy-agent from this folder's node_modules through
 
 from __future__ import annotations
 
-import json
-import shutil
-import sqlite3
-import subprocess
 from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from support.node import require_node, run_drivers, stored_requests, tracker_findings
 from mitmproxy import io
 
 pytestmark = [
@@ -36,7 +34,6 @@ pytestmark = [
 ]
 
 JS_DIR = Path(__file__).resolve().parent.parent / "js" / "trackers"
-PRELOAD = JS_DIR.parent / "node" / "proxy-preload.cjs"
 SDKS = ("statsig", "launchdarkly", "optimizely", "split", "klaviyo", "intercom", "hubspot")
 PACKAGES = ("statsig-node", "@launchdarkly/node-server-sdk", "@optimizely/optimizely-sdk", "@splitsoftware/splitio",
             "klaviyo-api", "intercom-client", "@hubspot/api-client", "undici", "https-proxy-agent")
@@ -165,45 +162,11 @@ EXPECTED_OUTPUT = {
 @pytest.fixture(scope="module")
 def capture(tmp_path_factory, mitm_confdir):
     """One proxy; the seven SDK drivers run side by side through it."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
-    missing = [p for p in PACKAGES if not (JS_DIR / "node_modules" / p).is_dir()]
-    if missing:
-        pytest.skip(f"{JS_DIR}/node_modules lacks {missing}: run `npm ci` there")
+    require_node(JS_DIR, PACKAGES)
     from conftest import start_proxy
 
     proxy = start_proxy(tmp_path_factory.mktemp("node-tracker-sdks"), mitm_confdir)
-    env = proxy.client_env() | {"NODE_PATH": str(JS_DIR / "node_modules")}
-    for name in ("NO_PROXY", "no_proxy"):  # an empty NO_PROXY means "bypass everything" to some clients
-        env.pop(name, None)
-    try:
-        children = {sdk: subprocess.Popen([node, "-r", str(PRELOAD), f"{sdk}.js", json.dumps(HONEY)], env=env,
-                                          cwd=JS_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                    for sdk in SDKS}
-        outputs = {}
-        for sdk, child in children.items():
-            try:
-                out, err = child.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                out, err = child.communicate()
-            outputs[sdk] = (child.returncode, out, err)
-    finally:
-        log = proxy.stop()
-    assert "Traceback" not in log, log
-    return proxy, outputs
-
-
-def requests(db: Path) -> list[tuple[str, str, str, str]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT tracker, endpoint, method, status FROM requests").fetchall()
-
-
-def findings(db: Path, tracker: str) -> set[tuple[str, str, str, str, str]]:
-    with sqlite3.connect(db) as conn:
-        return set(conn.execute("SELECT r.endpoint, f.data_type, f.value, f.path, f.detector FROM findings f "
-                                "JOIN requests r ON r.id = f.request_id WHERE r.tracker = ?", (tracker,)).fetchall())
+    return proxy, run_drivers(proxy, JS_DIR, SDKS, HONEY)
 
 
 @pytest.mark.parametrize("sdk", SDKS)
@@ -216,7 +179,7 @@ def test_sdk_accepted_the_proxys_answers(capture, sdk):
 
 def test_every_request_is_a_decoded_tracker_request(capture):
     proxy, _ = capture
-    rows = requests(proxy.db)
+    rows = stored_requests(proxy.db)
     assert rows and all(status == "decoded" for *_, status in rows), rows
     counts = Counter((tracker, endpoint, method) for tracker, endpoint, method, _ in rows)
     assert {key: counts[key] for key in EXACT_REQUESTS} == EXACT_REQUESTS, counts
@@ -227,7 +190,7 @@ def test_every_answer_came_from_the_proxy_with_2xx(capture):
     proxy, _ = capture
     with proxy.dump.open("rb") as fh:
         flows = list(io.FlowReader(fh).stream())
-    assert len(flows) == len(requests(proxy.db))
+    assert len(flows) == len(stored_requests(proxy.db))
     assert all(f.response and 200 <= f.response.status_code < 300
                and f.response.headers.get("x-leakmap") == "answered-by-proxy" for f in flows), \
         [(f.request.pretty_url, f.response and f.response.status_code) for f in flows]
@@ -236,6 +199,6 @@ def test_every_answer_came_from_the_proxy_with_2xx(capture):
 @pytest.mark.parametrize("sdk", SDKS)
 def test_honey_values_found(capture, sdk):
     proxy, _ = capture
-    found = findings(proxy.db, sdk)
+    found = tracker_findings(proxy.db, sdk)
     missing = EXPECTED_FINDINGS[sdk] - found
     assert not missing, (sorted(missing), sorted(found))

@@ -7,6 +7,7 @@ const h = JSON.parse(process.argv[2]);
 async function send(eventMethod) {
   const emitter = {
     endpoint: h.collector, eventMethod, retryFailedRequests: false,  // default bufferSize 10: sent on flush()
+    connectionTimeout: 30000,  // the SDK's 5 s default fails on a loaded test machine
     onRequestSuccess: (batch, response) => console.log(`status ${response.status} ${eventMethod}`),
     onRequestFailure: (failure) => { console.error('failed', eventMethod, failure.status); process.exitCode = 1; },
   };
