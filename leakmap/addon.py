@@ -28,7 +28,6 @@ from .live import LIVE_SOURCE, Failed, LiveQueue, Outcome, printable
 from .model import Analysis, Request
 from .read import request_from_flow
 from .report import write_report
-from .rules import Endpoint
 from .session import Session, parse_indicator, parse_keys
 from .store import Store, StoreError
 
@@ -108,7 +107,7 @@ class Leakmap:
         except ValueError as e:
             raise exceptions.OptionsError(f"leakmap_keys: {e}") from None
         if self.session is not None:
-            self.queue.submit(self._close, self.session)  # after the requests queued for it
+            self.queue.submit(self.session.store.close)  # after the requests queued for it
         self.limits, self.session = limits, session
         for problem in self.session.rule_problems:
             log.warning(f"leakmap: rule skipped: {problem}")
@@ -141,36 +140,23 @@ class Leakmap:
         if not ctx.options.leakmap_block:
             self.queue.analyse(session, request, self.limits)
             return
-        try:
-            match = session.analyzer.index.match(request)
-            candidates = [] if match else [e for e in session.analyzer.index.shape_candidates(request)
-                                           if not e.methods or request.method in e.methods]
-        except Exception as e:  # a bug in matching: in block mode, rather answer than leak
-            log.error(f"leakmap: cannot match {printable(request.url)}: {type(e).__name__}: {e}; answered")
-            self._answer(flow, request, None)
-            return
+        match = session.analyzer.index.match(request)
         if match is not None:
-            self._answer(flow, request, match.endpoint)
+            flow.response = block_response(request, match.endpoint)
             job = self.queue.analyse(session, request, self.limits)
             if request.method != "OPTIONS":
                 await self._wait(job, request)  # acknowledge once committed
             return
+        candidates = [e for e in session.analyzer.index.shape_candidates(request)
+                      if not e.methods or request.method in e.methods]
         job = self.queue.analyse(session, request, self.limits)
         if candidates:
             outcome = await self._wait(job, request)
             if isinstance(outcome, Analysis) and outcome.tracker:
-                self._answer(flow, request, session.analyzer.endpoints.get((outcome.tracker, outcome.endpoint)))
+                flow.response = block_response(request, session.analyzer.endpoints.get(
+                    (outcome.tracker, outcome.endpoint)))
             elif isinstance(outcome, Failed) or outcome is _TIMED_OUT:
-                self._answer(flow, request, candidates[0])  # cannot tell: fail closed
-
-    @staticmethod
-    def _answer(flow: http.HTTPFlow, request: Request, endpoint: Endpoint | None) -> None:
-        """Block mode's answer; the rule's reply if it can be built, else a plain one."""
-        try:
-            flow.response = block_response(request, endpoint)
-        except Exception as e:
-            log.error(f"leakmap: reply for {printable(request.url)} failed ({type(e).__name__}: {e}); plain answer")
-            flow.response = block_response(request, None)
+                flow.response = block_response(request, candidates[0])  # cannot tell: fail closed
 
     @staticmethod
     async def _wait(job: Future[Outcome], request: Request) -> Outcome | object:
