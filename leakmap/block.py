@@ -20,9 +20,9 @@ from . import compression
 from .model import Request
 from .rules import Endpoint
 
+log = logging.getLogger(__name__)
 # Form bodies beyond this size (after Content-Encoding) are not searched for reply
 # parameters: the reply then depends on the query alone. SDKs put these flags in small bodies.
-log = logging.getLogger(__name__)
 FORM_SCAN_LIMIT = 1024 * 1024
 ANSWER_HEADER = ("x-leakmap", "answered-by-proxy")
 
