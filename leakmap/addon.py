@@ -224,7 +224,11 @@ class Leakmap:
             log.warning(f"leakmap: {printable(request.url)}: analysis takes longer than {MAX_WAIT_SECONDS:g}s; "
                         "answered without waiting")
             return _TIMED_OUT
-        return done.pop().result()
+        try:
+            return done.pop().result()
+        except Exception as e:  # the job's own safety net failed: treat it as a failure
+            log.error(f"leakmap: {printable(request.url)}: {type(e).__name__}: {e}")
+            return Failed(f"{type(e).__name__}: {e}")
 
     @command.command("leakmap.report")
     def report(self, path: str = "") -> None:

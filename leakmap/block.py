@@ -9,6 +9,7 @@ rule's reply reads are decoded.
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
 from urllib.parse import unquote_plus
@@ -19,6 +20,7 @@ from . import compression
 from .model import Request
 from .rules import Endpoint
 
+log = logging.getLogger(__name__)
 # Form bodies beyond this size (after Content-Encoding) are not searched for reply
 # parameters: the reply then depends on the query alone. SDKs put these flags in small bodies.
 FORM_SCAN_LIMIT = 1024 * 1024
@@ -68,8 +70,15 @@ def reply_params(request: Request, endpoint: Endpoint) -> dict[str, str]:
 
 def block_response(request: Request, endpoint: Endpoint | None) -> http.Response:
     """The answer for a tracker request: the reply the rule declares (else 200 "1"), with
-    CORS headers so browser SDKs see a normal response; a preflight gets 204."""
-    reply = endpoint.reply(reply_params(request, endpoint)) if endpoint else {}
+    CORS headers so browser SDKs see a normal response; a preflight gets 204. Never raises:
+    if the rule's reply cannot be built, the plain answer still keeps the data in."""
+    try:
+        reply = endpoint.reply(reply_params(request, endpoint)) if endpoint else {}
+        int(reply.get("status", 200))
+    except Exception as e:
+        log.error(f"leakmap: block-mode reply of {endpoint.id if endpoint else '?'} failed "
+                  f"({type(e).__name__}: {e}); answered with the plain reply")
+        reply = {}
     headers = {"content-type": reply.get("content_type", "text/plain"), ANSWER_HEADER[0]: ANSWER_HEADER[1]}
     origin = request.header("origin")
     if origin:

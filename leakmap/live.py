@@ -46,6 +46,10 @@ def printable(text: str, limit: int = 200) -> str:
     return text[:limit].encode("ascii", "backslashreplace").decode("ascii").replace("\n", "\\n")
 
 
+def _storable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class LiveQueue:
     """A single-worker executor plus the bookkeeping that keeps it bounded and quiet."""
 
@@ -99,13 +103,17 @@ class LiveQueue:
                 self._backlog_bytes -= size
 
     def _record(self, session: Session, request: Request, reason: str) -> Failed:
-        """Store *reason* as the request's problem line (the report lists it)."""
+        """Store *reason* as the request's problem line (the report lists it). Captured text
+        may hold lone surrogates (undecodable bytes): they are kept as `\\udcxx` escapes."""
+        where = f"flow {request.flow_id} ({request.method} {request.url[:200]})"
         try:
-            session.problem(Problem(LIVE_SOURCE, f"flow {request.flow_id} ({request.method} {request.url[:200]})",
-                                    reason))
+            session.problem(Problem(LIVE_SOURCE, _storable(where), _storable(reason)))
             session.store.commit()
         except StoreError as e:
             self.store_fault(e)
+        except Exception as e:  # never let one request's problem line stop the worker
+            session.store.rollback()
+            log.error(f"leakmap: could not record a problem: {type(e).__name__}: {printable(str(e))}")
         return Failed(reason)
 
     def store_fault(self, error: StoreError) -> Failed:
