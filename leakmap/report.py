@@ -323,7 +323,7 @@ def _app_sections(frames: Frames, rows: list[dict[str, Any]], apps: list[str],
         parties = []
         for party, c in counts.loc[app].sort_values("requests", ascending=False).iterrows():
             typed = by_pair.get((app, party), [])
-            by_category = [(cat, [r for r in typed if r["category"] == cat]) for cat in (*CATEGORIES, "other")]
+            by_category = [(cat, [r for r in typed if r["category"] == cat]) for cat in CATEGORIES]
             parties.append({"party": party, **meta[party], "requests": int(c.requests), "first": _when(c["first"]),
                             "last": _when(c["last"]), "not_decoded": int(c.not_decoded),
                             "types": sorted({r["data_type"] for r in typed}, key=_type_order),
@@ -591,7 +591,7 @@ def build_context(store: Store, redact: bool = False, evidence_limit: int = EVID
         "apps": [{"app": s, "anchor": f"app-{i}"} for i, s in enumerate(apps, 1)],
         "parties": [{"party": p, "anchor": f"co-{i}", **meta[p]} for i, p in enumerate(parties, 1)],
         "data_types": [{"name": t, "sensitivity": _sensitivity(t), "category": _category(t)} for t in types],
-        "categories": [c for c in (*CATEGORIES, "other") if any(_category(t) == c for t in types)],
+        "categories": [c for c in CATEGORIES if any(_category(t) == c for t in types)],
         "matrix": matrix,
         "rows": rows,
         "key_findings": _key_findings(findings),
