@@ -51,6 +51,8 @@ class Leakmap:
         loader.add_option("leakmap_keys", Sequence[str], [],
                           "Keys rules need to decode obfuscated payloads, as NAME=KEY (applovin=<the app's SDK key>), "
                           "for auditing your own app. Kept in memory only, never stored or logged.")
+        loader.add_option("leakmap_first_party", Sequence[str], [],
+                          "Domains of the app or site under test: never counted as third parties.")
         loader.add_option("leakmap_block", bool, False,
                           "Answer tracker requests locally instead of forwarding them: the data never leaves.")
         loader.add_option("leakmap_max_body", int, DEFAULT_MAX_BODY, "Bodies larger than this (bytes) are not decoded.")
@@ -61,7 +63,7 @@ class Leakmap:
             # never even sees a TCP connection, and capture works with no network at all.
             ctx.options.update(connection_strategy="lazy")
         if not updated & {"leakmap_db", "leakmap_rules", "leakmap_honey", "leakmap_app", "leakmap_max_body",
-                          "leakmap_keys"}:
+                          "leakmap_keys", "leakmap_first_party"}:
             return
         opts = ctx.options
         if opts.leakmap_max_body <= 0:
@@ -84,7 +86,7 @@ class Leakmap:
         limits = Limits(max_body=opts.leakmap_max_body)
         try:
             session = Session(store, [Path(d) for d in opts.leakmap_rules], True, limits, indicators,
-                              opts.leakmap_app, keys)
+                              opts.leakmap_app, keys, opts.leakmap_first_party)
         except ValueError as e:
             store.close()
             raise exceptions.OptionsError(f"leakmap_keys: {e}") from None

@@ -127,6 +127,10 @@ def main() -> None:
               help="A value you typed into the app (e.g. email=alice@example.com), found in any request "
                    "plain, URL-, base64-, hex-encoded or hashed (md5, sha1, sha256). Repeatable.")
 @_tracker_key_option
+@click.option("--first-party", multiple=True, metavar="DOMAIN",
+              help="A domain of the app or site under test (e.g. acme.com): its requests are never counted as "
+                   "third parties. Repeatable. Without it, leakmap learns the first party from page loads, "
+                   "package ids and app names (README: Third parties without a rule).")
 @_redact_option
 @click.option("--max-body", default=DEFAULT_MAX_BODY, show_default=True, help="Bodies larger than this (bytes) are not decoded.")
 @click.option("--max-decompressed", default=DEFAULT_MAX_DECOMPRESSED, show_default=True,
@@ -134,8 +138,8 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None, fmt: str | None,
             har_path: Path | None, db: Path | None, label: str, rule_dirs: tuple[Path, ...], no_bundled_rules: bool,
-            honey: tuple[str, ...], tracker_keys: tuple[str, ...], redact: bool, max_body: int, max_decompressed: int,
-            quiet: bool) -> None:
+            honey: tuple[str, ...], tracker_keys: tuple[str, ...], first_party: tuple[str, ...], redact: bool,
+            max_body: int, max_decompressed: int, quiet: bool) -> None:
     """Analyze saved captures (mitmproxy .mitm/.flow dumps or HAR files) and write a report.
 
     Every file is streamed; an unreadable entry is reported with where it is and skipped.
@@ -154,7 +158,7 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
     with tempfile.TemporaryDirectory(prefix="leakmap-") as tmp:
         store = _open_store(db or Path(tmp) / "findings.db")
         try:
-            session = Session(store, rule_dirs, not no_bundled_rules, limits, indicators, label, keys)
+            session = Session(store, rule_dirs, not no_bundled_rules, limits, indicators, label, keys, first_party)
         except ValueError as e:
             store.close()
             raise click.BadParameter(str(e), param_hint="--tracker-key") from None
@@ -208,6 +212,9 @@ def _print_summary(session: Session) -> None:
             click.echo(f"  skipped {n}: {why}")
         for why, n in s.not_decoded.items():
             click.echo(f"  not decoded {n}: {why}")
+        if s.other_requests_with_findings or s.generic_skipped:
+            click.echo(f"  third parties without a rule: {s.other_requests_with_findings} requests decoded generically; "
+                       "not decoded: " + (", ".join(f"{n} {why}" for why, n in sorted(s.generic_skipped.items())) or "none"))
     counts = session.store.summary_counts()
     if counts:
         click.echo("findings per app and tracker:")

@@ -28,7 +28,7 @@ from .model import Analysis, Request
 
 MAX_NESTING = 4  # encodings opened inside one another (base64 of gzip of JSON of base64...)
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
-_BASE64 = re.compile(r"^[A-Za-z0-9+/\-_]{8,}={0,2}$")
+_BASE64 = re.compile(r"^[A-Za-z0-9+/\-_]{12,}={0,2}$")
 _JWT = re.compile(r"^(?:Bearer\s+)?eyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]*$")
 _FORM = re.compile(r"^[^\s=&/:]{1,100}=[^\s]*$")
 _NOT_A_VALUE = {"", "null", "none", "undefined"}
@@ -116,7 +116,10 @@ class Opener:
             inner = self._base64(stripped, path, depth)
             if inner is not None:
                 return inner
-        if "=" in stripped and "://" not in stripped and (("&" in stripped and " " not in stripped) or _FORM.match(stripped)):
+        # Form data: `a=1&b=2`; a lone `k=v` only as a whole body (inside a value it is more
+        # often text that happens to hold an "=", kept as it is).
+        if "=" in stripped and "://" not in stripped and (
+                ("&" in stripped and " " not in stripped) or (path == "body" and _FORM.match(stripped))):
             opened = self._try(step_form, stripped, path, "form")
             if opened and all(k and not k.isspace() for k in opened):
                 return self.walk(opened, path, depth + 1)
@@ -229,7 +232,7 @@ class GenericPath:
             if isinstance(raw, bool):
                 out.fields.append((path, value, ""))  # a flag: kept as a field, never typed
                 continue
-            guess = self.guesser.guess(paths.last_key(path), value)
+            guess = self.guesser.guess(path, value)
             note = notes.get(path, "")
             out.add(guess.data_type, guess.value, path, "generic", guess.reason + (f"; {note}" if note else ""))
             main = guess.data_type

@@ -15,6 +15,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from . import paths
 from .extract import EMAIL_IN_TEXT, GENERIC_KEY_NAMES, classify_key, normalize_key
 
 UNLABELLED = "unlabelled"
@@ -34,6 +35,17 @@ _VIEWPORT_KEYS = ("viewport", "window", "inner", "vp", "browser_size", "client_s
 _REFERRER_KEYS = ("referrer", "referer", "ref", "dr", "document_referrer")
 _PAGE_KEYS = ("url", "page", "page_url", "href", "location", "dl", "current_url", "page_location", "uri", "path")
 _VERSION_HINTS = ("version", "ver", "build", "release")
+
+
+_ID_KEYS = frozenset("id key uuid identifier".split())
+_USER_OBJECTS = frozenset("user person customer profile member account visitor identity context contact "
+                          "subscriber".split())
+
+
+def _parent_key(path: str) -> str:
+    """Normalised key of the object holding the leaf at *path* (`body.user.id` → `user`)."""
+    parent = path.rsplit(".", 1)[0] if "." in path else ""
+    return normalize_key(paths.last_key(parent)) if parent else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +122,17 @@ class Guesser:
     def __init__(self) -> None:
         self._digests: dict[str, tuple[str, str]] = {}  # hex digest → (hashed type, what was hashed)
 
-    def guess(self, key: str, value: str) -> Guess:
-        """The data type of one leaf: key name first (when the value fits), then shape."""
+    def guess(self, path: str, value: str) -> Guess:
+        """The data type of the leaf at *path*: key name first (when the value fits), then
+        the id of a user-like parent object (`user.id`), then the value's shape."""
+        key = paths.last_key(path)
         normalized = normalize_key(key) if key else ""
         by_key = classify_key(key, value, GENERIC_KEY_NAMES) if key else ""
+        parent = _parent_key(path) if normalized in _ID_KEYS else ""
         if by_key:
             found = Guess(by_key, value, f"key name {key!r}")
+        elif parent in _USER_OBJECTS and len(value) >= 2:
+            found = Guess("user_id", value, f"key {key!r} of the {parent!r} object")
         else:
             found = _by_shape(normalized, value) or self._digest(value) or Guess(UNLABELLED, value, "no key name or value shape says more")
         if found.data_type in ("email", "phone"):

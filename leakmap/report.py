@@ -33,6 +33,7 @@ from markupsafe import Markup, escape
 from . import __version__, paths
 from .datatypes import CATEGORIES, DATA_TYPES, HIGH, LOW, SENSITIVITY_RANK
 from .store import Store
+from .third_parties import third_party_context
 
 MAX_VALUES_SHOWN = 5
 EVIDENCE_LIMIT = 500  # requests whose full proof is inlined; the rest are listed, proof in exports
@@ -221,6 +222,8 @@ def load_frames(store: Store, redact: bool) -> Frames:
     """Read the store; `party` names the receiver: the company, or the host when no rule matched."""
     requests = store.requests_frame()
     requests["party"] = requests["company"].where(requests["company"] != "", requests["host"] + NO_RULE)
+    generic = (requests["status"] == "no_rule") & (requests["company"] != "")  # named by the entity list
+    requests.loc[generic, "party"] = requests.loc[generic, "company"] + NO_RULE
     findings = store.findings_frame()
     redactor = Redactor.for_findings(findings, redact)
     findings = findings.merge(requests[["id", "party", "host"]], left_on="request_id", right_on="id", how="left")
@@ -299,7 +302,7 @@ def _party_meta(requests: pd.DataFrame, rules: Mapping[str, Mapping[str, str]]) 
         rule = rules.get(row.tracker, {})
         meta[row.party] = {"category": row.category or ("no tracker rule" if not row.company else ""),
                            "country": rule.get("country", ""), "website": rule.get("website", ""),
-                           "tracker": row.tracker, "no_rule": not row.company,
+                           "tracker": row.tracker, "no_rule": row.status == "no_rule",
                            # The products readers know (Sentry), where the company is a legal
                            # name they may not (Functional Software, Inc.).
                            "brands": brands.get(row.party, "")}
@@ -605,6 +608,7 @@ def build_context(store: Store, redact: bool = False, evidence_limit: int = EVID
         "requests_index": _request_index(frames, set(evidence_ids)),
         "sources": {frames.redactor.source(k): v for k, v in store.source_stats().items()},
         "problems": [str(p) for p in store.problems()],
+        "third_parties": third_party_context(req, findings, frames.fields),
     }
 
 
