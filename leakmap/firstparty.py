@@ -13,7 +13,12 @@ First party, strongest signal first (README, "Third parties without a rule"):
      from its name (`AcmeShop/2.1 CFNetwork…`, the capture label): a host whose registrable
      domain's name is that name (acmeshop.com, acme-shop.io, acmeshop-cdn.net) is the app's
      own API or CDN, learned as such the first time it is seen;
-  4. with no page seen at all: the request's own Origin/Referer site (an XHR of a page to
+  4. the app's own hosts seen in the capture: per client, the registrable domain it
+     contacts most, once that is at least DOMINANT_MIN requests over two or more host names
+     (api.shop.com for data, images.shop.com or cdn.shop.com for its pictures): an app's
+     backend, not a tracker SDK, carries most of an app's traffic. Learned as the capture
+     goes on, so its first few requests may still count as third party;
+  5. with no page seen at all: the request's own Origin/Referer site (an XHR of a page to
      its own backend).
 Everything else is a third party.
 """
@@ -45,6 +50,8 @@ PLAIN_HEADERS = frozenset(
 _GENERIC_LABELS = frozenset("com org net io co app apps www android ios mobile client beta debug release prod dev "
                             "test demo example sdk lite free pro".split())
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+DOMINANT_MIN = 5
+MAX_CLIENTS = 4096  # bounded memory on huge captures: later clients are not tracked
 
 
 def query_names(query: str) -> list[str]:
@@ -63,13 +70,26 @@ def uploads(request: Request) -> bool:
                for name, _ in request.headers)
 
 
+_ID_LIKE = re.compile(r"[0-9a-f]{8,}|[A-Za-z0-9_-]{16,}|\d{6,}|@|%40|%2F|%3A|https?:", re.I)
+
+
+def _identifying_query(query: str) -> bool:
+    """A parameter that is no cache buster and whose value looks like an identifier (long
+    hex or token, many digits, an email): `family=Roboto&display=swap` is not identifying."""
+    for part in query.split("&"):
+        name, _, value = part.partition("=")
+        if unquote_plus(name).lower() not in CACHE_BUSTERS and _ID_LIKE.search(value):
+            return True
+    return False
+
+
 def is_static_asset(request: Request) -> bool:
     """An image, script, style, font or media file fetched without identifying parameters:
     counted, never decoded (cookies a CDN gets with it are ordinary, and rule-covered
     tracker pixels are matched before this check)."""
     if request.body or request.method not in ("GET", "HEAD"):
         return False
-    if request.query and any(name not in CACHE_BUSTERS for name in query_names(request.query)):
+    if request.query and _identifying_query(request.query):
         return False
     if request.header("sec-fetch-dest").lower() in STATIC_DESTINATIONS:
         return True
@@ -110,6 +130,27 @@ class FirstParty:
         self.label = label
         self.learned: dict[str, str] = {}  # registrable domain → why it is first party
         self.pages_seen = False
+        # per client: registrable domain → (requests, host names), for the dominant domain
+        self._traffic: dict[str, dict[str, tuple[int, frozenset[str]]]] = {}
+
+    def observe(self, request: Request) -> None:
+        """Count a request no rule covers (static assets too: an app's CDN is its own) and
+        learn the client's dominant domain as first party (signal 4 above)."""
+        client = request.client or "-"
+        per_domain = self._traffic.get(client)
+        if per_domain is None:
+            if len(self._traffic) >= MAX_CLIENTS:
+                return
+            per_domain = self._traffic[client] = {}
+        domain = registrable_domain(request.host)
+        count, hosts = per_domain.get(domain, (0, frozenset()))
+        if request.host not in hosts and len(hosts) < 8:
+            hosts = hosts | {request.host}
+        per_domain[domain] = (count + 1, hosts)
+        if count + 1 >= DOMINANT_MIN and len(hosts) >= 2 and domain not in self.learned and \
+                all(n <= count + 1 for n, _ in per_domain.values()):
+            self.learned[domain] = (f"{domain} carries most of client {client}'s traffic "
+                                    f"({count + 1} requests to {len(hosts)} host names): the app's own backend")
 
     def reason(self, request: Request) -> str:
         """Why *request* goes to the app's or site's own backend, or "" for a third party."""

@@ -178,6 +178,7 @@ class GenericPath:
 
     def triage(self, request: Request) -> str:
         """Why the request is not decoded generically ("" when it is): cheap checks only."""
+        self.first_party.observe(request)
         if request.method == "OPTIONS":
             reason = "cors_preflight"
         elif is_static_asset(request):
