@@ -287,10 +287,12 @@ def rules_check(paths: tuple[Path, ...]) -> None:
               help="Report written when mitmproxy exits (and on the `leakmap.report` command).")
 @click.option("--block", is_flag=True, help="Answer tracker requests locally: the data never reaches the tracker.")
 @click.option("--rules", "rule_dirs", multiple=True, help="Extra rule directory (repeatable).")
+@click.option("--first-party", multiple=True, metavar="DOMAIN",
+              help="A domain of the app or site under test: never counted as a third party. Repeatable.")
 @_tracker_key_option
 @click.pass_context
 def capture(ctx: click.Context, label: str, db: str, output: str, block: bool, rule_dirs: tuple[str, ...],
-            tracker_keys: tuple[str, ...]) -> None:
+            first_party: tuple[str, ...], tracker_keys: tuple[str, ...]) -> None:
     """Run mitmdump with the leakmap addon. Extra arguments go to mitmdump, for example
     `-p 8080`, `--mode wireguard`, `--mode local:Spotify` or `-w dump.mitm`."""
     from mitmproxy.tools.main import mitmdump
@@ -304,6 +306,8 @@ def capture(ctx: click.Context, label: str, db: str, output: str, block: bool, r
         args += ["--set", "leakmap_block=true"]
     for directory in rule_dirs:
         args += ["--set", f"leakmap_rules={directory}"]
+    for domain in first_party:
+        args += ["--set", f"leakmap_first_party={domain}"]
     try:
         parse_keys(tracker_keys)
     except ValueError as e:
