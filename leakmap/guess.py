@@ -37,7 +37,8 @@ _PAGE_KEYS = ("url", "page", "page_url", "href", "location", "dl", "current_url"
 _VERSION_HINTS = ("version", "ver", "build", "release")
 
 
-_ID_KEYS = frozenset("id key uuid identifier".split())
+# Keys that say who the person is when their object is a user (`user.id`, `person.name`).
+_PERSON_KEYS = {"id": "user_id", "key": "user_id", "uuid": "user_id", "identifier": "user_id", "name": "name"}
 _USER_OBJECTS = frozenset("user person customer profile member account visitor identity context contact "
                           "subscriber".split())
 
@@ -120,7 +121,7 @@ class Guesser:
     MAX_DIGESTS = 30_000
 
     def __init__(self) -> None:
-        self._digests: dict[str, tuple[str, str]] = {}  # hex digest → (hashed type, what was hashed)
+        self._digests: dict[str, tuple[str, str]] = {}  # hex digest → (hashed type, algorithm)
 
     def guess(self, path: str, value: str) -> Guess:
         """The data type of the leaf at *path*: key name first (when the value fits), then
@@ -128,11 +129,11 @@ class Guesser:
         key = paths.last_key(path)
         normalized = normalize_key(key) if key else ""
         by_key = classify_key(key, value, GENERIC_KEY_NAMES) if key else ""
-        parent = _parent_key(path) if normalized in _ID_KEYS else ""
+        parent = _parent_key(path) if normalized in _PERSON_KEYS else ""
         if by_key:
             found = Guess(by_key, value, f"key name {key!r}")
-        elif parent in _USER_OBJECTS and len(value) >= 2:
-            found = Guess("user_id", value, f"key {key!r} of the {parent!r} object")
+        elif parent in _USER_OBJECTS and len(value) >= 2 and not _by_shape(normalized, value):
+            found = Guess(_PERSON_KEYS[normalized], value, f"key {key!r} of the {parent!r} object")
         else:
             found = _by_shape(normalized, value) or self._digest(value) or Guess(UNLABELLED, value, "no key name or value shape says more")
         if found.data_type in ("email", "phone"):
@@ -144,7 +145,7 @@ class Guesser:
             return None
         known = self._digests.get(value.lower())
         if known:
-            return Guess(known[0], value, f"hash of {known[1]}, seen in this capture")
+            return Guess(known[0], value, f"{known[1]} of an {known[0][7:]} seen in this capture")
         return Guess("other_id", value, f"value is a {len(value) * 4}-bit hex digest (a hashed identifier)")
 
     def _remember(self, data_type: str, value: str) -> None:
@@ -153,4 +154,4 @@ class Guesser:
         hashed = "hashed_email" if data_type == "email" else "hashed_phone"
         for form in dict.fromkeys((value, value.strip().lower())):
             for algorithm in ("md5", "sha1", "sha256"):
-                self._digests[hashlib.new(algorithm, form.encode()).hexdigest()] = (hashed, f"the {data_type} {value}")
+                self._digests[hashlib.new(algorithm, form.encode()).hexdigest()] = (hashed, algorithm)

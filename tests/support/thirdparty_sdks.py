@@ -39,7 +39,7 @@ HOSTS = ("api.rollbar.com", "api.honeybadger.io", "events.launchdarkly.com", "tr
 # where the key name decides between two honest labels).
 HONEY: dict[str, tuple[str, set[str]]] = {
     "email": ("hana.honey@example.net", {"email"}),
-    "name": ("Hana Honeywell", {"name", "unlabelled"}),
+    "name": ("Hana Honeywell", {"name", "username"}),
     "phone": ("+4915123456789", {"phone"}),
     "user_id": ("honey-user-4711", {"user_id"}),
     "ip": ("81.2.69.160", {"public_ip"}),
