@@ -218,11 +218,13 @@ print("sent")
                             timeout=120)
     assert "sent" in result.stdout, result.stderr
     proxy.stop()
-    result = subprocess.run([str(LEAKMAP), "analyze", str(proxy.dump), "-q", "-o", str(tmp_path / "r.html"),
-                             "--db", str(tmp_path / "s.db")], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert "first_party" in result.stdout and "static_asset" in result.stdout
-    with sqlite3.connect(tmp_path / "s.db") as db:
-        assert db.execute("SELECT count(*) FROM requests").fetchone() == (0,)
+    from leakmap.session import Session
+    from leakmap.store import Store
+
+    replay = Session(Store(tmp_path / "s.db"))
+    stats = replay.replay(proxy.dump, Limits())
+    assert stats.flows_read == 6
+    assert stats.generic_skipped == {"first_party": 4, "static_asset": 1, "cors_preflight": 1}, stats.generic_skipped
+    assert replay.store.db.execute("SELECT count(*) FROM requests").fetchone() == (0,)
     with sqlite3.connect(proxy.db) as db:  # the live store too
         assert db.execute("SELECT count(*) FROM requests").fetchone() == (0,)

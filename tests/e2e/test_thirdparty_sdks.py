@@ -126,18 +126,23 @@ def recorded(tmp_path_factory, mitm_confdir):
     return proxy, har
 
 
-def test_every_vendor_was_recorded_and_has_no_rule(recorded):
-    truth = ground_truth(recorded[0].dump)
+@pytest.fixture(scope="module")
+def measured(recorded):
+    """Ground truth and the findings from the dump and from its HAR, computed once."""
+    proxy, har = recorded
+    return ground_truth(proxy.dump), {"mitm": findings_by_receiver(proxy.dump), "har": findings_by_receiver(har)}
+
+
+def test_every_vendor_was_recorded_and_has_no_rule(measured):
+    truth = measured[0]
     assert set(truth) == set(sdks.RECEIVERS.values())
     analyzer = analyzer_without_vendor_rules()
     assert all(analyzer.index.candidates(host) == [] for host in sdks.HOSTS)
 
 
 @pytest.mark.parametrize("source", ["mitm", "har"])
-def test_value_recall_of_the_generic_path_is_at_least_95_percent(recorded, source):
-    proxy, har = recorded
-    truth = ground_truth(proxy.dump)
-    found, names = findings_by_receiver(proxy.dump if source == "mitm" else har)
+def test_value_recall_of_the_generic_path_is_at_least_95_percent(measured, source):
+    truth, (found, names) = measured[0], measured[1][source]
     per_receiver = recall(truth, found)
     total = sum(len(v & {x for x, _ in found.get(r, ())}) for r, v in truth.items()) / sum(map(len, truth.values()))
     print(f"\nvalue recall ({source}): {total:.3f}", {r: round(x, 3) for r, x in sorted(per_receiver.items())})
@@ -149,11 +154,9 @@ def test_value_recall_of_the_generic_path_is_at_least_95_percent(recorded, sourc
 
 
 @pytest.mark.parametrize("source", ["mitm", "har"])
-def test_typed_recall_of_honey_values(recorded, source):
+def test_typed_recall_of_honey_values(measured, source):
     """Each honey value that a vendor received is found with an honest type."""
-    proxy, har = recorded
-    truth = ground_truth(proxy.dump)
-    found, _ = findings_by_receiver(proxy.dump if source == "mitm" else har)
+    truth, (found, _) = measured[0], measured[1][source]
     sent = typed = 0
     misses = []
     per_type: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -176,8 +179,8 @@ def test_typed_recall_of_honey_values(recorded, source):
     assert typed / sent >= 0.95, misses
 
 
-def test_honey_email_is_found_base64_wrapped_and_hashed(recorded):
-    found, _ = findings_by_receiver(recorded[0].dump)
+def test_honey_email_is_found_base64_wrapped_and_hashed(measured):
+    found, _ = measured[1]["mitm"]
     everything = set().union(*found.values())
     assert (sdks.HONEY["email"][0], "email") in everything
     assert (sdks.EMAIL_SHA256, "hashed_email") in everything
