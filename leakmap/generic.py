@@ -201,10 +201,11 @@ class GenericPath:
                          if k not in PLAIN_HEADERS and not k.startswith("sec-")}
         if not doc["header"]:
             del doc["header"]
-        for part in ("query", "body", "cookie", "header"):
+        for part in ("query", "cookie", "header"):
             if part in doc:
-                doc[part] = opener.walk(doc[part], part, 0) if part != "body" else (
-                    opener.open_bytes(doc[part], part) if isinstance(doc[part], bytes) else doc[part])
+                doc[part] = opener.walk(doc[part], part, 0)
+        if isinstance(doc.get("body"), bytes):
+            doc["body"] = opener.open_bytes(doc["body"], "body")
         extraction = self._extract(doc, opener.notes)
         if not extraction.fields and not extraction.findings:
             self.last_skip = "nothing_found"
