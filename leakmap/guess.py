@@ -16,13 +16,10 @@ import re
 from dataclasses import dataclass
 
 from . import paths
-from .extract import EMAIL_IN_TEXT, GENERIC_KEY_NAMES, classify_key, normalize_key
+from .extract import _E164, _HEX_HASH as _HEX_DIGEST, _UUID, EMAIL_IN_TEXT, GENERIC_KEY_NAMES, classify_key, normalize_key
 
 UNLABELLED = "unlabelled"
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-_HEX_DIGEST = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$", re.I)
-_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}$")
 _COORDINATES = re.compile(r"^\s*(-?\d{1,2}\.\d{2,})\s*[,;\s]\s*(-?\d{1,3}\.\d{2,})\s*$")
 _SIZE = re.compile(r"^(\d{3,5})\s*[x×*]\s*(\d{3,5})$")

@@ -154,6 +154,18 @@ def test_hostile_bodies_stay_within_the_limits(rules):
     assert b is not None and len(b.fields) == 1
 
 
+def test_random_bytes_never_break_the_generic_path(rules):
+    import random
+
+    rng = random.Random(15)
+    analyzer = Analyzer(rules)
+    prefixes = [b"", b"\x1f\x8b", b"\x78\x9c", b"\x28\xb5\x2f\xfd", b"--b\r\n", b"\n\x05", b"{\"a\":", b"eyJ"]
+    for n in range(120):
+        body = rng.choice(prefixes) + rng.randbytes(rng.randrange(1, 4096))
+        a = analyzer.analyze(request(f"https://fuzz.vendor.example/{n}", body))
+        assert a is None or a.match_via == "generic"
+
+
 def _write_capture(path: Path, flows: list[tuple[str, str, bytes, dict[str, str]]]) -> None:
     from mitmproxy import io
     from mitmproxy.test import tflow

@@ -140,6 +140,16 @@ def test_every_vendor_was_recorded_and_has_no_rule(measured):
     assert all(analyzer.index.candidates(host) == [] for host in sdks.HOSTS)
 
 
+def test_block_mode_answered_every_upload_itself(recorded):
+    """Nothing reached the vendors: the proxy answered each third-party upload without a rule."""
+    from mitmproxy import io
+
+    with recorded[0].dump.open("rb") as f:
+        flows = list(io.FlowReader(f).stream())
+    assert len(flows) >= 9
+    assert all(f.response and f.response.headers.get("x-leakmap") == "answered-by-proxy" for f in flows)
+
+
 @pytest.mark.parametrize("source", ["mitm", "har"])
 def test_value_recall_of_the_generic_path_is_at_least_95_percent(measured, source):
     truth, (found, names) = measured[0], measured[1][source]
