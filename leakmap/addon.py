@@ -77,6 +77,8 @@ class Leakmap:
         loader.add_option("leakmap_keys", Sequence[str], [],
                           "Keys rules need to decode obfuscated payloads, as NAME=KEY (applovin=<the app's SDK key>), "
                           "for auditing your own app. Kept in memory only, never stored or logged.")
+        loader.add_option("leakmap_first_party", Sequence[str], [],
+                          "Domains of the app or site under test: never counted as third parties.")
         loader.add_option("leakmap_block", bool, False,
                           "Answer tracker requests locally instead of forwarding them: the data never leaves.")
         loader.add_option("leakmap_max_body", int, DEFAULT_MAX_BODY, "Bodies larger than this (bytes) are not decoded.")
@@ -91,7 +93,7 @@ class Leakmap:
             # never even sees a TCP connection, and capture works with no network at all.
             ctx.options.update(connection_strategy="lazy")
         if not updated & {"leakmap_db", "leakmap_rules", "leakmap_honey", "leakmap_app", "leakmap_max_body",
-                          "leakmap_keys"}:
+                          "leakmap_keys", "leakmap_first_party"}:
             return
         opts = ctx.options
         if opts.leakmap_max_body <= 0:
@@ -111,7 +113,7 @@ class Leakmap:
         rule_dirs = [Path(d) for d in opts.leakmap_rules]
         try:  # built in the worker thread: the SQLite connection lives there
             session = self.queue.call(self._open_session, opts.leakmap_db, rule_dirs, limits, indicators,
-                                      opts.leakmap_app, keys)
+                                      opts.leakmap_app, keys, list(opts.leakmap_first_party))
         except StoreError as e:
             raise exceptions.OptionsError(f"leakmap_db: {e}") from None
         except ValueError as e:
@@ -126,11 +128,11 @@ class Leakmap:
 
     @staticmethod
     def _open_session(db: str, rule_dirs: list[Path], limits: Limits, indicators: list[Indicator], app: str,
-                      keys: dict[str, str]) -> Session:
+                      keys: dict[str, str], first_party: list[str]) -> Session:
         registrable_domain("warm.example")  # load the public-suffix list now, not on the first request
         store = Store(db)
         try:
-            return Session(store, rule_dirs, True, limits, indicators, app, keys)
+            return Session(store, rule_dirs, True, limits, indicators, app, keys, first_party)
         except BaseException:
             store.close()
             raise

@@ -148,6 +148,10 @@ def main() -> None:
               help="A value you typed into the app (e.g. email=alice@example.com), found in any request "
                    "plain, URL-, base64-, hex-encoded or hashed (md5, sha1, sha256). Repeatable.")
 @_tracker_key_option
+@click.option("--first-party", multiple=True, metavar="DOMAIN",
+              help="A domain of the app or site under test (e.g. acme.com): its requests are never counted as "
+                   "third parties. Repeatable. Without it, leakmap learns the first party from page loads, "
+                   "package ids and app names (README: Third parties without a rule).")
 @_redact_option
 @click.option("--max-body", default=DEFAULT_MAX_BODY, show_default=True, help="Bodies larger than this (bytes) are not decoded.")
 @click.option("--max-decompressed", default=DEFAULT_MAX_DECOMPRESSED, show_default=True,
@@ -156,8 +160,8 @@ def main() -> None:
 @_store_faults_exit_5
 def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None, fmt: str | None,
             har_path: Path | None, db: Path | None, label: str, rule_dirs: tuple[Path, ...], no_bundled_rules: bool,
-            honey: tuple[str, ...], tracker_keys: tuple[str, ...], redact: bool, max_body: int, max_decompressed: int,
-            quiet: bool) -> None:
+            honey: tuple[str, ...], tracker_keys: tuple[str, ...], first_party: tuple[str, ...], redact: bool,
+            max_body: int, max_decompressed: int, quiet: bool) -> None:
     """Analyze saved captures (mitmproxy .mitm/.flow dumps or HAR files) and write a report.
 
     Every file is streamed; an unreadable entry is reported with where it is and skipped.
@@ -176,7 +180,7 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
     with tempfile.TemporaryDirectory(prefix="leakmap-") as tmp:
         store = _open_store(db or Path(tmp) / "findings.db")
         try:
-            session = Session(store, rule_dirs, not no_bundled_rules, limits, indicators, label, keys)
+            session = Session(store, rule_dirs, not no_bundled_rules, limits, indicators, label, keys, first_party)
         except ValueError as e:
             store.close()
             raise click.BadParameter(str(e), param_hint="--tracker-key") from None
@@ -237,6 +241,9 @@ def _print_summary(session: Session) -> None:
             click.echo(f"  skipped {n}: {why}")
         for why, n in s.not_decoded.items():
             click.echo(f"  not decoded {n}: {why}")
+        if s.other_requests_with_findings or s.generic_skipped:
+            click.echo(f"  third parties without a rule: {s.other_requests_with_findings} requests decoded generically; "
+                       "not decoded: " + (", ".join(f"{n} {why}" for why, n in sorted(s.generic_skipped.items())) or "none"))
     counts = session.store.summary_counts()
     if counts:
         click.echo("findings per app and tracker:")
@@ -310,6 +317,8 @@ def rules_check(paths: tuple[Path, ...]) -> None:
               help="Report written when mitmproxy exits (and on the `leakmap.report` command).")
 @click.option("--block", is_flag=True, help="Answer tracker requests locally: the data never reaches the tracker.")
 @click.option("--rules", "rule_dirs", multiple=True, help="Extra rule directory (repeatable).")
+@click.option("--first-party", multiple=True, metavar="DOMAIN",
+              help="A domain of the app or site under test: never counted as a third party. Repeatable.")
 @_tracker_key_option
 @click.option("--lan", is_flag=True,
               help="Listen on all network interfaces (or where --listen-host says), for a phone or another "
@@ -320,7 +329,7 @@ def rules_check(paths: tuple[Path, ...]) -> None:
                    "then use the proxy, and their traffic lands in your findings.")
 @click.pass_context
 def capture(ctx: click.Context, label: str, db: str, output: str, block: bool, rule_dirs: tuple[str, ...],
-            tracker_keys: tuple[str, ...], lan: bool, no_auth: bool) -> None:
+            first_party: tuple[str, ...], tracker_keys: tuple[str, ...], lan: bool, no_auth: bool) -> None:
     """Run mitmdump with the leakmap addon. Extra arguments go to mitmdump, for example
     `-p 8080`, `--mode wireguard`, `--mode local:Spotify`, `--listen-host`, `--proxyauth` or `-w dump.mitm`.
 
@@ -340,6 +349,8 @@ def capture(ctx: click.Context, label: str, db: str, output: str, block: bool, r
         args += ["--set", "leakmap_block=true"]
     for directory in rule_dirs:
         args += ["--set", f"leakmap_rules={directory}"]
+    for domain in first_party:
+        args += ["--set", f"leakmap_first_party={domain}"]
     try:
         parse_keys(tracker_keys)
     except ValueError as e:

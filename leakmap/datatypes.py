@@ -28,7 +28,7 @@ _ALL: list[DataType] = [
     *_types("identifiers", MEDIUM, "vendor_id installation_id user_id session_id browser_id other_id"),
     *_types("contact", HIGH, "email hashed_email phone hashed_phone name postal_address birth_date"),
     *_types("contact", MEDIUM, "username gender age"),
-    *_types("location", HIGH, "latitude longitude public_ip wifi_ssid wifi_bssid postal_code"),
+    *_types("location", HIGH, "latitude longitude geo_coordinates public_ip wifi_ssid wifi_bssid postal_code"),
     *_types("location", MEDIUM, "location_accuracy city region local_ip"),
     *_types("location", LOW, "country timezone"),
     *_types("device", MEDIUM, "device_name carrier is_rooted"),
@@ -38,10 +38,10 @@ _ALL: list[DataType] = [
         "os_name os_version device_model manufacturer browser browser_version screen_width "
         "screen_height viewport_width viewport_height screen_density network_type language "
         "user_agent cpu_architecture ram disk battery is_charging orientation dark_mode "
-        "is_emulator uptime volume",
+        "is_emulator uptime volume screen_resolution viewport_size",
     ),
     *_types("app", LOW, "app_id app_name app_version app_build sdk_name sdk_version install_time first_launch"),
-    *_types("behaviour", MEDIUM, "page_url referrer search_term revenue"),
+    *_types("behaviour", MEDIUM, "page_url referrer url search_term revenue"),
     *_types("behaviour", LOW, "event_name screen_name interaction time_spent session_count custom_property"),
     *_types("sensitive", HIGH, "password auth_token payment_card message_content session_replay"),
     *_types("sensitive", MEDIUM, "error_report"),
@@ -49,10 +49,12 @@ _ALL: list[DataType] = [
     # Not personal data, but it names the tracker account (project token, write key) that
     # the sending app uses: an attribution signal and a link between apps of one company.
     *_types("app", LOW, "project_key"),
+    # A value the generic path (no tracker rule) could not type: sent, but of unknown meaning.
+    *_types("other", LOW, "unlabelled"),
 ]
 
 DATA_TYPES: dict[str, DataType] = {t.name: t for t in _ALL}
-CATEGORIES = ("identifiers", "contact", "location", "device", "app", "behaviour", "sensitive", "consent")
+CATEGORIES = ("identifiers", "contact", "location", "device", "app", "behaviour", "sensitive", "consent", "other")
 SENSITIVITY_RANK = {HIGH: 3, MEDIUM: 2, LOW: 1}
 
 # TrackHAR (tweaselORG/TrackHAR, i18n/en.json) property names → ours.

@@ -133,9 +133,11 @@ def _har_entry(row: dict[str, Any], findings: pd.DataFrame, labels: dict[str, st
 
 
 def evidence_har(store: Store, redact: bool = False) -> dict[str, Any]:
-    """HAR 1.2 holding only the tracker requests (decoded or not), with their findings."""
+    """HAR 1.2 holding only the tracker requests (decoded or not) and the uploads to third
+    parties without a rule (generic path), with their findings."""
     frames = load_frames(store, redact)
-    tracked = frames.requests[frames.requests["status"] != "no_rule"]
+    requests = frames.requests
+    tracked = requests[(requests["status"] != "no_rule") | (requests["match_via"] == "generic")]
     found_by = {rid: g for rid, g in frames.findings.groupby("request_id")}
     fields_by = {rid: dict(zip(g["path"], g["data_type"])) for rid, g in frames.fields.groupby("request_id")}
     empty = frames.findings.iloc[0:0]

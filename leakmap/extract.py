@@ -83,12 +83,54 @@ KEY_NAMES: dict[str, str] = {
     **_names("search_term", "search_term search_query searchterm keyword"),
 }
 
+# The generic path (requests no rule covers, leakmap/guess.py) also believes these names: too
+# ambiguous to override a rule's catch-all (`model`, `user`, `screen`), telling where nothing
+# else says anything.
+GENERIC_KEY_NAMES: dict[str, str] = {
+    **KEY_NAMES,
+    **_names("email", "user_mail email_addr emailaddr recipient_email e_mail_address"),
+    **_names("phone", "phone_no cell cellphone cell_phone mobile_no whatsapp"),
+    **_names("name", "name_first name_last display_name real_name person_name"),
+    **_names("user_id", "uid user distinct_id anonymous_id anon_id external_id external_user_id visitor_id "
+             "user_key customer_key profile_id person_id contact_id subscriber_id player_id"),
+    **_names("device_id", "device_uuid device_identifier hardware_id install_id installation_id machine_id "
+             "client_id"),
+    **_names("session_id", "session sid session_key session_uuid"),
+    **_names("timezone", "timezone time_zone tz tz_name timezone_name"),
+    **_names("language", "locale language lang accept_language user_language preferred_language"),
+    **_names("os_name", "os os_name platform_os operating_system"),
+    **_names("os_version", "os_version osversion os_ver platform_version system_version"),
+    **_names("device_model", "device_model model hardware_model"),
+    **_names("manufacturer", "manufacturer device_manufacturer brand device_brand"),
+    **_names("user_agent", "user_agent useragent ua"),
+    **_names("screen_resolution", "screen_resolution resolution screen_size screen display_resolution"),
+    **_names("viewport_size", "viewport viewport_size window_size browser_size"),
+    **_names("screen_width", "screen_width screenwidth sw"),
+    **_names("screen_height", "screen_height screenheight sh"),
+    **_names("page_url", "page_url pageurl current_url href page_location"),
+    **_names("referrer", "referrer referer document_referrer"),
+    **_names("app_version", "app_version appversion version_name build_version"),
+    **_names("carrier", "carrier network_operator operator_name"),
+    **_names("public_ip", "ip_addr remote_addr public_ip"),
+    **_names("hashed_email", "email_sha256_hash sha256_email_address hashed_email_address"),
+}
+
 
 def _is_number_in(text: str, low: float, high: float) -> bool:
     try:
         return low <= float(text) <= high
     except ValueError:
         return False
+
+
+def _is_coordinate(text: str, bound: float) -> bool:
+    """Strong evidence only: a number in range that is not a flag (`lat=0` is the
+    limit-ad-tracking flag, `lon=1` a boolean): it has decimals or is beyond ±1."""
+    try:
+        number = float(text)
+    except ValueError:
+        return False
+    return -bound <= number <= bound and ("." in text or abs(number) > 1) and number not in (0.0, 1.0, -1.0)
 
 
 def _is_ip(text: str) -> bool:
@@ -113,19 +155,31 @@ _VALUE_CHECKS = {
     "hashed_email": lambda v: bool(_HEX_HASH.match(v)),
     "hashed_phone": lambda v: bool(_HEX_HASH.match(v)),
     "phone": lambda v: 7 <= sum(c.isdigit() for c in v) <= 15 and not re.search(r"[A-Za-z]", v),
-    "latitude": lambda v: _is_number_in(v, -90, 90),
-    "longitude": lambda v: _is_number_in(v, -180, 180),
+    "latitude": lambda v: _is_coordinate(v, 90),
+    "longitude": lambda v: _is_coordinate(v, 180),
     "public_ip": _is_ip,
     "advertising_id": lambda v: bool(_UUID.match(v)) or bool(_HEX_HASH.match(v)),
     "payment_card": _luhn,
     "age": lambda v: _is_number_in(v, 0, 130),
+    "screen_resolution": lambda v: bool(re.match(r"^\d{2,5}\s*[x×*]\s*\d{2,5}$", v)),
+    "viewport_size": lambda v: bool(re.match(r"^\d{2,5}\s*[x×*]\s*\d{2,5}$", v)),
+    "screen_width": lambda v: v.isdigit(),
+    "screen_height": lambda v: v.isdigit(),
+    "user_agent": lambda v: "/" in v or " " in v,
+    "timezone": lambda v: "/" in v or v.upper() in ("UTC", "GMT") or bool(re.match(r"^[+-]?\d{1,4}$", v)),
+    "language": lambda v: bool(re.match(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*(?:[,;].*)?$", v)),
+    "user_id": lambda v: len(v) >= 2,
+    "device_id": lambda v: len(v) >= 6,
+    "session_id": lambda v: len(v) >= 4,
+    "page_url": lambda v: "/" in v,
+    "referrer": lambda v: "/" in v,
 }
 _NOT_A_VALUE = {"", "true", "false", "null", "none", "undefined"}
 
 
-def classify_key(key: str, value: str) -> str:
-    """Data type named by *key*, if *value* fits it, else ""."""
-    data_type = KEY_NAMES.get(normalize_key(key), "")
+def classify_key(key: str, value: str, table: dict[str, str] = KEY_NAMES) -> str:
+    """Data type named by *key* in *table*, if *value* fits it, else ""."""
+    data_type = table.get(normalize_key(key), "")
     if not data_type or value.lower() in _NOT_A_VALUE:
         return ""
     if data_type == "email" and _HEX_HASH.match(value):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
@@ -19,6 +19,8 @@ from . import paths
 from .attribute import Attributor
 from .decode import Limits, multidict, run_operations
 from .extract import Indicator, extract
+from .firstparty import FirstParty
+from .generic import GenericPath
 from .match import HostIndex
 from .model import Analysis, Request
 from .rules import Endpoint, Rule
@@ -41,12 +43,16 @@ class Stats:
     # Requests the store already held (the capture was analysed before): counted as usual
     # above, but not stored again.
     already_stored: int = 0
+    # Requests no rule covers that the generic path did not decode, by reason (static_asset,
+    # cors_preflight, first_party, no_upload, nothing_found): counted, never stored.
+    generic_skipped: Counter[str] = field(default_factory=Counter)
 
     def to_dict(self) -> dict[str, Any]:
         return {"flows_read": self.flows_read, "skipped": dict(self.skipped), "tracker_requests": self.tracker_requests,
                 "decoded": self.decoded, "not_decoded": dict(self.not_decoded),
                 "other_requests_with_findings": self.other_requests_with_findings, "findings": self.findings,
-                "other_hosts": dict(self.other_hosts.most_common()), "already_stored": self.already_stored}
+                "other_hosts": dict(self.other_hosts.most_common()), "already_stored": self.already_stored,
+                "generic_skipped": dict(self.generic_skipped)}
 
     def count(self, analysis: Analysis | None) -> None:
         if analysis is None:
@@ -114,15 +120,17 @@ class Analyzer:
     """Compiled rules + detectors + attribution state; `analyze` is called per request."""
 
     def __init__(self, rules: list[Rule], limits: Limits | None = None, indicators: list[Indicator] | None = None,
-                 label: str = "", keys: Mapping[str, str] | None = None) -> None:
+                 label: str = "", keys: Mapping[str, str] | None = None, first_party: Iterable[str] = ()) -> None:
         """*keys*: keys the user supplied (--tracker-key NAME=KEY) for decode steps that need
-        one; a name no loaded rule uses is a ValueError (a typo would silently decode nothing)."""
+        one; a name no loaded rule uses is a ValueError (a typo would silently decode nothing).
+        *first_party*: domains of the app or site under test (--first-party), never third parties."""
         self.rules = rules
         self.limits = limits or Limits()
         self.indicators = indicators or []
         self.index = HostIndex(rules)
         self.endpoints = {(rule.id, e.id): e for rule in rules for e in rule.endpoints}
         self.attributor = Attributor(label)
+        self.generic = GenericPath(self.limits, self.indicators, FirstParty(first_party, label))
         used = {ref.name for e in self.endpoints.values() for op in e.operations for ref in op.chain.key_refs}
         self.keys = dict(keys or {})
         unknown = sorted(set(self.keys) - used)
@@ -232,10 +240,18 @@ class Analyzer:
         return False
 
     def _generic(self, request: Request) -> Analysis | None:
-        """Honey values and unmistakable patterns in any request, tracker or not."""
-        if not self.indicators and "@" not in request.url and b"@" not in request.body:
+        """A request no rule covers: a third-party upload goes through the generic path
+        (leakmap/generic.py); the app's own traffic only through the honey values given."""
+        skip = self.generic.triage(request)
+        if skip == "first_party" and self.indicators:
+            analysis = Analysis(request, "no_rule")
+            self._decode(analysis, None)
+            analysis.status = "no_rule"
+            return analysis if analysis.findings else None
+        if skip:
             return None
-        analysis = Analysis(request, "no_rule")
-        self._decode(analysis, None)
-        analysis.status = "no_rule"
-        return analysis if analysis.findings else None
+        doc, error = build_document(request, None, self.limits)
+        analysis = self.generic.analyze(request, doc, error)
+        if analysis is not None:
+            analysis.payload = evidence(doc)
+        return analysis

@@ -34,6 +34,7 @@ from . import __version__, identifiers, paths
 from .datatypes import CATEGORIES, DATA_TYPES, HIGH, LOW, SENSITIVITY_RANK
 from .private_files import make_private
 from .store import Store
+from .third_parties import third_party_context
 
 MAX_VALUES_SHOWN = 5
 EVIDENCE_LIMIT = 500  # requests whose full proof is inlined; the rest are listed, proof in exports
@@ -222,6 +223,8 @@ def load_frames(store: Store, redact: bool) -> Frames:
     """Read the store; `party` names the receiver: the company, or the host when no rule matched."""
     requests = store.requests_frame()
     requests["party"] = requests["company"].where(requests["company"] != "", requests["host"] + NO_RULE)
+    generic = (requests["status"] == "no_rule") & (requests["company"] != "")  # named by the entity list
+    requests.loc[generic, "party"] = requests.loc[generic, "company"] + NO_RULE
     findings = store.findings_frame()
     redactor = Redactor.for_findings(findings, redact)
     findings = findings.merge(requests[["id", "party", "host"]], left_on="request_id", right_on="id", how="left")
@@ -300,7 +303,7 @@ def _party_meta(requests: pd.DataFrame, rules: Mapping[str, Mapping[str, str]]) 
         rule = rules.get(row.tracker, {})
         meta[row.party] = {"category": row.category or ("no tracker rule" if not row.company else ""),
                            "country": rule.get("country", ""), "website": rule.get("website", ""),
-                           "tracker": row.tracker, "no_rule": not row.company,
+                           "tracker": row.tracker, "no_rule": row.status == "no_rule",
                            # The products readers know (Sentry), where the company is a legal
                            # name they may not (Functional Software, Inc.).
                            "brands": brands.get(row.party, "")}
@@ -324,7 +327,7 @@ def _app_sections(frames: Frames, rows: list[dict[str, Any]], apps: list[str],
         parties = []
         for party, c in counts.loc[app].sort_values("requests", ascending=False).iterrows():
             typed = by_pair.get((app, party), [])
-            by_category = [(cat, [r for r in typed if r["category"] == cat]) for cat in (*CATEGORIES, "other")]
+            by_category = [(cat, [r for r in typed if r["category"] == cat]) for cat in CATEGORIES]
             parties.append({"party": party, **meta[party], "requests": int(c.requests), "first": _when(c["first"]),
                             "last": _when(c["last"]), "not_decoded": int(c.not_decoded),
                             "types": sorted({r["data_type"] for r in typed}, key=_type_order),
@@ -592,7 +595,7 @@ def build_context(store: Store, redact: bool = False, evidence_limit: int = EVID
         "apps": [{"app": s, "anchor": f"app-{i}"} for i, s in enumerate(apps, 1)],
         "parties": [{"party": p, "anchor": f"co-{i}", **meta[p]} for i, p in enumerate(parties, 1)],
         "data_types": [{"name": t, "sensitivity": _sensitivity(t), "category": _category(t)} for t in types],
-        "categories": [c for c in (*CATEGORIES, "other") if any(_category(t) == c for t in types)],
+        "categories": [c for c in CATEGORIES if any(_category(t) == c for t in types)],
         "matrix": matrix,
         "rows": rows,
         "key_findings": _key_findings(findings),
@@ -607,6 +610,7 @@ def build_context(store: Store, redact: bool = False, evidence_limit: int = EVID
         "sources": {frames.redactor.source(k): v for k, v in store.source_stats().items()},
         "problems": [str(p) for p in store.problems()],
         **identifiers_context(store, frames.redactor),
+        "third_parties": third_party_context(req, findings, frames.fields),
     }
 
 

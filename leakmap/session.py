@@ -62,11 +62,11 @@ class Session:
 
     def __init__(self, store: Store, rule_dirs: Iterable[Path] = (), bundled_rules: bool = True,
                  limits: Limits | None = None, indicators: list[Indicator] | None = None, label: str = "",
-                 keys: Mapping[str, str] | None = None) -> None:
+                 keys: Mapping[str, str] | None = None, first_party: Iterable[str] = ()) -> None:
         """*keys*: keys the user supplied for decode steps (parse_keys); ValueError when no
         loaded rule uses one of their names. They are kept in memory only."""
         rules, self.rule_problems = load_rules(rule_dirs, bundled=bundled_rules)
-        self.analyzer = Analyzer(rules, limits, indicators, label, keys)
+        self.analyzer = Analyzer(rules, limits, indicators, label, keys, first_party)
         self.store = store
         store.set_trackers([(r.id, r.name, r.company, r.category, r.country, r.website) for r in rules])
         self.stats: dict[str, Stats] = {}
@@ -87,6 +87,9 @@ class Session:
                 stats.already_stored += 1
         elif request.host and request.method != "OPTIONS":
             stats.other_hosts[registrable_domain(request.host)] += 1
+        if analysis is None:
+            stats.generic_skipped["cors_preflight" if request.method == "OPTIONS"
+                                  else self.analyzer.generic.last_skip or "other"] += 1
         return analysis
 
     def problem(self, problem: Problem) -> None:

@@ -386,6 +386,8 @@ def test_other_hosts_contacted_are_listed_even_when_not_stored(tmp_path):
         for host in ("cdn.images.example.net", "api.images.example.net", "fonts.static.example.org"):
             flow = tflow.tflow()
             flow.request.host = host
+            flow.request.content = b""  # uploads nothing: counted, not stored (a body goes to the generic path)
+            del flow.request.headers["header"]
             writer.add(flow)
     store = Store(tmp_path / "s.db")
     stats = Session(store).replay(capture, Limits())

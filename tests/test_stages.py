@@ -665,13 +665,14 @@ def test_shape_by_query_parameter_or_header_name(tmp_path):
     a = analyzer.analyze(request("https://t.shop.example/p?forward=%2Fv1%2Fbatch", b'{"events": [{"uid": "u-5"}]}'))
     assert (a.tracker, a.match_via) == ("acme", "payload_shape")
     assert [(f.data_type, f.value) for f in a.findings] == [("user_id", "u-5")]
-    assert analyzer.analyze(request("https://t.shop.example/p?other=1", b'{"events": [{"uid": "u-5"}]}')) is None
+    other = analyzer.analyze(request("https://t.shop.example/p?other=1", b'{"events": [{"uid": "u-5"}]}'))
+    assert other is not None and other.match_via == "generic"  # not acme: a third party without a rule
     by_header = Analyzer([load_file(write_rule(tmp_path, RULE.replace(
         "    records: [body.events, body]\n", "    records: [body.events, body]\n    shape: {headers: [X-Acme-Key], require: [uid]}\n"),
         "h.yaml"))])
     b = by_header.analyze(request("https://errors.corp.example:49000/", b'{"uid": "u-6"}', headers=[("x-acme-key", "k")]))
     assert (b.tracker, b.match_via) == ("acme", "payload_shape")
-    assert by_header.analyze(request("https://errors.corp.example:49000/", b'{"uid": "u-6"}')) is None
+    assert by_header.analyze(request("https://errors.corp.example:49000/", b'{"uid": "u-6"}')).match_via == "generic"
     with pytest.raises(RuleError, match="is not valid under any of the given schemas"):
         load_file(write_rule(tmp_path, RULE.replace("    records: [body.events, body]\n",
                                                     "    shape: {require: [uid]}\n"), "bad.yaml"))

@@ -1011,7 +1011,8 @@ def test_unknown_host_with_track_path_and_no_token_is_not_mixpanel(analyzer):
     """Same path and form shape as Mixpanel, but no `properties.token`: not recognised."""
     payload = [{"event": "click", "properties": {"distinct_id": USER_ID, "button": "buy"}}]
     req = js_request("track/", payload, host="https://metrics.example.org")
-    assert analyzer.analyze(req) is None
+    a = analyzer.analyze(req)
+    assert a is not None and (a.tracker, a.match_via) == ("example.org", "generic")  # a third party, no rule
 
 
 def test_mixpanel_host_unknown_path_is_not_decoded(analyze):
