@@ -140,14 +140,18 @@ def test_every_vendor_was_recorded_and_has_no_rule(measured):
 
 
 def test_nothing_reached_the_vendors(recorded):
-    """The proxy answered every upload itself: no rule covers these hosts, so block mode let
-    them through, and the test's stand-in for the internet (support/answer_all.py) replied."""
+    """The proxy answered every upload itself: block mode the hosts a bundled rule covers
+    (LaunchDarkly has one since), the test's stand-in for the internet (support/answer_all.py)
+    the others, which block mode lets through."""
     from mitmproxy import io
 
     with recorded[0].dump.open("rb") as f:
         flows = list(io.FlowReader(f).stream())
     assert len(flows) >= 9
-    assert all(f.response and f.response.headers.get("x-test-answer") == "offline" for f in flows)
+    answered = {(f.request.pretty_host, "x-leakmap" in f.response.headers if f.response else None) for f in flows}
+    assert all(f.response and ("x-test-answer" in f.response.headers or "x-leakmap" in f.response.headers)
+               for f in flows), answered
+    assert ("api.rollbar.com", False) in answered and ("events.launchdarkly.com", True) in answered
 
 
 @pytest.mark.parametrize("source", ["mitm", "har"])
@@ -197,10 +201,12 @@ def test_honey_email_is_found_base64_wrapped_and_hashed(measured):
 
 
 def test_live_report_headline_names_the_receivers(recorded):
-    """The live run used every bundled rule: the report's headline counts these vendors."""
+    """The live run used every bundled rule: the report's headline counts these vendors, all
+    but LaunchDarkly, which has a rule now."""
     html = recorded[0].report.read_text()
     headline = html[html.index('id="tp-headline"'):]
     headline = headline[: headline.index("</p>")]
-    assert "8 third parties without a tracker rule" in headline, headline
-    assert "raygun.io</a> (Raygun): " in headline and "and 3 more" in headline  # most fields first, top five
+    assert "7 third parties without a tracker rule" in headline, headline
+    assert "launchdarkly" not in headline
+    assert "raygun.io</a> (Raygun): " in headline and "and 2 more" in headline  # most fields first, top five
     assert "No tracker requests were found" not in html
