@@ -19,8 +19,9 @@ from . import paths
 from .attribute import Attributor
 from .decode import Limits, multidict, run_operations
 from .extract import Indicator, extract
-from .match import HostIndex
-from .model import Analysis, Request
+from .match import HostIndex, registrable_domain
+from .model import Analysis, Finding, Request
+from .replay import ReplayBook, ReplayLimits, may_hold_recording
 from .rules import Endpoint, Rule
 
 
@@ -111,12 +112,15 @@ class Analyzer:
     """Compiled rules + detectors + attribution state; `analyze` is called per request."""
 
     def __init__(self, rules: list[Rule], limits: Limits | None = None, indicators: list[Indicator] | None = None,
-                 label: str = "", keys: Mapping[str, str] | None = None) -> None:
+                 label: str = "", keys: Mapping[str, str] | None = None,
+                 replay_limits: ReplayLimits | None = None) -> None:
         """*keys*: keys the user supplied (--tracker-key NAME=KEY) for decode steps that need
         one; a name no loaded rule uses is a ValueError (a typo would silently decode nothing)."""
         self.rules = rules
         self.limits = limits or Limits()
         self.indicators = indicators or []
+        self.replays = ReplayBook(replay_limits, self.indicators)
+        self._doc: Any = None  # the last decoded document, for the session-replay reader
         self.index = HostIndex(rules)
         self.endpoints = {(rule.id, e.id): e for rule in rules for e in rule.endpoints}
         self.attributor = Attributor(label)
@@ -143,14 +147,34 @@ class Analyzer:
                                              f"but no endpoint matches {request.method} {request.path}")
             else:
                 self._decode(analysis, match.endpoint)
+            self._read_replays(analysis, self._doc)
         else:
-            analysis = self._by_shape(request) or self._generic(request)
+            analysis = self._by_shape(request)
+            if analysis is not None:
+                self._read_replays(analysis, self._doc)
+            else:
+                analysis = self._generic(request)
             if analysis is None:
                 self.attributor.observe(request)
                 return None
         found = self.attributor.attribute(analysis)
         analysis.app, analysis.app_signal, analysis.app_evidence = found.app, found.signal, found.evidence
+        for recording in analysis.replays:
+            recording.app = recording.app or analysis.app
         return analysis
+
+    def _read_replays(self, analysis: Analysis, doc: Any) -> None:
+        """Session recordings in the document (any host): what they showed and what was typed
+        becomes findings of this request, like every other field (replay.py)."""
+        request = analysis.request
+        receiver = analysis.company or registrable_domain(request.host)
+        recordings, found = self.replays.read(doc, receiver, analysis.tracker, request.client)
+        seen = {(f.data_type, f.value) for f in analysis.findings}
+        for item in found:
+            if (item.data_type, item.value) not in seen:
+                seen.add((item.data_type, item.value))
+                analysis.findings.append(Finding(item.data_type, item.value, item.path, "body", "replay", item.detail))
+        analysis.replays = recordings
 
     def _decode(self, analysis: Analysis, endpoint: Endpoint | None, error: str = "") -> dict[str, Any]:
         doc, body_error = build_document(analysis.request, endpoint, self.limits)
@@ -175,6 +199,7 @@ class Analyzer:
         extraction = extract(doc, endpoint, self.indicators, self.limits.max_depth, self.limits.max_fields)
         analysis.fields, analysis.findings, analysis.identity = extraction.fields, extraction.findings, extraction.identity
         analysis.payload = evidence(doc)
+        self._doc = doc
         if errors:
             analysis.status, analysis.error = "not_decoded", "; ".join(errors)
         return doc
@@ -230,9 +255,12 @@ class Analyzer:
 
     def _generic(self, request: Request) -> Analysis | None:
         """Honey values and unmistakable patterns in any request, tracker or not."""
-        if not self.indicators and "@" not in request.url and b"@" not in request.body:
+        recording = may_hold_recording(request.body)
+        if not self.indicators and "@" not in request.url and b"@" not in request.body and not recording:
             return None
         analysis = Analysis(request, "no_rule")
-        self._decode(analysis, None)
+        doc = self._decode(analysis, None)
+        if recording:
+            self._read_replays(analysis, doc)
         analysis.status = "no_rule"
-        return analysis if analysis.findings else None
+        return analysis if analysis.findings or analysis.replays else None

@@ -31,7 +31,9 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from . import __version__, paths
+from .credentials import SECRET_TYPES, SecretHider
 from .datatypes import CATEGORIES, DATA_TYPES, HIGH, LOW, SENSITIVITY_RANK
+from .replay_report import recording_view
 from .store import Store
 
 MAX_VALUES_SHOWN = 5
@@ -191,6 +193,8 @@ def _type_order(data_type: str) -> tuple[int, int, str]:
     t = DATA_TYPES.get(data_type)
     if t is None:
         return (9, 9, data_type)
+    if data_type in SECRET_TYPES:  # credentials first: what a reader most needs to act on
+        return (-4, 0, data_type)
     return (-SENSITIVITY_RANK[t.sensitivity], CATEGORIES.index(t.category), data_type)
 
 
@@ -215,10 +219,13 @@ class Frames:
     requests: pd.DataFrame
     fields: pd.DataFrame
     redactor: Redactor
+    hider: SecretHider = field(default_factory=lambda: SecretHider(()))
 
 
-def load_frames(store: Store, redact: bool) -> Frames:
-    """Read the store; `party` names the receiver: the company, or the host when no rule matched."""
+def load_frames(store: Store, redact: bool, show_secrets: bool = False) -> Frames:
+    """Read the store; `party` names the receiver: the company, or the host when no rule matched.
+    Captured passwords, keys and tokens are masked everywhere (finding, URL, payload, fields)
+    unless *show_secrets*."""
     requests = store.requests_frame()
     requests["party"] = requests["company"].where(requests["company"] != "", requests["host"] + NO_RULE)
     findings = store.findings_frame()
@@ -234,7 +241,13 @@ def load_frames(store: Store, redact: bool) -> Frames:
                 findings[column] = findings[column].astype(str).map(mask)
     fields = store.fields_frame()
     fields["data_type"] = fields["data_type"].fillna("")
-    return Frames(findings, requests, fields, redactor)
+    hider = SecretHider(findings.loc[findings["data_type"].isin(SECRET_TYPES), "value"], show_secrets)
+    if hider:
+        for frame, columns in ((findings, ("value", "url", "app_evidence", "detail")),
+                               (requests, ("url", "payload", "app_evidence", "decode_chain")), (fields, ("value",))):
+            for column in columns:
+                frame[column] = frame[column].map(hider.text)
+    return Frames(findings, requests, fields, redactor, hider)
 
 
 # --- aggregates ------------------------------------------------------------------------------------
@@ -282,7 +295,8 @@ def _key_findings(findings: pd.DataFrame) -> list[dict[str, Any]]:
     distinct = high.groupby(["app", "party", "data_type", "value"], sort=False).agg(
         n=("request_id", "size"), first_request=("request_id", "first"), path=("path", "first")).reset_index()
     distinct["cat"] = distinct["data_type"].map(
-        lambda t: _KEY_CATEGORIES.index(_category(t)) if _category(t) in _KEY_CATEGORIES else 9)
+        lambda t: -1 if t in SECRET_TYPES else _KEY_CATEGORIES.index(_category(t)) if _category(t) in _KEY_CATEGORIES
+        else 9)
     distinct = distinct.sort_values(["cat", "data_type", "app", "party"]).head(KEY_FINDINGS_LIMIT)
     return [{"app": r.app, "party": r.party, "data_type": r.data_type, "category": _category(r.data_type),
              "value": str(r.value), "n": int(r.n), "first_request": int(r.first_request), "path": r.path}
@@ -561,9 +575,10 @@ def _request_index(frames: Frames, embedded: set[int]) -> list[dict[str, Any]]:
 
 # --- the context -----------------------------------------------------------------------------------
 
-def build_context(store: Store, redact: bool = False, evidence_limit: int = EVIDENCE_LIMIT) -> dict[str, Any]:
+def build_context(store: Store, redact: bool = False, evidence_limit: int = EVIDENCE_LIMIT,
+                  show_secrets: bool = False) -> dict[str, Any]:
     """Everything the template shows, computed with pandas from the store."""
-    frames = load_frames(store, redact)
+    frames = load_frames(store, redact, show_secrets)
     req, findings = frames.requests, frames.findings
     rows = [_group_row(r) for r in _groups(findings).itertuples()]
     apps = sorted(set(req["app"]), key=lambda a: (a == "unattributed", a.lower()))
@@ -605,6 +620,8 @@ def build_context(store: Store, redact: bool = False, evidence_limit: int = EVID
         "requests_index": _request_index(frames, set(evidence_ids)),
         "sources": {frames.redactor.source(k): v for k, v in store.source_stats().items()},
         "problems": [str(p) for p in store.problems()],
+        "replays": [recording_view(summary, frames.hider, frames.redactor.value if redact else None, f"rec-{n}")
+                    for n, summary in enumerate(store.replays(), 1)],
     }
 
 
@@ -619,5 +636,6 @@ def render(context: dict[str, Any]) -> str:
         **context, csp=content_security_policy(script, style), script=Markup(script), style=Markup(style))
 
 
-def write_report(store: Store, path: Path, redact: bool = False, evidence_limit: int = EVIDENCE_LIMIT) -> None:
-    Path(path).write_text(render(build_context(store, redact, evidence_limit)), encoding="utf-8")
+def write_report(store: Store, path: Path, redact: bool = False, evidence_limit: int = EVIDENCE_LIMIT,
+                 show_secrets: bool = False) -> None:
+    Path(path).write_text(render(build_context(store, redact, evidence_limit, show_secrets)), encoding="utf-8")
