@@ -340,9 +340,10 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, re
         if found[0] != main:
             out.add(found[0], found[1], path, "pattern", found[2])
             main = main or found[0]
-    if not (rule_hit and not is_catch_all) and (endpoint is not None or not path.startswith(("header", "cookie"))):
-        # No rule names this field: a credential recognised by its format or place (a rule's
-        # own label, such as an SDK's session token, keeps its type).
+    if (not (rule_hit and not is_catch_all) or main in ("page_url", "referrer")) and \
+            (endpoint is not None or not path.startswith(("header", "cookie"))):
+        # No rule names this field (a rule's own label, such as an SDK's session token, keeps
+        # its type), or it is a page URL: a credential recognised by its format or place.
         for secret in credentials.in_field(path, value):
             detail = f"{secret.kind}: {secret.evidence}" if secret.evidence else secret.kind
             out.add(secret.data_type, secret.value, path, "credential", detail)

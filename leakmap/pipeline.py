@@ -169,11 +169,16 @@ class Analyzer:
         request = analysis.request
         receiver = analysis.company or registrable_domain(request.host)
         recordings, found = self.replays.read(doc, receiver, analysis.tracker, request.client)
-        seen = {(f.data_type, f.value) for f in analysis.findings}
+        # A recording's finding says where in it and when: it replaces a generic pattern match.
+        seen = {(f.data_type, f.value): i for i, f in enumerate(analysis.findings)}
         for item in found:
-            if (item.data_type, item.value) not in seen:
-                seen.add((item.data_type, item.value))
-                analysis.findings.append(Finding(item.data_type, item.value, item.path, "body", "replay", item.detail))
+            finding = Finding(item.data_type, item.value, item.path, "body", "replay", item.detail)
+            index = seen.get((item.data_type, item.value))
+            if index is None:
+                seen[(item.data_type, item.value)] = len(analysis.findings)
+                analysis.findings.append(finding)
+            elif analysis.findings[index].detector == "pattern":
+                analysis.findings[index] = finding
         analysis.replays = recordings
 
     def _decode(self, analysis: Analysis, endpoint: Endpoint | None, error: str = "") -> dict[str, Any]:
