@@ -21,7 +21,7 @@ from .decode import Limits, multidict, run_operations
 from .extract import Indicator, extract
 from .match import HostIndex, registrable_domain
 from .model import Analysis, Finding, Request
-from .replay import ReplayBook, ReplayLimits, may_hold_recording
+from .replay import ReplayBook, ReplayLimits, may_hold_recording, restore, trimmed
 from .rules import Endpoint, Rule
 
 
@@ -120,7 +120,7 @@ class Analyzer:
         self.limits = limits or Limits()
         self.indicators = indicators or []
         self.replays = ReplayBook(replay_limits, self.indicators)
-        self._doc: Any = None  # the last decoded document, for the session-replay reader
+        self._streams: list[Any] = []  # recordings in the last decoded document (replay.Stream)
         self.index = HostIndex(rules)
         self.endpoints = {(rule.id, e.id): e for rule in rules for e in rule.endpoints}
         self.attributor = Attributor(label)
@@ -147,11 +147,11 @@ class Analyzer:
                                              f"but no endpoint matches {request.method} {request.path}")
             else:
                 self._decode(analysis, match.endpoint)
-            self._read_replays(analysis, self._doc)
+            self._read_replays(analysis)
         else:
             analysis = self._by_shape(request)
             if analysis is not None:
-                self._read_replays(analysis, self._doc)
+                self._read_replays(analysis)
             else:
                 analysis = self._generic(request)
             if analysis is None:
@@ -163,12 +163,12 @@ class Analyzer:
             recording.app = recording.app or analysis.app
         return analysis
 
-    def _read_replays(self, analysis: Analysis, doc: Any) -> None:
+    def _read_replays(self, analysis: Analysis) -> None:
         """Session recordings in the document (any host): what they showed and what was typed
         becomes findings of this request, like every other field (replay.py)."""
         request = analysis.request
         receiver = analysis.company or registrable_domain(request.host)
-        recordings, found = self.replays.read(doc, receiver, analysis.tracker, request.client)
+        recordings, found = self.replays.read(self._streams, receiver, analysis.tracker, request.client)
         # A recording's finding says where in it and when: it replaces a generic pattern match.
         seen = {(f.data_type, f.value): i for i, f in enumerate(analysis.findings)}
         for item in found:
@@ -177,7 +177,8 @@ class Analyzer:
             if index is None:
                 seen[(item.data_type, item.value)] = len(analysis.findings)
                 analysis.findings.append(finding)
-            elif analysis.findings[index].detector == "pattern":
+            elif analysis.findings[index].detector == "pattern" and \
+                    not analysis.findings[index].path.startswith(item.path + "."):  # a deeper path says more
                 analysis.findings[index] = finding
         analysis.replays = recordings
 
@@ -201,10 +202,12 @@ class Analyzer:
             url = self._mask_keys(analysis.request.url)
             if url != analysis.request.url:
                 analysis.request = dataclasses.replace(analysis.request, url=url)
+        self._streams = self.replays.find(doc)
+        undo = trimmed(self._streams)  # recordings: their first events here, the rest in replay.py
         extraction = extract(doc, endpoint, self.indicators, self.limits.max_depth, self.limits.max_fields)
         analysis.fields, analysis.findings, analysis.identity = extraction.fields, extraction.findings, extraction.identity
         analysis.payload = evidence(doc)
-        self._doc = doc
+        restore(undo)
         if errors:
             analysis.status, analysis.error = "not_decoded", "; ".join(errors)
         return doc
@@ -264,8 +267,8 @@ class Analyzer:
         if not self.indicators and "@" not in request.url and b"@" not in request.body and not recording:
             return None
         analysis = Analysis(request, "no_rule")
-        doc = self._decode(analysis, None)
+        self._decode(analysis, None)
         if recording:
-            self._read_replays(analysis, doc)
+            self._read_replays(analysis)
         analysis.status = "no_rule"
         return analysis if analysis.findings or analysis.replays else None

@@ -172,39 +172,86 @@ class Stream:
     path: str
     events: list[dict[str, Any]]
     ids: dict[str, str]
+    holder: Any = None  # the dict or list holding the event list in the document (None: inside a blob)
+    key: Any = None
 
 
 def find_streams(doc: Any, budget: Budget, max_depth: int = 40) -> list[Stream]:
     """Every recording event list in the decoded document (bounded walk, no recursion)."""
     found: list[Stream] = []
     global_ids = _global_ids(doc)
-    stack: list[tuple[str, Any, int, dict[str, str]]] = [("", doc, 0, {})]
+    stack: list[tuple[str, Any, int, dict[str, str], Any, Any]] = [("", doc, 0, {}, None, None)]
     while stack:
-        path, node, depth, ids = stack.pop()
+        path, node, depth, ids, holder, key = stack.pop()
         if depth > max_depth:
             continue
         if isinstance(node, dict):
             here = dict(ids)
-            for key in _ID_KEYS:
-                value = node.get(key)
+            for name in _ID_KEYS:
+                value = node.get(name)
                 if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value):
-                    here.setdefault(key, str(value))
+                    here.setdefault(name, str(value))
             session = node.get("session")
             if isinstance(session, dict) and isinstance(session.get("id"), str):
                 here.setdefault("session_id", session["id"])
-            stack.extend((paths.child(path, k), v, depth + 1, here) for k, v in node.items())
+            stack.extend((paths.child(path, k), v, depth + 1, here, node, k) for k, v in node.items())
         elif isinstance(node, list):
             events = as_events(node, budget) if node and isinstance(node[0], (dict, str)) else None
             if events:
-                found.append(Stream(path, events, {**global_ids, **ids}))
+                found.append(Stream(path, events, {**global_ids, **ids}, holder, key))
             else:
-                stack.extend((paths.item(path, i), v, depth + 1, ids) for i, v in enumerate(node[:100_000]))
+                stack.extend((paths.item(path, i), v, depth + 1, ids, node, i) for i, v in enumerate(node[:100_000]))
         elif isinstance(node, (bytes, str)) and len(node) > 40 and _may_hold_events(node):
             inner = _loads(node, budget)
             if isinstance(inner, (list, dict)):
-                stack.append((path, inner, depth + 1, ids))
+                stack.append((path, inner, depth + 1, ids, None, None))
     found.reverse()
     return found
+
+
+KEPT_LEAVES = 5_000  # leaves of a recording kept in the request's own fields and payload tree
+
+
+def _leaves_within(node: Any, limit: int) -> int:
+    """Leaves under *node*, counting stops past *limit* (the cost stays bounded)."""
+    count, stack = 0, [node]
+    while stack and count <= limit:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        else:
+            count += 1
+    return count
+
+
+def trimmed(streams: list[Stream]) -> list[tuple[Any, Any, Any]]:
+    """Shorten each recording in the document to its first KEPT_LEAVES leaves, for the
+    per-field detectors and the evidence tree: the rest is read, with context, by the replay
+    reader (a 10 MB recording is hundreds of thousands of leaves). Returns what `restore` needs."""
+    undo = []
+    for stream in streams:
+        original = stream.holder[stream.key] if stream.holder is not None else None
+        if not isinstance(original, list):
+            continue
+        kept, left = [], KEPT_LEAVES
+        for item in original:
+            size = _leaves_within(item, left)
+            if size > left:
+                break
+            kept.append(item)
+            left -= size
+        if len(kept) < len(original):
+            stream.holder[stream.key] = kept + [
+                f"… {len(original) - len(kept)} more recording events: see Session replays"]
+            undo.append((stream.holder, stream.key, original))
+    return undo
+
+
+def restore(undo: list[tuple[Any, Any, Any]]) -> None:
+    for holder, key, original in undo:
+        holder[key] = original
 
 
 def _may_hold_events(raw: bytes | str) -> bool:
@@ -625,12 +672,18 @@ class ReplayBook:
         self.open: OrderedDict[str, Recording] = OrderedDict()
         self.closed: list[dict[str, Any]] = []
 
-    def read(self, doc: Any, receiver: str, tracker: str, client: str) -> tuple[list[Recording], list[ReplayFinding]]:
-        """Recordings touched by this request's document, and the personal values in them."""
+    def find(self, doc: Any) -> list[Stream]:
+        """The recordings in one request's document (reads nothing into the book yet)."""
+        return find_streams(doc, Budget(self.limits.max_bytes))
+
+    def read(self, streams: list[Stream], receiver: str, tracker: str,
+             client: str) -> tuple[list[Recording], list[ReplayFinding]]:
+        """Add one request's recording streams to their recordings; returns the recordings
+        touched and the personal values found in what they showed and what was typed."""
         budget = Budget(self.limits.max_bytes)
         touched: list[Recording] = []
         found: list[ReplayFinding] = []
-        for stream in find_streams(doc, budget):
+        for stream in streams:
             rid = recording_id(stream.ids)
             key = f"{receiver}\x00{rid or client}"
             recording = self.open.get(key)

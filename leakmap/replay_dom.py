@@ -62,11 +62,13 @@ class Mirror:
         self.nodes: dict[int, Node] = {}
         self.root: int | None = None
         self.problems: list[str] = []
+        self._labels: dict[str, int] | None = None  # <label for=…> → label node, built when first asked
 
     def reset(self, tree: Any) -> None:
         """Replace the page by the serialized tree of a FullSnapshot."""
         self.nodes = {}
         self.root = None
+        self._labels = None
         if isinstance(tree, dict):
             self.root = self._add_tree(tree, None)
 
@@ -115,6 +117,7 @@ class Mirror:
 
     def mutate(self, data: dict[str, Any]) -> None:
         """Apply one Mutation in rrweb's player order: removes, adds, texts, attributes."""
+        self._labels = None
         for remove in _dicts(data.get("removes")):
             if isinstance(remove.get("id"), int):
                 self._forget(remove["id"])
@@ -151,10 +154,11 @@ class Mirror:
     # --- reading the page ------------------------------------------------------------------------
 
     def shown(self, node_id: int) -> bool:
-        """Whether text under *node_id* is visible (not under script, style, head, title)."""
+        """Whether text under *node_id* is visible (not under script, style, head, title);
+        looks 64 ancestors up at most, so a hostile chain costs little per text change."""
         seen = 0
         node = self.nodes.get(node_id)
-        while node is not None and seen < self.max_depth:
+        while node is not None and seen < 64:
             if node.tag in _HIDDEN_TEXT:
                 return False
             node = self.nodes.get(node.parent) if node.parent is not None else None
@@ -162,9 +166,20 @@ class Mirror:
         return True
 
     def texts(self) -> list[tuple[int, str]]:
-        """(node id, text) of every visible, non-blank text node."""
-        return [(n.id, n.text.strip()) for n in self.nodes.values()
-                if n.kind == 3 and n.text.strip() and self.shown(n.id)]
+        """(node id, text) of every visible, non-blank text node, in page order (one walk
+        from the root, carrying whether an ancestor hides its text)."""
+        out: list[tuple[int, str]] = []
+        stack: list[tuple[int, bool]] = [(self.root, False)] if self.root is not None else []
+        while stack:
+            node_id, hidden = stack.pop()
+            node = self.nodes.get(node_id)
+            if node is None:
+                continue
+            hidden = hidden or node.tag in _HIDDEN_TEXT
+            if node.kind == 3 and not hidden and node.text.strip():
+                out.append((node.id, node.text.strip()))
+            stack.extend((kid, hidden) for kid in reversed(node.children))
+        return out
 
     def text_under(self, node_id: int, limit: int = 200) -> str:
         """The text a user reads on an element (a clicked button's label)."""
@@ -190,9 +205,11 @@ class Mirror:
             return str(node.attrs["aria-label"])
         field_id = node.attrs.get("id")
         if field_id:
-            for other in self.nodes.values():
-                if other.tag == "label" and other.attrs.get("for") == field_id:
-                    return self.text_under(other.id, 100)
+            if self._labels is None:
+                self._labels = {str(n.attrs["for"]): n.id for n in self.nodes.values()
+                                if n.tag == "label" and "for" in n.attrs}
+            if str(field_id) in self._labels:
+                return self.text_under(self._labels[str(field_id)], 100)
         parent = self.nodes.get(node.parent) if node.parent is not None else None
         for _ in range(3):
             if parent is None:

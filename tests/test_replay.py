@@ -191,5 +191,5 @@ def test_masked_value_shapes() -> None:
 def test_book_closes_oldest_recording_past_the_limit() -> None:
     book = ReplayBook(ReplayLimits(max_recordings=2))
     for n in range(3):
-        book.read({"query": {"replay_id": f"r{n}"}, "body": rrweb_page(EMAIL, "*")[0]}, "x.example", "", "")
+        book.read(book.find({"query": {"replay_id": f"r{n}"}, "body": rrweb_page(EMAIL, "*")[0]}), "x.example", "", "")
     assert [s["replay_id"] for s in book.summaries()] == ["r0", "r1", "r2"] and len(book.open) == 2
