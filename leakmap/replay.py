@@ -37,6 +37,7 @@ FULL_SNAPSHOT, INCREMENTAL, META, CUSTOM = 2, 3, 4, 5
 MUTATION, MOUSE_INTERACTION, INPUT = 0, 2, 5
 CLICK = 2
 _ID_KEYS = ("replay_id", "$session_id", "session_secure_id", "sessionId", "session_id", "$window_id", "device_id")
+LATEST_STILL_NODES = 20_000
 _MASK_CHARS = frozenset("*•x ") | frozenset("\u2022")
 
 
@@ -531,6 +532,8 @@ class Recording:
             entry = self.inputs[node_id] = self._field(node, node_id)
         entry.update(value=text, masked=is_masked(text), time=_when(ts), changes=entry.get("changes", 0) + 1,
                      path=where)
+        if node is not None:  # the page as drawn later shows what was typed
+            node.attrs["value"] = text
         if checked is not None and entry["type"] in ("checkbox", "radio"):
             entry["checked"] = bool(checked)
         touched[node_id] = where
@@ -568,6 +571,15 @@ class Recording:
         if xhtml.strip():
             self.stills.append({"time": when, "page": self.pages[-1]["url"] if self.pages else "", "xhtml": xhtml,
                                 "width": self.viewport[0], "height": self.viewport[1]})
+
+    def _latest_still(self) -> list[dict[str, Any]]:
+        """The page as it stood at the recording's last event (typed values filled in), for
+        pages small enough to redraw at every request (LATEST_STILL_NODES)."""
+        if not self.stills or not self.inputs or not 0 < len(self.mirror.nodes) <= LATEST_STILL_NODES:
+            return []
+        xhtml = render_xhtml(self.mirror, self._shown_value, self.limits.max_still_chars)
+        return [{"time": _when(self.last * 1000), "page": self.pages[-1]["url"] if self.pages else "",
+                 "xhtml": xhtml, "width": self.viewport[0], "height": self.viewport[1], "latest": True}]
 
     def _shown_value(self, node: Node, value: str) -> str:
         """Field values drawn in a still: a password the recorder did not mask is hidden
@@ -633,7 +645,7 @@ class Recording:
             "images": {"count": len(self.images),
                        "sizes": [{k: i[k] for k in ("type", "bytes", "width", "height")} for i in self.images],
                        "items": images},
-            "stills": self.stills, "findings": self.findings, "problems": self.problems,
+            "stills": self.stills + self._latest_still(), "findings": self.findings, "problems": self.problems,
         }
 
 

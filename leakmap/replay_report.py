@@ -78,7 +78,7 @@ def recording_view(summary: dict[str, Any], hider: SecretHider, mask: Any = None
         row["rank"] = max((_sens_rank(t) for t in row["types"]), default=1)
     stills = [{"time": s.get("time", ""), "page": shown(s.get("page", ""), "page_url"),
                "src": still_url(str(hider.text(s.get("xhtml", ""))), s.get("width", 1024), s.get("height", 768)),
-               "width": s.get("width", 1024)} for s in summary.get("stills", [])]
+               "width": s.get("width", 1024), "latest": bool(s.get("latest"))} for s in summary.get("stills", [])]
     images = [{"src": i["data_url"], **{k: i.get(k) for k in ("type", "bytes", "width", "height", "time")}}
               for i in summary.get("images", {}).get("items", []) if i.get("data_url")]
     findings = [{**f, "value": shown(f.get("value", ""), f["data_type"]), "rank": _sens_rank(f["data_type"])}
