@@ -193,3 +193,70 @@ def test_book_closes_oldest_recording_past_the_limit() -> None:
     for n in range(3):
         book.read(book.find({"query": {"replay_id": f"r{n}"}, "body": rrweb_page(EMAIL, "*")[0]}), "x.example", "", "")
     assert [s["replay_id"] for s in book.summaries()] == ["r0", "r1", "r2"] and len(book.open) == 2
+
+
+def test_hostile_recording_is_escaped_and_its_stills_inert(tmp_path: Path) -> None:
+    """Every captured string of a recording (page URL, text, attributes, CSS, typed values) is
+    an XSS vector: the report shows them as text only, and each still is a data: SVG picture
+    whose XHTML keeps no script, handler, link, frame or remote URL."""
+    import html as html_lib
+    from html.parser import HTMLParser
+    from xml.etree import ElementTree
+
+    from test_report import XSS_VECTORS
+
+    from leakmap.model import Analysis, Request
+    from leakmap.report import build_context, render
+    from leakmap.store import Store
+
+    kids = []
+    for i, v in enumerate(XSS_VECTORS):
+        kids.append({"type": 2, "id": 100 + 2 * i, "tagName": "div",
+                     "attributes": {"class": v, "style": f"background:url(https://evil.example/{i})", "onclick": v,
+                                    "href": v, "src": v, v[:20]: v},
+                     "childNodes": [{"type": 3, "id": 101 + 2 * i, "textContent": v}]})
+    tree = login_tree("Hostile", kids + [{"type": 2, "id": 9000, "tagName": "iframe", "attributes": {"src": "x"},
+                                          "childNodes": []},
+                                         {"type": 2, "id": 9001, "tagName": "style",
+                                          "attributes": {"_cssText": "@import url(https://evil.example/c.css);"
+                                                                     "body{background:url(https://evil.example/b)}"},
+                                          "childNodes": []}])
+    events = [event(4, T0, {"href": XSS_VECTORS[0], "width": 800, "height": 600}),
+              event(2, T0 + 1, {"node": tree, "initialOffset": {}}),
+              *[event(3, T0 + 2 + i, {"source": 5, "id": 9, "text": v}) for i, v in enumerate(XSS_VECTORS[:10])]]
+    book = ReplayBook()
+    recordings, _ = book.read(book.find({"body": events, "query": {"replay_id": XSS_VECTORS[1]}}),
+                              XSS_VECTORS[2], "", "")
+    store = Store(tmp_path / "h.db")
+    analysis = Analysis(Request("f", "s", 1.0, "POST", "https://rec.example/c", []), "no_rule", app=XSS_VECTORS[3],
+                        replays=recordings)
+    store.add(analysis)
+    page = render(build_context(store))
+    section = page.split('<h2 id="replays">')[1].split('<h2 id="evidence">')[0]
+
+    class Tags(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: list[tuple[str, dict]] = []
+
+        def handle_starttag(self, tag, attrs):
+            self.found.append((tag, dict(attrs)))
+
+    parser = Tags()
+    parser.feed(section)
+    allowed = {"section", "h3", "p", "code", "b", "ul", "li", "span", "table", "thead", "tbody", "tr", "th", "td",
+               "figure", "figcaption", "img"}
+    assert {t for t, _ in parser.found} <= allowed
+    for tag, attrs in parser.found:
+        assert not [a for a in attrs if a.startswith("on") or a in ("href", "style", "srcdoc")], (tag, attrs)
+        if tag == "img":
+            assert attrs["src"].startswith(("data:image/svg+xml;base64,", "data:image/png;base64,"))
+            svg = base64.b64decode(attrs["src"].split(",", 1)[1]).decode()
+            assert "evil.example" not in svg and "@import" not in svg
+            if attrs["src"].startswith("data:image/svg"):
+                for element in ElementTree.fromstring(svg).iter():  # well-formed, and only inert parts
+                    name = element.tag.rsplit("}", 1)[-1]
+                    assert name not in ("script", "iframe", "a", "link", "object", "embed", "form", "base"), name
+                    assert not [a for a in element.attrib if a.lower().startswith("on") or "href" in a.lower()]
+    for vector in XSS_VECTORS:
+        assert html_lib.escape(vector, quote=False) in section or vector not in section
