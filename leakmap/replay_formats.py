@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import paths
-from .compression import gunzip, inflate
 
 FULL_SNAPSHOT, INCREMENTAL, META = 2, 3, 4
 _ID_KEYS = ("replay_id", "$session_id", "session_secure_id", "sessionId", "session_id", "$window_id", "device_id")
@@ -38,15 +37,20 @@ class Budget:
 # --- recognising a recording -------------------------------------------------------------------------
 
 def _inflate_any(data: bytes, limit: int) -> bytes | None:
-    """gzip or zlib (rrweb packer, Sentry) bytes, decompressed within *limit*; else None."""
-    try:
-        if data[:2] == b"\x1f\x8b":
-            return gunzip(data, limit)
-        if data[:1] == b"\x78":
-            return inflate(data, limit)
-    except (ValueError, OSError, zlib.error, EOFError):
+    """gzip or zlib (rrweb packer, Sentry, Datadog) bytes, decompressed within *limit*; None
+    when they are neither or expand past it. A stream cut short still gives what it holds
+    (a multipart parser that strips a trailing CR/LF takes the checksum's last byte with it)."""
+    if data[:2] == b"\x1f\x8b":
+        wbits = 16 + zlib.MAX_WBITS
+    elif data[:1] == b"\x78":
+        wbits = zlib.MAX_WBITS
+    else:
         return None
-    return None
+    try:
+        out = zlib.decompressobj(wbits).decompress(data, limit + 1)
+    except zlib.error:
+        return None
+    return out if len(out) <= limit else None
 
 
 def _binary_string(text: str) -> bytes | None:
