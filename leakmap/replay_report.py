@@ -83,6 +83,8 @@ def recording_view(summary: dict[str, Any], hider: SecretHider, mask: Any = None
               for i in summary.get("images", {}).get("items", []) if i.get("data_url")]
     findings = [{**f, "value": shown(f.get("value", ""), f["data_type"]), "rank": _sens_rank(f["data_type"])}
                 for f in summary.get("findings", [])]
+    if mask:  # --redact: pictures of the page and screenshots would show what the text hides
+        stills, images = [], []
     return {"anchor": anchor or "rec-" + hashlib.sha256(str(summary.get("replay_id")).encode()).hexdigest()[:10],
             "party": party, "tracker": summary.get("tracker", ""), "app": summary.get("app") or "unattributed",
             "replay_id": summary.get("replay_id", ""), "first": summary.get("first", ""), "last": summary.get("last", ""),

@@ -287,3 +287,10 @@ def test_datadog_replay_segment(analyzer_factory) -> None:
     inputs = {i["selector"]: i for i in summary["inputs"]}
     assert inputs["input#user"]["value"] == EMAIL and inputs["input#pw"]["masked"] is True
     assert any(f.data_type == "email" and f.detector == "replay" for f in a.findings)
+
+
+def test_redacted_report_shows_no_page_pictures(analyzer_factory, tmp_path: Path) -> None:
+    capture = write_capture(tmp_path / "c.mitm", collector_flows("*" * 8))
+    CliRunner().invoke(main, ["analyze", str(capture), "-o", str(tmp_path / "r.html"), "--redact", "-q"])
+    section = (tmp_path / "r.html").read_text().split('<h2 id="replays">')[1].split('<h2 id="evidence">')[0]
+    assert EMAIL not in section and "Diabetes clinic" not in section and "<img" not in section
