@@ -279,8 +279,8 @@ def replay_command(captures: tuple[Path, ...], out_format: str, html_dir: Path |
     """Reveal session recordings: what the user saw, typed and clicked.
 
     Reads captures like `analyze` and rebuilds every session-replay recording found in them
-    (rrweb event streams sent to any host, PostHog, Mixpanel, Amplitude, Sentry, Datadog,
-    mobile wireframes and screenshots): pages shown, visible text, each value typed with its
+    (rrweb event streams sent to any host: PostHog, Mixpanel, Amplitude, Sentry, self-hosted
+    rrweb; PostHog's mobile wireframes and screenshots): pages shown, visible text, each value typed with its
     field and whether the recorder masked it, clicks, images, and the personal values found.
     Passwords and keys are shown as prefix, length and hash unless --show-secrets.
     """
