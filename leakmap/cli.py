@@ -28,6 +28,7 @@ from . import policy_formats
 from .decode import DEFAULT_MAX_BODY, DEFAULT_MAX_DECOMPRESSED, Limits
 from .model import Problem
 from .export import FORMATS, ExportError, export_findings, export_format, findings_frame, write_evidence_har
+from .replay import ReplayLimits
 from .report import write_report
 from .rules import bundled_rules_dir, load_file, load_rules, rule_files, RuleError
 from .session import Session, parse_indicator, parse_keys
@@ -54,6 +55,10 @@ _tracker_key_option = click.option(
          "know it: applovin=<the app's AppLovin SDK key> (AndroidManifest meta-data applovin.sdk.key). "
          "Kept in memory only: never stored, logged or shown (values equal to it are masked). Repeatable; "
          "also read from LEAKMAP_TRACKER_KEY (space-separated), which keeps it out of the process list.")
+_show_secrets_option = click.option(
+    "--show-secrets", is_flag=True,
+    help="Show captured passwords, API keys and tokens in full. By default every output shows them as a "
+         "short prefix, their length and a hash (enough to compare, not to use).")
 _har_option = click.option("--evidence-har", "har_path", type=click.Path(dir_okay=False, path_type=Path),
                            help="Also write the tracker requests (request side, decoded) as a HAR 1.2 file; "
                                 "--redact applies.")
@@ -96,15 +101,32 @@ def _check_export(path: Path | None, fmt: str | None) -> str | None:
         raise  # unreachable
 
 
-def _export(store: Store, path: Path | None, fmt: str | None, redact: bool, har: Path | None = None) -> None:
+def _export(store: Store, path: Path | None, fmt: str | None, redact: bool, har: Path | None = None,
+            show_secrets: bool = False) -> None:
     if path is not None:
-        frame = findings_frame(store, redact)
+        frame = findings_frame(store, redact, show_secrets)
         fmt = _check_export(path, fmt)
         export_findings(frame, path, fmt or "csv")
         click.echo(f"findings: {len(frame)} rows written to {path} ({fmt})")
     if har is not None:
-        n = write_evidence_har(store, har, redact)
+        n = write_evidence_har(store, har, redact, show_secrets)
         click.echo(f"evidence HAR: {n} tracker requests written to {har}")
+
+
+def _replay_limit_options(command):  # type: ignore[no-untyped-def]
+    """--replay-max-events/-nodes/-depth/-bytes: per-recording caps (replay.ReplayLimits)."""
+    defaults = ReplayLimits()
+    for name, what in (("bytes", "decompressed bytes of events"), ("depth", "levels of nesting in the page tree"),
+                       ("nodes", "page nodes"), ("events", "events")):
+        command = click.option(f"--replay-max-{name}", f"replay_max_{name}", type=click.IntRange(1),
+                               default=getattr(defaults, f"max_{name}"), show_default=True,
+                               help=f"Session recordings: read at most this many {what} per recording; "
+                                    "past it, what was read is kept and a problem line says so.")(command)
+    return command
+
+
+def _replay_limits(caps: dict[str, int]) -> ReplayLimits:
+    return ReplayLimits(**{key[len("replay_"):]: value for key, value in caps.items() if key.startswith("replay_max_")})
 
 
 EPILOG = """\b
@@ -153,15 +175,17 @@ def main() -> None:
                    "third parties. Repeatable. Without it, leakmap learns the first party from page loads, "
                    "package ids and app names (README: Third parties without a rule).")
 @_redact_option
+@_show_secrets_option
 @click.option("--max-body", default=DEFAULT_MAX_BODY, show_default=True, help="Bodies larger than this (bytes) are not decoded.")
 @click.option("--max-decompressed", default=DEFAULT_MAX_DECOMPRESSED, show_default=True,
               help="Decompression stops at this many bytes (protects against zip bombs).")
+@_replay_limit_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @_store_faults_exit_5
 def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None, fmt: str | None,
             har_path: Path | None, db: Path | None, label: str, rule_dirs: tuple[Path, ...], no_bundled_rules: bool,
             honey: tuple[str, ...], tracker_keys: tuple[str, ...], first_party: tuple[str, ...], redact: bool,
-            max_body: int, max_decompressed: int, quiet: bool) -> None:
+            show_secrets: bool, max_body: int, max_decompressed: int, quiet: bool, **replay_caps: int) -> None:
     """Analyze saved captures (mitmproxy .mitm/.flow dumps or HAR files) and write a report.
 
     Every file is streamed; an unreadable entry is reported with where it is and skipped.
@@ -180,7 +204,8 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
     with tempfile.TemporaryDirectory(prefix="leakmap-") as tmp:
         store = _open_store(db or Path(tmp) / "findings.db")
         try:
-            session = Session(store, rule_dirs, not no_bundled_rules, limits, indicators, label, keys, first_party)
+            session = Session(store, rule_dirs, not no_bundled_rules, limits, indicators, label, keys, first_party,
+                              _replay_limits(replay_caps))
         except ValueError as e:
             store.close()
             raise click.BadParameter(str(e), param_hint="--tracker-key") from None
@@ -192,9 +217,9 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
         if flows_read == 0:
             store.close()
             _fail("no flow could be read from any input", EXIT_NOTHING_READ)
-        write_report(store, output, redact)
+        write_report(store, output, redact, show_secrets=show_secrets)
         click.echo(f"report: {output}")
-        _export(store, findings_path, fmt, redact, har_path)
+        _export(store, findings_path, fmt, redact, har_path, show_secrets)
         store.close()
 
 
@@ -261,15 +286,95 @@ def _print_summary(session: Session) -> None:
 @_har_option
 @_redact_option
 @_store_faults_exit_5
+@_show_secrets_option
 def report(db: Path, output: Path, findings_path: Path | None, fmt: str | None, har_path: Path | None,
-           redact: bool) -> None:
+           redact: bool, show_secrets: bool) -> None:
     """Rebuild the HTML report (and exports) from a findings store."""
     fmt = _check_export(findings_path, fmt)
     store = _open_store(db)
-    write_report(store, output, redact)
+    write_report(store, output, redact, show_secrets=show_secrets)
     click.echo(f"report: {output}")
-    _export(store, findings_path, fmt, redact, har_path)
+    _export(store, findings_path, fmt, redact, har_path, show_secrets)
     store.close()
+
+
+@main.command("replay")
+@click.argument("captures", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "out_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: an array with one object per recording (receiver, app, replay_id, pages, inputs, text, "
+                   "clicks, images, findings, problems).")
+@click.option("--html", "html_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write one standalone HTML page per recording into this directory.")
+@click.option("--app", "label", default="", help="Label every request in these captures as sent by this app.")
+@_rules_option
+@click.option("--honey", multiple=True, metavar="TYPE=VALUE", help="A value you typed, found in any encoding.")
+@_show_secrets_option
+@_replay_limit_options
+def replay_command(captures: tuple[Path, ...], out_format: str, html_dir: Path | None, label: str,
+                   rule_dirs: tuple[Path, ...], honey: tuple[str, ...], show_secrets: bool, **replay_caps: int) -> None:
+    """Reveal session recordings: what the user saw, typed and clicked.
+
+    Reads captures like `analyze` and rebuilds every session-replay recording found in them
+    (rrweb event streams sent to any host: PostHog, Mixpanel, Amplitude, Sentry, self-hosted
+    rrweb; PostHog's mobile wireframes and screenshots): pages shown, visible text, each value typed with its
+    field and whether the recorder masked it, clicks, images, and the personal values found.
+    Passwords and keys are shown as prefix, length and hash unless --show-secrets.
+    """
+    from .credentials import SECRET_TYPES, SecretHider
+    from .replay_report import recording_view, secret_values, write_pages
+
+    try:
+        indicators = [parse_indicator(h) for h in honey]
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--honey") from None
+    limits = Limits()
+    with tempfile.TemporaryDirectory(prefix="leakmap-") as tmp:
+        store = _open_store(Path(tmp) / "findings.db")
+        session = Session(store, rule_dirs, True, limits, indicators, label, None, _replay_limits(replay_caps))
+        _replay_all(session, captures, limits, label, quiet=True)
+        flows_read = sum(st.flows_read for st in session.stats.values())
+        found = store.findings_frame()
+        secrets = list(found.loc[found["data_type"].isin(SECRET_TYPES), "value"])
+        summaries = session.analyzer.replays.summaries()
+        for problem in store.problems():
+            if problem.where.startswith("session recording"):
+                click.echo(f"leakmap: {problem}", err=True)
+        store.close()
+    if flows_read == 0:
+        _fail("no flow could be read from any input", EXIT_NOTHING_READ)
+    hider = SecretHider(secrets + secret_values(summaries), show_secrets)
+    if html_dir is not None:
+        pages = write_pages([recording_view(s, hider, None, f"rec-{n}") for n, s in enumerate(summaries, 1)], html_dir)
+        click.echo(f"{len(pages)} recording page(s) written to {html_dir}", err=out_format == "json")
+    if out_format == "json":
+        click.echo(hider.text(json.dumps([_replay_json(s) for s in summaries], ensure_ascii=False, indent=1)))
+        return
+    for s in summaries:
+        click.echo(hider.text(_replay_text(s)))
+    if not summaries:
+        click.echo("no session recording found")
+
+
+def _replay_json(summary: dict) -> dict:
+    """A recording for `--format json`: everything but the pictures themselves."""
+    out = {k: v for k, v in summary.items() if k not in ("stills", "text_items", "images")}
+    out["images"] = {"count": summary["images"]["count"], "sizes": summary["images"]["sizes"]}
+    out["stills"] = len(summary["stills"])
+    return out
+
+
+def _replay_text(s: dict) -> str:
+    lines = [f"{s['receiver']} · {s['app'] or 'unattributed'} · recording {s['replay_id']} "
+             f"({s['first']} → {s['last']}, {s['requests']} request(s), {s['events']} events)"]
+    lines += [f"  page   {p['time']}  {p['url']}" for p in s["pages"]]
+    lines += [f"  input  {i['time']}  {i['selector']} ({i['type']}): {i['value']!r}"
+              + ("  [masked by the recorder]" if i["masked"] else "") for i in s["inputs"]]
+    lines += [f"  click  {c['time']}  {c['target']}: {c['text']}" for c in s["clicks"]]
+    lines += [f"  text   {t}" for t in s["text"][:200]]
+    lines += [f"  image  {i['type']} {i['width']}x{i['height']} {i['bytes']} bytes" for i in s["images"]["sizes"]]
+    lines += [f"  FOUND  {f['data_type']}: {f['value']} ({f['how']}, at {f['time']})" for f in s["findings"]]
+    lines += [f"  problem: {p}" for p in s["problems"]]
+    return "\n".join(lines)
 
 
 @main.group()

@@ -43,7 +43,7 @@ _ALL: list[DataType] = [
     *_types("app", LOW, "app_id app_name app_version app_build sdk_name sdk_version install_time first_launch"),
     *_types("behaviour", MEDIUM, "page_url referrer url search_term revenue"),
     *_types("behaviour", LOW, "event_name screen_name interaction time_spent session_count custom_property"),
-    *_types("sensitive", HIGH, "password auth_token payment_card message_content session_replay"),
+    *_types("sensitive", HIGH, "password auth_token api_key payment_card message_content session_replay"),
     *_types("sensitive", MEDIUM, "error_report"),
     *_types("consent", LOW, "consent_state"),
     # Not personal data, but it names the tracker account (project token, write key) that

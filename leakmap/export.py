@@ -48,9 +48,10 @@ def export_format(path: Path, fmt: str | None) -> str:
     return fmt
 
 
-def findings_frame(store: Store, redact: bool) -> pd.DataFrame:
-    """The findings in the export contract's columns, redacted like the report."""
-    return load_frames(store, redact).findings[EXPORT_COLUMNS].copy()
+def findings_frame(store: Store, redact: bool, show_secrets: bool = False) -> pd.DataFrame:
+    """The findings in the export contract's columns, redacted like the report (secrets
+    masked unless *show_secrets*)."""
+    return load_frames(store, redact, show_secrets).findings[EXPORT_COLUMNS].copy()
 
 
 def spreadsheet_safe(value: Any) -> Any:
@@ -132,10 +133,10 @@ def _har_entry(row: dict[str, Any], findings: pd.DataFrame, labels: dict[str, st
     }
 
 
-def evidence_har(store: Store, redact: bool = False) -> dict[str, Any]:
+def evidence_har(store: Store, redact: bool = False, show_secrets: bool = False) -> dict[str, Any]:
     """HAR 1.2 holding only the tracker requests (decoded or not) and the uploads to third
     parties without a rule (generic path), with their findings."""
-    frames = load_frames(store, redact)
+    frames = load_frames(store, redact, show_secrets)
     requests = frames.requests
     tracked = requests[(requests["status"] != "no_rule") | (requests["match_via"] == "generic")]
     found_by = {rid: g for rid, g in frames.findings.groupby("request_id")}
@@ -151,9 +152,9 @@ def evidence_har(store: Store, redact: bool = False) -> dict[str, Any]:
                     "entries": entries}}
 
 
-def write_evidence_har(store: Store, path: Path, redact: bool = False) -> int:
+def write_evidence_har(store: Store, path: Path, redact: bool = False, show_secrets: bool = False) -> int:
     """Write the evidence HAR; returns the number of entries."""
-    har = evidence_har(store, redact)
+    har = evidence_har(store, redact, show_secrets)
     make_private(path)
     path.write_text(json.dumps(har, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     return len(har["log"]["entries"])

@@ -5,7 +5,8 @@ Three detectors label a field, strongest first, and each finding says which deci
 - ``key_name``: the key itself names a type (`user_email`, `phoneNumber`, `lat`...), and the
   value passes that type's sanity check (an email key needs an `@`, a latitude a number);
 - ``pattern``: the value has an unmistakable shape (an email address, an E.164 phone number);
-- ``indicator``: a honey value the user planted, found plain, URL-, base64-, hex-encoded or hashed.
+- ``indicator``: a honey value the user planted, found plain, URL-, base64-, hex-encoded or hashed;
+- ``credential``: an API key, token or session cookie recognised by its format (credentials.py).
 Key names and patterns live here, not in any rule, so every tracker gets them.
 """
 
@@ -21,7 +22,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from . import paths
+from . import credentials, paths
 from .model import Finding
 from .rules import NOT_PERSONAL, Endpoint, FieldMap
 
@@ -393,7 +394,21 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, re
         if found[0] != main:
             out.add(found[0], found[1], path, "pattern", found[2])
             main = main or found[0]
+    if (not (rule_hit and not is_catch_all) or main in ("page_url", "referrer")) and \
+            (endpoint is not None or not path.startswith(("header", "cookie"))):
+        # No rule names this field (a rule's own label, such as an SDK's session token, keeps
+        # its type), or it is a page URL: a credential recognised by its format or place.
+        for secret in credentials.in_field(path, value):
+            detail = f"{secret.kind}: {secret.evidence}" if secret.evidence else secret.kind
+            out.add(secret.data_type, secret.value, path, "credential", detail)
+            main = main or secret.data_type
     return main
+
+
+def value_patterns(value: str) -> list[tuple[str, str, str]]:
+    """(data type, matched text, what matched) for values whose shape alone says their type:
+    emails, phone numbers and credentials. Used for text that has no key (a replay's page text)."""
+    return _patterns(value) + [(s.data_type, s.value, s.kind) for s in credentials.in_value(value)]
 
 
 def _patterns(value: str) -> list[tuple[str, str, str]]:

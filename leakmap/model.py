@@ -90,6 +90,7 @@ class Analysis:
     app_signal: str = ""
     app_evidence: str = ""
     identity: dict[str, str] = field(default_factory=dict)  # app_id / app_name / project_key seen
+    replays: list[Any] = field(default_factory=list)  # session recordings this request added to (replay.py)
 
 
 @dataclass(slots=True)

@@ -19,10 +19,12 @@ from . import paths
 from .attribute import Attributor
 from .decode import Limits, multidict, run_operations
 from .extract import Indicator, extract
+from .entities import receiver
 from .firstparty import FirstParty
 from .generic import GenericPath
-from .match import HostIndex
-from .model import Analysis, Request
+from .match import HostIndex, registrable_domain
+from .model import Analysis, Finding, Request
+from .replay import ReplayBook, ReplayLimits, may_hold_recording, restore, trimmed
 from .rules import Endpoint, Rule
 
 
@@ -120,13 +122,16 @@ class Analyzer:
     """Compiled rules + detectors + attribution state; `analyze` is called per request."""
 
     def __init__(self, rules: list[Rule], limits: Limits | None = None, indicators: list[Indicator] | None = None,
-                 label: str = "", keys: Mapping[str, str] | None = None, first_party: Iterable[str] = ()) -> None:
+                 label: str = "", keys: Mapping[str, str] | None = None, first_party: Iterable[str] = (),
+                 replay_limits: ReplayLimits | None = None) -> None:
         """*keys*: keys the user supplied (--tracker-key NAME=KEY) for decode steps that need
         one; a name no loaded rule uses is a ValueError (a typo would silently decode nothing).
         *first_party*: domains of the app or site under test (--first-party), never third parties."""
         self.rules = rules
         self.limits = limits or Limits()
         self.indicators = indicators or []
+        self.replays = ReplayBook(replay_limits, self.indicators)
+        self._streams: list[Any] = []  # recordings in the last decoded document (replay.Stream)
         self.index = HostIndex(rules)
         self.endpoints = {(rule.id, e.id): e for rule in rules for e in rule.endpoints}
         self.attributor = Attributor(label)
@@ -154,14 +159,40 @@ class Analyzer:
                                              f"but no endpoint matches {request.method} {request.path}")
             else:
                 self._decode(analysis, match.endpoint)
+            self._read_replays(analysis)
         else:
-            analysis = self._by_shape(request) or self._generic(request)
+            analysis = self._by_shape(request)
+            if analysis is not None:
+                self._read_replays(analysis)
+            else:
+                analysis = self._generic(request)
             if analysis is None:
                 self.attributor.observe(request)
                 return None
         found = self.attributor.attribute(analysis)
         analysis.app, analysis.app_signal, analysis.app_evidence = found.app, found.signal, found.evidence
+        for recording in analysis.replays:
+            recording.app = recording.app or analysis.app
         return analysis
+
+    def _read_replays(self, analysis: Analysis) -> None:
+        """Session recordings in the document (any host): what they showed and what was typed
+        becomes findings of this request, like every other field (replay.py)."""
+        request = analysis.request
+        receiver = analysis.company or registrable_domain(request.host)
+        recordings, found = self.replays.read(self._streams, receiver, analysis.tracker, request.client)
+        # A recording's finding says where in it and when: it replaces a generic pattern match.
+        seen = {(f.data_type, f.value): i for i, f in enumerate(analysis.findings)}
+        for item in found:
+            finding = Finding(item.data_type, item.value, item.path, "body", "replay", item.detail)
+            index = seen.get((item.data_type, item.value))
+            if index is None:
+                seen[(item.data_type, item.value)] = len(analysis.findings)
+                analysis.findings.append(finding)
+            elif analysis.findings[index].detector == "pattern" and \
+                    not analysis.findings[index].path.startswith(item.path + "."):  # a deeper path says more
+                analysis.findings[index] = finding
+        analysis.replays = recordings
 
     def _decode(self, analysis: Analysis, endpoint: Endpoint | None, error: str = "") -> dict[str, Any]:
         doc, body_error = build_document(analysis.request, endpoint, self.limits)
@@ -183,9 +214,12 @@ class Analyzer:
             url = self._mask_keys(analysis.request.url)
             if url != analysis.request.url:
                 analysis.request = dataclasses.replace(analysis.request, url=url)
+        self._streams = self.replays.find(doc)
+        undo = trimmed(self._streams)  # recordings: their first events here, the rest in replay.py
         extraction = extract(doc, endpoint, self.indicators, self.limits.max_depth, self.limits.max_fields)
         analysis.fields, analysis.findings, analysis.identity = extraction.fields, extraction.findings, extraction.identity
         analysis.payload = evidence(doc)
+        restore(undo)
         if errors:
             analysis.status, analysis.error = "not_decoded", "; ".join(errors)
         return doc
@@ -240,14 +274,14 @@ class Analyzer:
         return False
 
     def _generic(self, request: Request) -> Analysis | None:
-        """A request no rule covers: a third-party upload goes through the generic path
-        (leakmap/generic.py); the app's own traffic only through the honey values given."""
+        """A request no rule covers. A session recording (an rrweb stream to any host, the
+        app's own collector included) is read as a recording (leakmap/replay.py); another
+        third-party upload goes through the generic path (leakmap/generic.py); the app's own
+        traffic only through the honey values given."""
+        recording = may_hold_recording(request.body)
         skip = self.generic.triage(request)
-        if skip == "first_party" and self.indicators:
-            analysis = Analysis(request, "no_rule")
-            self._decode(analysis, None)
-            analysis.status = "no_rule"
-            return analysis if analysis.findings else None
+        if recording or (skip == "first_party" and self.indicators):
+            return self._recording_or_honey(request, recording, third_party=not skip)
         if skip:
             return None
         doc, error = build_document(request, None, self.limits)
@@ -255,3 +289,17 @@ class Analyzer:
         if analysis is not None:
             analysis.payload = evidence(doc)
         return analysis
+
+    def _recording_or_honey(self, request: Request, recording: bool, third_party: bool) -> Analysis | None:
+        """Decoded and read like a tracker request without a rule: honey values, patterns and
+        any session recording. A third party is named as the generic path names it."""
+        analysis = Analysis(request, "no_rule")
+        if third_party:
+            site = receiver(request.host)
+            analysis.tracker, analysis.company, analysis.category = site.domain, site.company, site.category
+            analysis.endpoint, analysis.match_via = "(no rule)", "generic"
+        self._decode(analysis, None)
+        if recording:
+            self._read_replays(analysis)
+        analysis.status = "no_rule"
+        return analysis if analysis.findings or analysis.replays else None

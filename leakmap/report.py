@@ -31,8 +31,10 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from . import __version__, identifiers, paths
+from .credentials import SECRET_TYPES, SecretHider
 from .datatypes import CATEGORIES, DATA_TYPES, HIGH, LOW, SENSITIVITY_RANK
 from .private_files import make_private
+from .replay_report import recording_view
 from .store import Store
 from .third_parties import third_party_context
 
@@ -193,6 +195,8 @@ def _type_order(data_type: str) -> tuple[int, int, str]:
     t = DATA_TYPES.get(data_type)
     if t is None:
         return (9, 9, data_type)
+    if data_type in SECRET_TYPES:  # credentials first: what a reader most needs to act on
+        return (-4, 0, data_type)
     return (-SENSITIVITY_RANK[t.sensitivity], CATEGORIES.index(t.category), data_type)
 
 
@@ -217,10 +221,13 @@ class Frames:
     requests: pd.DataFrame
     fields: pd.DataFrame
     redactor: Redactor
+    hider: SecretHider = field(default_factory=lambda: SecretHider(()))
 
 
-def load_frames(store: Store, redact: bool) -> Frames:
-    """Read the store; `party` names the receiver: the company, or the host when no rule matched."""
+def load_frames(store: Store, redact: bool, show_secrets: bool = False) -> Frames:
+    """Read the store; `party` names the receiver: the company, or the host when no rule matched.
+    Captured passwords, keys and tokens are masked everywhere (finding, URL, payload, fields)
+    unless *show_secrets*."""
     requests = store.requests_frame()
     requests["party"] = requests["company"].where(requests["company"] != "", requests["host"] + NO_RULE)
     generic = (requests["status"] == "no_rule") & (requests["company"] != "")  # named by the entity list
@@ -238,7 +245,13 @@ def load_frames(store: Store, redact: bool) -> Frames:
                 findings[column] = findings[column].astype(str).map(mask)
     fields = store.fields_frame()
     fields["data_type"] = fields["data_type"].fillna("")
-    return Frames(findings, requests, fields, redactor)
+    hider = SecretHider(findings.loc[findings["data_type"].isin(SECRET_TYPES), "value"], show_secrets)
+    if hider:
+        for frame, columns in ((findings, ("value", "url", "app_evidence", "detail")),
+                               (requests, ("url", "payload", "app_evidence", "decode_chain")), (fields, ("value",))):
+            for column in columns:
+                frame[column] = frame[column].map(hider.text)
+    return Frames(findings, requests, fields, redactor, hider)
 
 
 # --- aggregates ------------------------------------------------------------------------------------
@@ -286,7 +299,8 @@ def _key_findings(findings: pd.DataFrame) -> list[dict[str, Any]]:
     distinct = high.groupby(["app", "party", "data_type", "value"], sort=False).agg(
         n=("request_id", "size"), first_request=("request_id", "first"), path=("path", "first")).reset_index()
     distinct["cat"] = distinct["data_type"].map(
-        lambda t: _KEY_CATEGORIES.index(_category(t)) if _category(t) in _KEY_CATEGORIES else 9)
+        lambda t: -1 if t in SECRET_TYPES else _KEY_CATEGORIES.index(_category(t)) if _category(t) in _KEY_CATEGORIES
+        else 9)
     distinct = distinct.sort_values(["cat", "data_type", "app", "party"]).head(KEY_FINDINGS_LIMIT)
     return [{"app": r.app, "party": r.party, "data_type": r.data_type, "category": _category(r.data_type),
              "value": str(r.value), "n": int(r.n), "first_request": int(r.first_request), "path": r.path}
@@ -565,9 +579,10 @@ def _request_index(frames: Frames, embedded: set[int]) -> list[dict[str, Any]]:
 
 # --- the context -----------------------------------------------------------------------------------
 
-def build_context(store: Store, redact: bool = False, evidence_limit: int = EVIDENCE_LIMIT) -> dict[str, Any]:
+def build_context(store: Store, redact: bool = False, evidence_limit: int = EVIDENCE_LIMIT,
+                  show_secrets: bool = False) -> dict[str, Any]:
     """Everything the template shows, computed with pandas from the store."""
-    frames = load_frames(store, redact)
+    frames = load_frames(store, redact, show_secrets)
     req, findings = frames.requests, frames.findings
     rows = [_group_row(r) for r in _groups(findings).itertuples()]
     apps = sorted(set(req["app"]), key=lambda a: (a == "unattributed", a.lower()))
@@ -611,6 +626,8 @@ def build_context(store: Store, redact: bool = False, evidence_limit: int = EVID
         "problems": [str(p) for p in store.problems()],
         **identifiers_context(store, frames.redactor),
         "third_parties": third_party_context(req, findings, frames.fields),
+        "replays": [recording_view(summary, frames.hider, frames.redactor.value if redact else None, f"rec-{n}")
+                    for n, summary in enumerate(store.replays(), 1)],
     }
 
 
@@ -632,10 +649,10 @@ def render(context: dict[str, Any]) -> str:
 
 
 def write_report(store: Store, path: Path, redact: bool = False, evidence_limit: int = EVIDENCE_LIMIT,
-                 extra: dict[str, Any] | None = None) -> None:
+                 extra: dict[str, Any] | None = None, show_secrets: bool = False) -> None:
     """*extra*: context for the optional sections other commands add (`leakmap check`'s
     policy_violations and policy_file, shown by report_policy.html.j2). The page is built
     before the file is touched, so a store fault leaves no empty file behind."""
-    page = render({**build_context(store, redact, evidence_limit), **(extra or {})})
+    page = render({**build_context(store, redact, evidence_limit, show_secrets), **(extra or {})})
     make_private(path)
     Path(path).write_text(page, encoding="utf-8")

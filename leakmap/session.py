@@ -16,6 +16,7 @@ from .match import registrable_domain
 from .model import Analysis, Problem, Request
 from .pipeline import Analyzer, Stats
 from .read import read_any
+from .replay import ReplayLimits
 from .rules import load_rules
 from .store import Store
 
@@ -62,11 +63,12 @@ class Session:
 
     def __init__(self, store: Store, rule_dirs: Iterable[Path] = (), bundled_rules: bool = True,
                  limits: Limits | None = None, indicators: list[Indicator] | None = None, label: str = "",
-                 keys: Mapping[str, str] | None = None, first_party: Iterable[str] = ()) -> None:
+                 keys: Mapping[str, str] | None = None, first_party: Iterable[str] = (),
+                 replay_limits: ReplayLimits | None = None) -> None:
         """*keys*: keys the user supplied for decode steps (parse_keys); ValueError when no
         loaded rule uses one of their names. They are kept in memory only."""
         rules, self.rule_problems = load_rules(rule_dirs, bundled=bundled_rules)
-        self.analyzer = Analyzer(rules, limits, indicators, label, keys, first_party)
+        self.analyzer = Analyzer(rules, limits, indicators, label, keys, first_party, replay_limits)
         self.store = store
         store.set_trackers([(r.id, r.name, r.company, r.category, r.country, r.website) for r in rules])
         self.stats: dict[str, Stats] = {}
@@ -85,6 +87,10 @@ class Session:
         if analysis is not None:
             if not self.store.add(analysis, commit=commit):  # 0: stored by an earlier analysis
                 stats.already_stored += 1
+            for recording in analysis.replays:  # a damaged or capped recording: one line per problem
+                for message in recording.problems[recording.problems_reported:]:
+                    self.store.add_problem(Problem(request.source, f"session recording {recording.replay_id}", message))
+                recording.problems_reported = len(recording.problems)
         elif request.host and request.method != "OPTIONS":
             stats.other_hosts[registrable_domain(request.host)] += 1
         if analysis is None:

@@ -48,6 +48,8 @@ CREATE TABLE IF NOT EXISTS problems(id INTEGER PRIMARY KEY, source TEXT, locatio
 CREATE TABLE IF NOT EXISTS sources(source TEXT PRIMARY KEY, stats TEXT, updated REAL);
 CREATE TABLE IF NOT EXISTS trackers(id TEXT PRIMARY KEY, name TEXT, company TEXT, category TEXT, country TEXT,
     website TEXT);
+CREATE TABLE IF NOT EXISTS replays(key TEXT PRIMARY KEY, receiver TEXT, app TEXT, replay_id TEXT, first TEXT,
+    summary TEXT);
 CREATE INDEX IF NOT EXISTS findings_request ON findings(request_id);
 CREATE INDEX IF NOT EXISTS fields_request ON fields(request_id);
 """
@@ -199,6 +201,10 @@ class Store:
         )
         self.db.executemany("INSERT INTO fields VALUES (?,?,?,?)",
                             [(request_id, p, v, t) for p, v, t in analysis.fields])
+        for recording in analysis.replays:  # session recordings: latest state replaces the stored one
+            self.db.execute("INSERT OR REPLACE INTO replays VALUES (?,?,?,?,?,?)",
+                            (recording.key, recording.receiver, recording.app, recording.replay_id,
+                             str(recording.first), json.dumps(recording.summary(), ensure_ascii=False)))
         if commit:
             self.db.commit()
         return request_id
@@ -262,6 +268,10 @@ class Store:
     @_faults_are_store_errors
     def fields_frame(self) -> pd.DataFrame:
         return pd.read_sql_query("SELECT * FROM fields", self.db)
+
+    def replays(self) -> list[dict[str, Any]]:
+        """Summaries of the session recordings seen (replay.Recording.summary), oldest first."""
+        return [json.loads(text) for text, in self.db.execute("SELECT summary FROM replays ORDER BY first, key")]
 
     @_faults_are_store_errors
     def problems(self) -> list[Problem]:
