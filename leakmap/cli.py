@@ -204,8 +204,8 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
     with tempfile.TemporaryDirectory(prefix="leakmap-") as tmp:
         store = _open_store(db or Path(tmp) / "findings.db")
         try:
-            session = Session(store, rule_dirs, not no_bundled_rules, limits, indicators, label, keys, first_party,
-                              _replay_limits(replay_caps))
+            session = Session(store, rule_dirs, not no_bundled_rules, limits, indicators, label, keys,
+                              first_party=first_party, replay_limits=_replay_limits(replay_caps))
         except ValueError as e:
             store.close()
             raise click.BadParameter(str(e), param_hint="--tracker-key") from None
@@ -330,7 +330,7 @@ def replay_command(captures: tuple[Path, ...], out_format: str, html_dir: Path |
     limits = Limits()
     with tempfile.TemporaryDirectory(prefix="leakmap-") as tmp:
         store = _open_store(Path(tmp) / "findings.db")
-        session = Session(store, rule_dirs, True, limits, indicators, label, None, _replay_limits(replay_caps))
+        session = Session(store, rule_dirs, True, limits, indicators, label, replay_limits=_replay_limits(replay_caps))
         _replay_all(session, captures, limits, label, quiet=True)
         flows_read = sum(st.flows_read for st in session.stats.values())
         found = store.findings_frame()

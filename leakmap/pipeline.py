@@ -278,10 +278,12 @@ class Analyzer:
         app's own collector included) is read as a recording (leakmap/replay.py); another
         third-party upload goes through the generic path (leakmap/generic.py); the app's own
         traffic only through the honey values given."""
-        recording = may_hold_recording(request.body)
         skip = self.generic.triage(request)
-        if recording or (skip == "first_party" and self.indicators):
-            return self._recording_or_honey(request, recording, third_party=not skip)
+        honey = skip == "first_party" and bool(self.indicators)
+        if honey or may_hold_recording(request.body):
+            analysis = self._recording_or_honey(request, third_party=not skip)
+            if analysis.replays or (honey and analysis.findings):
+                return analysis
         if skip:
             return None
         doc, error = build_document(request, None, self.limits)
@@ -290,16 +292,16 @@ class Analyzer:
             analysis.payload = evidence(doc)
         return analysis
 
-    def _recording_or_honey(self, request: Request, recording: bool, third_party: bool) -> Analysis | None:
+    def _recording_or_honey(self, request: Request, third_party: bool) -> Analysis:
         """Decoded and read like a tracker request without a rule: honey values, patterns and
-        any session recording. A third party is named as the generic path names it."""
+        any session recording in it. A third party is named as the generic path names it."""
         analysis = Analysis(request, "no_rule")
         if third_party:
             site = receiver(request.host)
             analysis.tracker, analysis.company, analysis.category = site.domain, site.company, site.category
             analysis.endpoint, analysis.match_via = "(no rule)", "generic"
         self._decode(analysis, None)
-        if recording:
+        if self._streams:
             self._read_replays(analysis)
         analysis.status = "no_rule"
-        return analysis if analysis.findings or analysis.replays else None
+        return analysis
