@@ -131,7 +131,7 @@ def test_unknown_findings_suffix_is_a_usage_error_before_any_work(tmp_path):
     assert not (tmp_path / "out.xlsx").exists() and not (tmp_path / "r.html").exists()
     named = run("analyze", str(SAMPLE), "-o", "r.html", "--findings", "out.xlsx", "--format", "csv", cwd=tmp_path)
     assert named.returncode == 0, named.stderr
-    assert (tmp_path / "out.xlsx").read_text().startswith("app,")
+    assert (tmp_path / "out.xlsx").read_text().startswith('"app",')
 
 
 def test_addon_path_names_the_script_mitmdump_loads():
