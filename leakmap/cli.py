@@ -131,12 +131,16 @@ def main() -> None:
 @click.option("--max-body", default=DEFAULT_MAX_BODY, show_default=True, help="Bodies larger than this (bytes) are not decoded.")
 @click.option("--max-decompressed", default=DEFAULT_MAX_DECOMPRESSED, show_default=True,
               help="Decompression stops at this many bytes (protects against zip bombs).")
+@click.option("--keylog", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TLS key log (SSLKEYLOGFILE) that decrypts HTTPS in pcap/pcapng captures (read with tshark); "
+                   "keys embedded in a pcapng are used without it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None, fmt: str | None,
             har_path: Path | None, db: Path | None, label: str, rule_dirs: tuple[Path, ...], no_bundled_rules: bool,
             honey: tuple[str, ...], tracker_keys: tuple[str, ...], redact: bool, max_body: int, max_decompressed: int,
-            quiet: bool) -> None:
-    """Analyze saved captures (mitmproxy .mitm/.flow dumps or HAR files) and write a report.
+            quiet: bool, keylog: Path | None = None) -> None:
+    """Analyze saved captures (mitmproxy .mitm/.flow dumps, HAR files, or pcap/pcapng packet
+    captures with TLS keys) and write a report.
 
     Every file is streamed; an unreadable entry is reported with where it is and skipped.
     The run fails (exit 3) only when nothing at all could be read.
@@ -160,7 +164,7 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
             raise click.BadParameter(str(e), param_hint="--tracker-key") from None
         for problem in session.rule_problems:
             click.echo(f"leakmap: rule skipped: {problem}", err=True)
-        _replay_all(session, captures, limits, label, quiet)
+        _replay_all(session, captures, limits, label, quiet, keylog)
         flows_read = sum(s.flows_read for s in session.stats.values())
         _print_summary(session)
         if flows_read == 0:
@@ -172,7 +176,8 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
         store.close()
 
 
-def _replay_all(session: Session, captures: tuple[Path, ...], limits: Limits, label: str, quiet: bool) -> None:
+def _replay_all(session: Session, captures: tuple[Path, ...], limits: Limits, label: str, quiet: bool,
+                keylog: Path | None = None) -> None:
     total = sum(p.stat().st_size for p in captures if p.is_file())
     show = not quiet and sys.stderr.isatty() and total > 1_000_000
 
@@ -193,7 +198,7 @@ def _replay_all(session: Session, captures: tuple[Path, ...], limits: Limits, la
             def progress(position: int, start: int = start) -> None:
                 bar.update(start + position - bar.pos)
 
-            session.replay(path, limits, label, report_problem, progress)
+            session.replay(path, limits, label, report_problem, progress, keylog)
             done += path.stat().st_size
             bar.update(done - bar.pos)
 

@@ -30,6 +30,7 @@ class Request:
     proxy_mode: str = ""
     body_error: str = ""
     label: str = ""  # the app label given by the user for this capture (--app)
+    capture_app: str = ""  # the app the capture tool recorded per packet (PCAPdroid's trailer)
     host: str = field(init=False)
     path: str = field(init=False)
     query: str = field(init=False)
