@@ -53,7 +53,7 @@ def is_pcap(path: Path) -> bool:
 
 
 def tshark_command(path: Path, keylog: Path | None) -> list[str]:
-    command = ["tshark", "-n", "-r", str(path), "-Q", "-o", "http.decompress_body:FALSE",
+    command = ["tshark", "-n", "-r", str(path), "-o", "http.decompress_body:FALSE",
                "-Y", DISPLAY_FILTER, "-T", "ek"]
     if keylog:
         command[1:1] = ["-o", f"tls.keylog_file:{keylog}"]
@@ -258,6 +258,7 @@ def read_pcap(path: Path, limits: Limits, label: str = "", keylog: Path | None =
             process.wait()
         if process.returncode not in (0, None, -9):
             errors.seek(0)
-            message = errors.read(2000).decode("utf-8", "replace").strip().splitlines()
-            detail = next((m for m in message if "dangerous" not in m), "") if message else ""
-            yield Problem(source, "", f"tshark failed (exit {process.returncode}): {detail or 'no message'}")
+            lines = errors.read(4000).decode("utf-8", "replace").splitlines()
+            detail = " ".join(line.removeprefix("tshark: ") for line in lines if line.startswith("tshark:"))
+            yield Problem(source, f"after packet record {number}",
+                          f"tshark stopped (exit {process.returncode}): {detail[:300] or 'no message'}")
