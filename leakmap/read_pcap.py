@@ -20,6 +20,7 @@ import struct
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from typing import IO
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -130,6 +131,8 @@ class _Reassembler:
             name, _, value = line.rstrip("\r\n").partition(":")
             headers.append((name.strip(), value.strip()))
         methods, urls = layers["http_request_method"], layers.get("http_request_full_uri", [])
+        if len(urls) < len(methods):
+            yield Problem(self.source, f"packet record {number}", "skipped: HTTP request without a URL in tshark's output")
         for index, (method, url) in enumerate(zip(methods, urls)):
             request = self._request(common, method, url, headers, f"-f{number}" + (f".{index}" if index else ""))
             self._set_body(request, self._http1_body(layers))
@@ -223,6 +226,20 @@ class _Reassembler:
                                            f"client's SSLKEYLOGFILE with --keylog){': ' + shown if shown else ''}")
 
 
+def _lines(stream: IO[bytes], max_line: int) -> Iterator[bytes]:
+    """Lines of at most *max_line* bytes; a longer line is yielded cut (without its newline)
+    once, and the rest of it is skipped, so one huge packet record never fills memory."""
+    while True:
+        line = stream.readline(max_line)
+        if not line:
+            return
+        yield line
+        while not line.endswith(b"\n"):
+            line = stream.readline(max_line)
+            if not line:
+                return
+
+
 def read_pcap(path: Path, limits: Limits, label: str = "", keylog: Path | None = None) -> Iterator[Item]:
     """Requests from a packet capture through tshark; Problems for what it cannot open."""
     source = str(path)
@@ -238,11 +255,15 @@ def read_pcap(path: Path, limits: Limits, label: str = "", keylog: Path | None =
                                    stdin=subprocess.DEVNULL)
         assert process.stdout is not None
         number = 0
+        max_line = 2 * limits.max_body + 1_000_000  # bodies travel as hex: two characters a byte
         try:
-            for line in process.stdout:
+            for line in _lines(process.stdout, max_line):
                 if not line.startswith(b'{"timestamp"'):
                     continue  # ek's bulk-index lines
                 number += 1
+                if not line.endswith(b"\n"):
+                    yield Problem(source, f"packet record {number}", f"skipped: larger than {max_line} bytes")
+                    continue
                 try:
                     layers = json.loads(line)["layers"]
                     for item in reassembler.packet(layers, number):
