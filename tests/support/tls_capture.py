@@ -12,6 +12,8 @@ import datetime
 import os
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -56,7 +58,6 @@ class Capture:
 
 
 def _wait_listening(port: int, timeout: float = 20.0) -> None:
-    import socket
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as s:
@@ -113,8 +114,6 @@ def pcapdroid_export(capture: Capture, app: str, uid: int, out: Path) -> Path:
     each followed by a 32-byte trailer (magic 0x01072021, uid, app name char[20], fcs;
     emanuele-f/PCAPdroid app/src/main/jni/core/pcap_dump.h), and the key log embedded as a
     pcapng Decryption Secrets Block (PCAPdroid's pcapng export with TLS decryption)."""
-    import struct
-
     classic = out.with_suffix(".classic.pcap")
     subprocess.run(["editcap", "-F", "pcap", str(capture.pcap), str(classic)], check=True, capture_output=True)
     data = classic.read_bytes()
