@@ -33,7 +33,7 @@ PCAP_MAGICS = {b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"
 PCAPDROID_MAGIC = 0x01072021
 MAX_OPEN_STREAMS = 10_000  # HTTP/2 requests whose body is still arriving; beyond this the oldest is cut
 FIELDS = (
-    "frame.time_epoch", "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "eth.trailer",
+    "frame.number", "frame.time_epoch", "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "eth.trailer",
     "tls.handshake.type", "tls.handshake.extensions_server_name",
     "http.request.method", "http.request.full_uri", "http.request.line", "http.content_length_header",
     "http.file_data", "data.data", "media.type",
@@ -111,7 +111,7 @@ class _Reassembler:
         if "1" in layers.get("tls_handshake_type", []):
             self.tls_streams.setdefault(stream, one("tls.handshake.extensions_server_name"))
         common = {"timestamp": float(one("frame.time_epoch") or 0), "client": one("ip.src") or one("ipv6.src"),
-                  "stream": stream, "port": one("tcp.srcport")}
+                  "stream": stream, "port": one("tcp.srcport"), "frame": one("frame.number") or f"r{number}"}
         if "http_request_method" in layers:
             self.http_streams.add(stream)
             yield from self._http1(layers, common, number)
@@ -134,7 +134,8 @@ class _Reassembler:
         if len(urls) < len(methods):
             yield Problem(self.source, f"packet record {number}", "skipped: HTTP request without a URL in tshark's output")
         for index, (method, url) in enumerate(zip(methods, urls)):
-            request = self._request(common, method, url, headers, f"-f{number}" + (f".{index}" if index else ""))
+            tag = f"-frame{common['frame']}" + (f".{index}" if index else "")
+            request = self._request(common, method, url, headers, tag)
             self._set_body(request, self._http1_body(layers))
             yield request
 
@@ -160,6 +161,9 @@ class _Reassembler:
         names, values = iter(layers.get("http2_header_name", [])), iter(layers.get("http2_header_value", []))
         datas = iter(layers.get("http2_data_data", []))
         for stream_id, kind in zip(layers.get("http2_streamid", []), layers.get("http2_type", [])):
+            if kind == "5":  # a server's PUSH_PROMISE: its header block is not a request we saw sent
+                for _ in range(int(next(counts, "0") or 0)):
+                    next(names, ""), next(values, "")
             if kind not in ("0", "1"):
                 continue
             end = next(ends, "0") in ("1", "True", "true")
