@@ -19,5 +19,6 @@ except ImportError:
 
 from leakmap.addon import Leakmap  # noqa: E402
 from leakmap.exposure import Exposure  # noqa: E402
+from leakmap.websocket import WebSocketLeakmap  # noqa: E402
 
-addons = [Leakmap(), Exposure()]
+addons = [Leakmap(), Exposure(), WebSocketLeakmap()]

@@ -2,7 +2,7 @@
 
 Signals, strongest first (DESIGN.md, "Attribution signals"); the first present decides and
 is recorded as `app_signal` with the concrete evidence in `app_evidence`:
-  capture_label · local_mode · payload_app_id · header · first_party_site ·
+  capture_label · capture_app · local_mode · payload_app_id · header · first_party_site ·
   payload_project_key · same_client_nearby · unattributed
 The tracker project key (Mixpanel token, Segment write key) ranks below what names an app
 or site but above a guess from nearby traffic: it is stable per app, only not human-readable.
@@ -101,6 +101,9 @@ class Attributor:
         label = request.label or self.label
         if label:
             return Attribution(label, "capture_label", f"capture labelled {label!r} by the user")
+        if request.capture_app:
+            return Attribution(request.capture_app, "capture_app",
+                               f"packet capture names the app per packet (PCAPdroid trailer): {request.capture_app}")
         if request.proxy_mode.startswith("local:"):
             spec = request.proxy_mode.split(":", 1)[1]
             return Attribution(spec, "local_mode", f"mitmproxy local mode {request.proxy_mode}")

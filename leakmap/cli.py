@@ -79,13 +79,18 @@ def main() -> None:
 @click.option("--max-decompressed", default=DEFAULT_MAX_DECOMPRESSED, show_default=True,
               help="Decompression stops at this many bytes (protects against zip bombs).")
 @replay_limit_options
+@click.option("--keylog", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TLS key log (SSLKEYLOGFILE) that decrypts HTTPS in pcap/pcapng captures (read with tshark); "
+                   "keys embedded in a pcapng are used without it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @store_faults_exit_5
 def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None, fmt: str | None,
             har_path: Path | None, db: Path | None, label: str, rule_dirs: tuple[Path, ...], no_bundled_rules: bool,
             honey: tuple[str, ...], tracker_keys: tuple[str, ...], first_party: tuple[str, ...], redact: bool,
-            show_secrets: bool, max_body: int, max_decompressed: int, quiet: bool, **replay_caps: int) -> None:
-    """Analyze saved captures (mitmproxy .mitm/.flow dumps or HAR files) and write a report.
+            show_secrets: bool, max_body: int, max_decompressed: int, quiet: bool, keylog: Path | None = None,
+            **replay_caps: int) -> None:
+    """Analyze saved captures (mitmproxy .mitm/.flow dumps, HAR files, or pcap/pcapng packet
+    captures with TLS keys) and write a report.
 
     Every file is streamed; an unreadable entry is reported with where it is and skipped.
     The run fails (exit 3) only when nothing at all could be read.
@@ -110,7 +115,7 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
             raise click.BadParameter(str(e), param_hint="--tracker-key") from None
         for problem in session.rule_problems:
             click.echo(f"leakmap: rule skipped: {problem}", err=True)
-        replay_captures(session, captures, limits, label, quiet)
+        replay_captures(session, captures, limits, label, quiet, keylog)
         flows_read = sum(s.flows_read for s in session.stats.values())
         _print_summary(session)
         if flows_read == 0:

@@ -121,7 +121,10 @@ def replay_limits(caps: dict[str, int]) -> ReplayLimits:
     return ReplayLimits(**{key[len("replay_"):]: value for key, value in caps.items() if key.startswith("replay_max_")})
 
 
-def replay_captures(session: Session, captures: tuple[Path, ...], limits: Limits, label: str, quiet: bool) -> None:
+def replay_captures(session: Session, captures: tuple[Path, ...], limits: Limits, label: str, quiet: bool,
+                    keylog: Path | None = None) -> None:
+    """Analyse every capture file into the session's store, with a progress bar for long
+    work on a terminal; a file given twice is analysed once. *keylog*: TLS keys for pcap files."""
     total = sum(p.stat().st_size for p in captures if p.is_file())
     show = not quiet and sys.stderr.isatty() and total > 1_000_000
 
@@ -147,7 +150,7 @@ def replay_captures(session: Session, captures: tuple[Path, ...], limits: Limits
             def progress(position: int, start: int = start) -> None:
                 bar.update(start + position - bar.pos)
 
-            session.replay(path, limits, label, report_problem, progress)
+            session.replay(path, limits, label, report_problem, progress, keylog)
             done += path.stat().st_size
             bar.update(done - bar.pos)
 

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from mitmproxy.net.http import multipart
 
-from . import compression, paths, protobuf, querypack, statsig_encoding
+from . import compression, grpc_frames, paths, protobuf, querypack, statsig_encoding
 
 _LZ = lzstring.LZString()
 
@@ -466,6 +466,16 @@ def step_statsig_encoded(value: Any, limits: Limits) -> bytes:
         raise DecodeError(str(e)) from None
 
 
+def step_grpc(value: Any, limits: Limits) -> list[Any]:
+    """gRPC's length-prefixed messages (see leakmap/grpc_frames.py) → [message, …], each as
+    protobuf (as step `protobuf`) or, when it is not protobuf, bytes. gzip-compressed
+    messages are inflated."""
+    try:
+        return grpc_frames.open_messages(_as_bytes(value), limits.max_fields, limits.max_decompressed)
+    except grpc_frames.GrpcError as e:
+        raise DecodeError(str(e)) from None
+
+
 StepFn = Callable[[Any, Limits], Any]
 STEPS: dict[str, StepFn] = {
     "text": step_text,
@@ -496,6 +506,7 @@ STEPS: dict[str, StepFn] = {
     "nr_querypack": step_nr_querypack,
     "uuid": step_uuid,
     "statsig_encoded": step_statsig_encoded,
+    "grpc": step_grpc,
 }
 
 

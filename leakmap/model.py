@@ -33,6 +33,7 @@ class Request:
     # What identifies this request in the store, whatever file it is read from again:
     # `flow:<mitmproxy flow id>` (a UUID) or `har:<content hash>`; "" → source + flow id.
     key: str = ""
+    capture_app: str = ""  # the app the capture tool recorded per packet (PCAPdroid's trailer)
     host: str = field(init=False)
     path: str = field(init=False)
     query: str = field(init=False)

@@ -15,7 +15,7 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl
 
-from . import paths
+from . import grpc_frames, paths
 from .attribute import Attributor
 from .decode import Limits, multidict, run_operations
 from .extract import Indicator, extract
@@ -203,6 +203,9 @@ class Analyzer:
             log, step_errors = run_operations(doc, endpoint.operations, self.limits, self.keys)
             analysis.decode_chain = log
             errors.extend(step_errors)
+        elif isinstance(doc.get("body"), bytes) and grpc_frames.is_grpc(analysis.request):
+            doc["body"] = grpc_frames.open_body(analysis.request, doc["body"], self.limits.max_fields,
+                                                self.limits.max_decompressed)
         elif isinstance(doc.get("body"), bytes):
             # No rule says how to decode it: look at it as text, if it is text.
             try:

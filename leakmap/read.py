@@ -24,6 +24,8 @@ from mitmproxy.exceptions import FlowReadException
 from . import compression
 from .decode import Limits
 from .model import Problem, Request
+from .read_pcap import is_pcap, read_pcap
+from .websocket import requests_from_websocket
 
 Item = Request | Problem
 Progress = Callable[[int], None] | None  # called with the byte position reached in the file
@@ -100,6 +102,8 @@ def read_mitm(path: Path, limits: Limits, label: str = "", progress: Progress = 
                     progress(f.tell())
                 if isinstance(flow, http.HTTPFlow):
                     yield request_from_flow(flow, source, limits, label)
+                    if flow.websocket is not None:
+                        yield from requests_from_websocket(flow, source, limits, label)
                 else:
                     yield Problem(source, f"flow {index}", f"skipped: {type(flow).__name__} is not an HTTP flow")
         except FlowReadException as e:
@@ -204,8 +208,10 @@ def read_har(path: Path, limits: Limits, label: str = "", progress: Progress = N
 
 
 def sniff_format(path: Path) -> str:
-    """'har' or 'mitm', by suffix, else by the first byte (HAR is JSON; a mitmproxy dump
-    starts with a tnetstring length)."""
+    """'har', 'pcap' or 'mitm', by suffix, else by the first bytes (HAR is JSON; pcap and
+    pcapng start with a magic number; a mitmproxy dump starts with a tnetstring length)."""
+    if is_pcap(path):
+        return "pcap"
     if path.suffix.lower() in HAR_SUFFIXES:
         return "har"
     if path.suffix.lower() in (".mitm", ".flow", ".flows", ".dump"):
@@ -215,15 +221,20 @@ def sniff_format(path: Path) -> str:
     return "har" if head[:1] == b"{" else "mitm"
 
 
-def read_any(path: Path, limits: Limits, label: str = "", progress: Progress = None) -> Iterator[Item]:
-    """Requests and problems from one capture file of either format."""
+def read_any(path: Path, limits: Limits, label: str = "", progress: Progress = None,
+             keylog: Path | None = None) -> Iterator[Item]:
+    """Requests and problems from one capture file of any format; *keylog* (an
+    SSLKEYLOGFILE) decrypts TLS in packet captures."""
     try:
         kind = sniff_format(path)
     except OSError as e:
         yield Problem(str(path), "", f"cannot open: {e.strerror or e}")
         return
-    reader = read_har if kind == "har" else read_mitm
     try:
+        if kind == "pcap":
+            yield from read_pcap(path, limits, label, keylog)
+            return
+        reader = read_har if kind == "har" else read_mitm
         yield from reader(path, limits, label, progress)
     except OSError as e:
         yield Problem(str(path), "", f"cannot read: {e.strerror or e}")

@@ -76,7 +76,7 @@ SCHEMA: dict[str, Any] = {
                     "id": {"type": "string", "pattern": _NAME},
                     "description": {"type": "string"},
                     "hosts": _PATHS,
-                    "methods": {"type": "array", "items": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]}},
+                    "methods": {"type": "array", "items": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "WS"]}},
                     "path": {"type": "string"},
                     "decode": {
                         "type": "array",

@@ -108,11 +108,11 @@ class Session:
             self.store.set_stats(source, stats.to_dict())
 
     def replay(self, path: Path, limits: Limits, label: str = "", on_problem: Callable[[Problem], None] | None = None,
-               progress: Callable[[int], None] | None = None) -> Stats:
+               progress: Callable[[int], None] | None = None, keylog: Path | None = None) -> Stats:
         """Analyse every flow of one capture file, committing in batches for speed (a replay
         can simply be rerun, unlike a live capture)."""
         stats = self.stats_for(str(path))
-        for n, item in enumerate(read_any(path, limits, label, progress), 1):
+        for n, item in enumerate(read_any(path, limits, label, progress, keylog), 1):
             if isinstance(item, Problem):
                 self.problem(item)
                 if on_problem:
