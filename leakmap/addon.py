@@ -27,8 +27,8 @@ from .contentview import LeakmapContentview, console_line, mark_flow
 from .decode import DEFAULT_MAX_BODY, Limits
 from .extract import Indicator
 from .match import registrable_domain
-from .live import LIVE_SOURCE, Failed, LiveQueue, Outcome, printable
-from .model import Analysis, Request
+from .live import Failed, LiveQueue, Outcome, printable
+from .model import LIVE_SOURCE, Analysis, Request
 from .pipeline import Analyzer
 from .read import request_from_flow
 from .report import write_report
@@ -167,11 +167,17 @@ class Leakmap:
         self._follow(job, flow)
         if candidates:
             outcome = await self._wait(job, request)
-            if isinstance(outcome, Analysis) and outcome.tracker:
+            if isinstance(outcome, Analysis) and outcome.status != "no_rule":  # a rule's payload shape
                 flow.response = block_response(request, session.analyzer.endpoints.get(
                     (outcome.tracker, outcome.endpoint)))
             elif isinstance(outcome, Failed) or outcome is _TIMED_OUT:
                 flow.response = block_response(request, candidates[0])  # cannot tell: fail closed
+
+    def submit(self, request: Request) -> None:
+        """Queue a request that is not an HTTP flow's own (a WebSocket message, from
+        leakmap/websocket.py) for the worker, like every other request."""
+        if self.session is not None:
+            self.queue.analyse(self.session, request, self.limits)
 
     def _follow(self, job: Future[Outcome], flow: http.HTTPFlow) -> None:
         """Once the worker has analysed *flow*, show the result on the event loop: the mark and

@@ -75,7 +75,7 @@ def mark_flow(flow: http.HTTPFlow, analysis: Analysis, receiver: str) -> None:
     shows both; `~marked` and `~comment Mixpanel` filter on them). A mark or comment the user
     set is kept."""
     if not flow.marked:
-        flow.marked = ":eye:" if analysis.status == "decoded" else ":grey_question:"
+        flow.marked = ":grey_question:" if analysis.status == "not_decoded" else ":eye:"
     if not flow.comment:
         flow.comment = flow_comment(analysis, receiver)
 
@@ -121,7 +121,7 @@ def describe(analysis: Analysis | None) -> dict[str, Any]:
     labelled = {f.path for f in analysis.findings}
     return {
         "receiver": analysis.company or analysis.tracker,
-        "rule": f"{analysis.tracker}/{analysis.endpoint}" if analysis.tracker else "(no rule)",
+        "rule": "(no rule)" if analysis.status == "no_rule" else f"{analysis.tracker}/{analysis.endpoint}",
         "status": analysis.status + (f": {analysis.error}" if analysis.error else ""),
         "decoding": analysis.decode_chain,
         "findings": [{"type": f.data_type, "sensitivity": _sensitivity(f.data_type), "value": f.value,

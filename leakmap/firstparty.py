@@ -45,7 +45,7 @@ CACHE_BUSTERS = frozenset("_ cb cachebuster cache_buster cachebust nocache rnd r
 PLAIN_HEADERS = frozenset(
     "host user-agent accept accept-language accept-encoding connection content-type content-length origin referer "
     "cache-control pragma if-none-match if-modified-since range upgrade-insecure-requests dnt te priority "
-    "keep-alive proxy-connection x-requested-with purpose via".split())
+    "keep-alive proxy-connection x-requested-with purpose via upgrade x-leakmap-websocket".split())
 # Parts of package ids that name no company.
 _GENERIC_LABELS = frozenset("com org net io co app apps www android ios mobile client beta debug release prod dev "
                             "test demo example sdk lite free pro".split())

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
 
-from . import compression, paths
+from . import compression, grpc_frames, paths
 from .decode import (DecodeError, Limits, step_base64, step_form, step_jwt, step_json, step_multipart, step_ndjson,
                      step_protobuf)
 from .entities import receiver
@@ -204,6 +204,10 @@ class GenericPath:
         for part in ("query", "cookie", "header"):
             if part in doc:
                 doc[part] = opener.walk(doc[part], part, 0)
+        if isinstance(doc.get("body"), bytes) and grpc_frames.is_grpc(request):  # length-prefixed protobuf
+            doc["body"] = grpc_frames.open_body(request, doc["body"], self.limits.max_fields,
+                                                self.limits.max_decompressed)
+            doc["body"] = opener.walk(doc["body"], "body", 0) if not isinstance(doc["body"], bytes) else doc["body"]
         if isinstance(doc.get("body"), bytes):
             doc["body"] = opener.open_bytes(doc["body"], "body")
         extraction = self._extract(doc, opener.notes)

@@ -20,13 +20,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from .decode import Limits
-from .model import Analysis, Problem, Request
+from .model import LIVE_SOURCE, Analysis, Problem, Request
 from .read import decode_request_body
 from .session import Session
 from .store import StoreError
 
 log = logging.getLogger(__name__)
-LIVE_SOURCE = "live"
 MAX_BACKLOG_BYTES = 256 * 1024 * 1024
 T = TypeVar("T")
 

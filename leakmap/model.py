@@ -11,6 +11,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 
+LIVE_SOURCE = "live"  # the source name of requests seen live through the addon
+
 @dataclass(slots=True)
 class Request:
     """One HTTP request, normalized whatever its source.

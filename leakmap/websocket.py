@@ -18,10 +18,9 @@ from collections.abc import Iterator
 from mitmproxy import ctx, http
 
 from .decode import Limits
-from .model import Request
+from .model import LIVE_SOURCE, Request
 
 log = logging.getLogger(__name__)
-LIVE_SOURCE = "live"  # as leakmap.addon's live requests
 WS_METHOD = "WS"  # the Request.method of a WebSocket message (the handshake itself is a GET)
 
 
@@ -32,6 +31,7 @@ def request_from_message(flow: http.HTTPFlow, index: int, source: str, limits: L
     message = flow.websocket.messages[index]  # type: ignore[union-attr]
     request = request_from_flow(flow, source, limits, label)
     request.flow_id = f"{flow.id}#ws{index}"
+    request.key = f"flow:{request.flow_id}"  # stored once, apart from the handshake's own flow
     request.method = WS_METHOD
     request.timestamp = message.timestamp or request.timestamp
     request.headers = [(k, v) for k, v in request.headers if k.lower() not in ("content-length", "content-encoding")]
@@ -60,10 +60,7 @@ class WebSocketLeakmap:
         if session is None:
             return
         index = len(flow.websocket.messages) - 1
-        # An addon that queues analysis (e.g. on a worker thread) offers `submit`; else feed directly.
-        feed = getattr(leakmap, "submit", None) or session.feed
-        try:
-            request = request_from_message(flow, index, LIVE_SOURCE, getattr(leakmap, "limits", Limits()))
-            feed(request)
+        try:  # queued for the Leakmap addon's worker thread, which owns the session and its store
+            leakmap.submit(request_from_message(flow, index, LIVE_SOURCE, leakmap.limits))
         except Exception as e:  # hostile content must never end the proxy
             log.warning(f"leakmap: WebSocket message {flow.id}#ws{index} not analysed: {type(e).__name__}: {e}")

@@ -62,8 +62,8 @@ def test_grpc_and_http2_through_mitmdump(proxy_factory, tmp_path):
         server.stop(None)
     found = findings(proxy.db)
     # Both gRPC bodies opened (5-byte prefix, gzip flag honoured), field 1 of message 0.
-    assert ("", "email", "grpc-user@example.org", "body[0].1") in found, log
-    assert ("", "email", "gzip-user@example.org", "body[0].1") in found, log
+    assert ("localhost", "email", "grpc-user@example.org", "body[0].1") in found, log  # a third party without a rule
+    assert ("localhost", "email", "gzip-user@example.org", "body[0].1") in found, log
     assert ("mixpanel", "email", "h2proxy@example.org") in {f[:3] for f in found}, log
 
 
