@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from pathlib import Path
 
-from mitmproxy import command, contentviews, ctx, exceptions, hooks, http
+from mitmproxy import command, contentviews, ctx, exceptions, hooks, http, tls
 
 from .block import block_response
 from .contentview import LeakmapContentview, console_line, mark_flow
@@ -172,6 +172,32 @@ class Leakmap:
                     (outcome.tracker, outcome.endpoint)))
             elif isinstance(outcome, Failed) or outcome is _TIMED_OUT:
                 flow.response = block_response(request, candidates[0])  # cannot tell: fail closed
+
+    def tls_failed_client(self, data: tls.TlsData) -> None:
+        """The client refused the proxy's certificate (pinning, or mitmproxy's CA not trusted):
+        nothing it sends on that connection reaches leakmap. Recorded, so the report can say
+        what it could not see."""
+        session = self.session
+        if session is None:
+            return
+        client = data.context.client
+        address = client.peername[0] if client.peername else ""
+        host = data.conn.sni or (data.context.server.address[0] if data.context.server.address else "")
+        request = Request("", LIVE_SOURCE, time.time(), "CONNECT", f"https://{host}/", [], client=str(address),
+                          proxy_mode=client.proxy_mode.full_spec if client.proxy_mode else "")
+        self.queue.submit(self._record_unseen, session, request, printable(data.conn.error or "handshake failed"))
+        if self._console():
+            print(f"{time.strftime('%H:%M:%S')}  {printable(address)} ✗ {printable(host)}: refused the proxy's "
+                  "certificate (pinning, or the CA is not trusted): not seen", file=sys.stderr, flush=True)
+
+    @staticmethod
+    def _record_unseen(session: Session, request: Request, reason: str) -> None:
+        try:
+            found = session.analyzer.attributor.attribute(Analysis(request, "no_rule"))
+            session.store.add_unseen(request.source, request.timestamp, request.client, request.host, reason,
+                                     found.app, found.evidence)
+        except StoreError as e:
+            log.error(f"leakmap: {e}")
 
     def submit(self, request: Request) -> None:
         """Queue a request that is not an HTTP flow's own (a WebSocket message, from

@@ -624,6 +624,8 @@ def build_context(store: Store, redact: bool = False, evidence_limit: int = EVID
         "requests_index": _request_index(frames, set(evidence_ids)),
         "sources": {frames.redactor.source(k): v for k, v in store.source_stats().items()},
         "problems": [str(p) for p in store.problems()],
+        "unseen": [{**u, "first": _when(u["first"]), "last": _when(u["last"]),
+                    "app_evidence": frames.redactor.text(u["app_evidence"] or "")} for u in store.unseen()],
         **identifiers_context(store, frames.redactor),
         "third_parties": third_party_context(req, findings, frames.fields),
         "replays": [recording_view(summary, frames.hider, frames.redactor.value if redact else None, f"rec-{n}")

@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS fields(request_id INTEGER NOT NULL REFERENCES request
     data_type TEXT);
 CREATE TABLE IF NOT EXISTS problems(id INTEGER PRIMARY KEY, source TEXT, location TEXT, message TEXT);
 CREATE TABLE IF NOT EXISTS sources(source TEXT PRIMARY KEY, stats TEXT, updated REAL);
+CREATE TABLE IF NOT EXISTS unseen(source TEXT, timestamp REAL, client TEXT, host TEXT, reason TEXT, app TEXT,
+    app_evidence TEXT);
 CREATE TABLE IF NOT EXISTS trackers(id TEXT PRIMARY KEY, name TEXT, company TEXT, category TEXT, country TEXT,
     website TEXT);
 CREATE TABLE IF NOT EXISTS replays(key TEXT PRIMARY KEY, receiver TEXT, app TEXT, replay_id TEXT, first TEXT,
@@ -208,6 +210,23 @@ class Store:
         if commit:
             self.db.commit()
         return request_id
+
+    @_faults_are_store_errors
+    def add_unseen(self, source: str, timestamp: float, client: str, host: str, reason: str, app: str,
+                   app_evidence: str) -> None:
+        """A connection whose content leakmap could not see: the client refused the proxy's
+        certificate (certificate pinning, or the CA not installed)."""
+        self.db.execute("INSERT INTO unseen VALUES (?,?,?,?,?,?,?)",
+                        (source, timestamp, client, host, reason, app, app_evidence))
+        self.db.commit()
+
+    def unseen(self) -> list[dict[str, Any]]:
+        """Per app and host: how often the client refused the proxy, first and last time, why."""
+        rows = self.db.execute(
+            "SELECT app, host, count(*), min(timestamp), max(timestamp), min(reason), min(app_evidence) FROM unseen"
+            " GROUP BY app, host ORDER BY app, count(*) DESC, host").fetchall()
+        keys = ("app", "host", "connections", "first", "last", "reason", "app_evidence")
+        return [dict(zip(keys, row)) for row in rows]
 
     @_faults_are_store_errors
     def add_problem(self, problem: Problem) -> None:

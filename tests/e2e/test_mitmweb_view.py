@@ -97,3 +97,27 @@ def test_sigusr1_makes_mitmdump_write_the_report_while_it_runs(proxy_factory):
     wait_until(lambda: proxy.report.exists() and "carol@example.net" in proxy.report.read_text(),
                "for the report written on SIGUSR1", 20)
     assert proxy.process.poll() is None  # still capturing
+
+
+def test_refused_certificates_are_listed_as_not_seen(proxy_factory):
+    """A client that does not trust mitmproxy's CA (as an app that pins its certificates)
+    refuses the handshake: the report names the host it could not see, per app."""
+    import http.client
+    import ssl
+
+    proxy = proxy_factory("leakmap_app=Pinned App")
+    for _ in range(2):
+        tunnel = http.client.HTTPSConnection("127.0.0.1", proxy.port, timeout=20,
+                                             context=ssl.create_default_context())  # system CAs only
+        tunnel.set_tunnel("api.pinned-bank.example", 443)
+        with pytest.raises(ssl.SSLError):
+            tunnel.request("GET", "/")
+        tunnel.close()
+    send_tracker_request(proxy.port)  # an ordinary tracker request still gets through
+    log = proxy.stop()
+    html = proxy.report.read_text()
+    section = html[html.index('id="unseen"'):]
+    row = section[section.index("<tr data-f"):]
+    row = row[:row.index("</tr>")]
+    assert "Pinned App" in row and "api.pinned-bank.example" in row and "<td>2</td>" in row, (row, log)
+    assert "carol@example.net" in html
