@@ -2,6 +2,12 @@
 
 `Analyzer` is built once (rules compiled, host index built) and then called for every
 request from any source: the live addon, a .mitm dump or a HAR file.
+
+One bad request is one problem line, never the end of a run: each request gets its own
+`Budget` (CPU time, decompressed bytes); running out of time, hitting a limit, or any
+exception inside decode, extract or attribute makes that request "not decoded" with the
+reason (`took too long: …`, `limit: …`, `internal: <exception>: …`), keeping what could be
+read, and the next request starts afresh.
 """
 
 from __future__ import annotations
@@ -15,10 +21,11 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl
 
-from . import paths
-from .attribute import Attributor
-from .decode import Limits, multidict, run_operations
+from . import paths, text
+from .attribute import Attribution, Attributor
+from .decode import multidict, run_operations
 from .extract import Indicator, extract
+from .limits import Budget, Limits, TookTooLong, took_too_long
 from .match import HostIndex
 from .model import Analysis, Request
 from .rules import Endpoint, Rule
@@ -96,15 +103,55 @@ def build_document(request: Request, endpoint: Endpoint | None, limits: Limits) 
     return doc, error
 
 
-def evidence(doc: Any) -> Any:
-    """The decoded document made JSON-safe: bytes that no step decoded are shown as base64."""
-    if isinstance(doc, dict):
-        return {str(k): evidence(v) for k, v in doc.items()}
-    if isinstance(doc, list):
-        return [evidence(v) for v in doc]
-    if isinstance(doc, bytes):
-        return {"undecoded_bytes": len(doc), "base64": base64.b64encode(doc[:4096]).decode()}
-    return doc
+MAX_EVIDENCE_NODES = 200_000  # more than the store keeps (512 K characters of JSON)
+
+
+def evidence(doc: Any, max_depth: int = 32, max_nodes: int = MAX_EVIDENCE_NODES) -> Any:
+    """The decoded document made JSON-safe: bytes that no step decoded are shown as base64;
+    containers deeper than *max_depth* and nodes past *max_nodes* are summarised (a hostile
+    document must not be copied whole, or recursed through to any depth). Text that is not
+    valid Unicode is kept as it is here; its original bytes are listed under `not_unicode`
+    (see leakmap/text.py)."""
+    budget = [max_nodes]
+    not_unicode: dict[str, str] = {}
+
+    def copy(node: Any, depth: int, path: str) -> Any:
+        budget[0] -= 1
+        if isinstance(node, (dict, list)):
+            if depth >= max_depth or budget[0] <= 0:
+                return f"[not kept: {_container_size(node)}, {'deeper than the depth limit' if depth >= max_depth else 'past the evidence limit'}]"
+            if isinstance(node, dict):
+                return {_key(k, path, not_unicode): copy(v, depth + 1, paths.child(path, k)) for k, v in node.items()}
+            return [copy(v, depth + 1, paths.item(path, i)) for i, v in enumerate(node)]
+        if isinstance(node, bytes):
+            return {"undecoded_bytes": len(node), "base64": base64.b64encode(node[:4096]).decode()}
+        if isinstance(node, str) and not text.is_clean(node):
+            not_unicode[path] = text.evidence(node)
+        return node
+
+    out = copy(doc, 0, "")
+    if not_unicode and isinstance(out, dict):
+        out["not_unicode"] = not_unicode
+    return out
+
+
+def _key(key: Any, path: str, not_unicode: dict[str, str]) -> str:
+    key = str(key)
+    if not text.is_clean(key):
+        not_unicode[paths.child(path, key) + " (key)"] = text.evidence(key)
+    return key
+
+
+def _container_size(node: dict[str, Any] | list[Any]) -> str:
+    return f"{len(node)} {'keys' if isinstance(node, dict) else 'items'}"
+
+
+def internal_error(error: BaseException) -> str:
+    """The error text of a request an exception stopped: the exception's type and the start
+    of its message, never a traceback."""
+    message = text.display(str(error))
+    message = message if len(message) <= 160 else message[:160] + "…"
+    return f"internal: {type(error).__name__}: {message}" if message else f"internal: {type(error).__name__}"
 
 
 class Analyzer:
@@ -133,32 +180,70 @@ class Analyzer:
         CORS preflights (OPTIONS) carry no data and are not analysed."""
         if request.method == "OPTIONS":
             return None
+        budget = Budget(self.limits)
+        try:
+            analysis = self._analyze(request, budget)
+        except Exception as e:  # matching itself failed: still one problem line, not the end of the run
+            analysis = Analysis(request, "not_decoded", error=internal_error(e))
+        if analysis is None:
+            return None
+        try:
+            found = self.attributor.attribute(analysis)
+        except Exception as e:
+            found = Attribution("unattributed", "unattributed", f"attribution failed: {internal_error(e)}")
+            self._fail(analysis, internal_error(e))
+        analysis.app, analysis.app_signal, analysis.app_evidence = found.app, found.signal, found.evidence
+        analysis.error = text.display(analysis.error)  # printed and stored as it is
+        return analysis
+
+    def _analyze(self, request: Request, budget: Budget) -> Analysis | None:
         match = self.index.match(request)
         if match is not None:
             analysis = Analysis(request, "decoded", match.rule.id, match.rule.company, match.rule.category,
                                 match_via="host")
             if match.endpoint is None:
                 analysis.endpoint = "(no endpoint rule)"
-                self._decode(analysis, None, f"no endpoint rule: {match.rule.name} host, "
-                                             f"but no endpoint matches {request.method} {request.path}")
+                self._decode(analysis, None, budget, f"no endpoint rule: {match.rule.name} host, "
+                                                     f"but no endpoint matches {request.method} {request.path}")
             else:
-                self._decode(analysis, match.endpoint)
-        else:
-            analysis = self._by_shape(request) or self._generic(request)
-            if analysis is None:
-                self.attributor.observe(request)
-                return None
-        found = self.attributor.attribute(analysis)
-        analysis.app, analysis.app_signal, analysis.app_evidence = found.app, found.signal, found.evidence
+                self._decode(analysis, match.endpoint, budget)
+            return analysis
+        analysis = self._by_shape(request, budget) or self._generic(request, budget)
+        if analysis is None:
+            self.attributor.observe(request)
         return analysis
 
-    def _decode(self, analysis: Analysis, endpoint: Endpoint | None, error: str = "") -> dict[str, Any]:
+    @staticmethod
+    def _fail(analysis: Analysis, reason: str) -> None:
+        """Mark *analysis* not decoded for *reason*, first among its errors."""
+        analysis.status = "not_decoded"
+        analysis.error = "; ".join(e for e in (reason, analysis.error) if e)
+
+    def _decode(self, analysis: Analysis, endpoint: Endpoint | None, budget: Budget,
+                error: str = "") -> dict[str, Any]:
+        """Decode and extract *analysis*'s request into it. Never raises: running out of
+        time or any exception marks the analysis not decoded and keeps what was read."""
+        doc: dict[str, Any] = {}
+        try:
+            doc = self._decode_and_extract(analysis, endpoint, budget, error)
+        except TookTooLong:
+            self._fail(analysis, took_too_long(self.limits))
+        except Exception as e:
+            self._fail(analysis, internal_error(e))
+        try:
+            analysis.payload = evidence(doc, self.limits.max_depth)
+        except Exception as e:  # evidence is best effort: the findings matter more
+            analysis.payload = {"evidence": internal_error(e)}
+        return doc
+
+    def _decode_and_extract(self, analysis: Analysis, endpoint: Endpoint | None, budget: Budget,
+                            error: str) -> dict[str, Any]:
         doc, body_error = build_document(analysis.request, endpoint, self.limits)
         errors = [e for e in (error, body_error) if e]
         if endpoint is not None:
             analysis.endpoint = endpoint.id
             analysis.rule_source = " ".join(endpoint.sources)
-            log, step_errors = run_operations(doc, endpoint.operations, self.limits, self.keys)
+            log, step_errors = run_operations(doc, endpoint.operations, self.limits, self.keys, budget)
             analysis.decode_chain = log
             errors.extend(step_errors)
         elif isinstance(doc.get("body"), bytes):
@@ -168,25 +253,35 @@ class Analyzer:
             except UnicodeDecodeError:
                 pass
         if self.keys:
-            doc = self._mask_keys(doc)
-            url = self._mask_keys(analysis.request.url)
+            doc = self._mask_keys(doc, self.limits.max_depth)
+            url = self._mask_keys(analysis.request.url, 0)
             if url != analysis.request.url:
                 analysis.request = dataclasses.replace(analysis.request, url=url)
-        extraction = extract(doc, endpoint, self.indicators, self.limits.max_depth, self.limits.max_fields)
+        budget.check_time()
+        extraction = extract(doc, endpoint, self.indicators, self.limits.max_depth, self.limits.max_fields,
+                             budget.deadline)
         analysis.fields, analysis.findings, analysis.identity = extraction.fields, extraction.findings, extraction.identity
-        analysis.payload = evidence(doc)
+        if extraction.dropped_findings:
+            errors.insert(0, f"limit: {extraction.dropped_findings} more findings not kept "
+                             f"(at most {5 * self.limits.max_fields} per request)")
         if errors:
             analysis.status, analysis.error = "not_decoded", "; ".join(errors)
+        if extraction.stopped:
+            self._fail(analysis, f"{took_too_long(self.limits)}; {extraction.stopped}, those found are kept")
         return doc
 
-    def _mask_keys(self, node: Any) -> Any:
+    def _mask_keys(self, node: Any, depth: int) -> Any:
         """*node* with every occurrence of a key the user supplied replaced by `[NAME key]`:
         those keys are the user's secrets, never stored as values or evidence (an app may
-        also send its key in the clear, e.g. AppLovin's `sdk_key`: the finding stays, masked)."""
+        also send its key in the clear, e.g. AppLovin's `sdk_key`: the finding stays, masked).
+        Containers more than *depth* levels down are dropped: they could hide a key, and
+        neither extraction nor the evidence goes that deep."""
+        if isinstance(node, (dict, list)) and depth < 0:
+            return "[not kept: nested deeper than the depth limit]"
         if isinstance(node, dict):
-            return {k: self._mask_keys(v) for k, v in node.items()}
+            return {k: self._mask_keys(v, depth - 1) for k, v in node.items()}
         if isinstance(node, list):
-            return [self._mask_keys(v) for v in node]
+            return [self._mask_keys(v, depth - 1) for v in node]
         if isinstance(node, str):
             for name, key in self.keys.items():
                 node = node.replace(key, f"[{name} key]")
@@ -195,14 +290,18 @@ class Analyzer:
                 node = node.replace(key.encode(), f"[{name} key]".encode())
         return node
 
-    def _by_shape(self, request: Request) -> Analysis | None:
+    def _by_shape(self, request: Request, budget: Budget) -> Analysis | None:
         """Recognise a tracker behind an unknown (proxy) host by what its payload contains."""
         for endpoint in self.index.shape_candidates(request):
             if endpoint.methods and request.method not in endpoint.methods:
                 continue
             rule = endpoint.rule
             analysis = Analysis(request, "decoded", rule.id, rule.company, rule.category, match_via="payload_shape")
-            doc = self._decode(analysis, endpoint)
+            doc = self._decode(analysis, endpoint, budget)
+            if analysis.error.startswith(("internal:", "took too long:")):
+                # The request itself is the problem: report it (as no tracker's: the shape was
+                # not recognised) and try no more shapes.
+                return Analysis(request, "no_rule", error=analysis.error, payload=analysis.payload)
             if analysis.status == "decoded" and self._has_required(doc, endpoint):
                 analysis.decode_chain.insert(0, f"host {request.host} is not a known {rule.name} host: "
                                                 "recognised by payload shape (custom proxy host?)")
@@ -228,11 +327,13 @@ class Analyzer:
                 return True
         return False
 
-    def _generic(self, request: Request) -> Analysis | None:
-        """Honey values and unmistakable patterns in any request, tracker or not."""
+    def _generic(self, request: Request, budget: Budget) -> Analysis | None:
+        """Honey values and unmistakable patterns in any request, tracker or not. Kept when
+        something was found, or when the request stopped the detectors (took too long, an
+        exception): that is worth a problem line even for a host no rule covers."""
         if not self.indicators and "@" not in request.url and b"@" not in request.body:
             return None
         analysis = Analysis(request, "no_rule")
-        self._decode(analysis, None)
+        self._decode(analysis, None, budget)
         analysis.status = "no_rule"
-        return analysis if analysis.findings else None
+        return analysis if analysis.findings or analysis.error.startswith(("internal:", "took too long:")) else None

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import text
 from .datatypes import DATA_TYPES
 from .model import Analysis, Problem
 
@@ -48,6 +49,10 @@ EXPORT_COLUMNS = [
 ]
 
 
+def _display(value: str) -> str:
+    return text.display(value) if isinstance(value, str) else value
+
+
 class StoreError(Exception):
     """The database cannot be opened or is not a leakmap store."""
 
@@ -69,27 +74,32 @@ class Store:
         self.db.close()
 
     def add(self, analysis: Analysis, commit: bool = True) -> int:
-        """Append one analysed request with its findings and fields; returns its row id."""
+        """Append one analysed request with its findings and fields; returns its row id.
+        Every text is written in its display form (leakmap/text.py): text that is not valid
+        Unicode (surrogate escapes, lone surrogates) never reaches SQLite or the report raw;
+        the payload evidence carries the original bytes under `not_unicode`."""
         r = analysis.request
-        payload = json.dumps(analysis.payload, ensure_ascii=False, default=str)
+        show = _display
+        payload = text.dumps(analysis.payload)
         if len(payload) > MAX_PAYLOAD_CHARS:
             payload = json.dumps({"truncated": True, "first_chars": payload[:MAX_PAYLOAD_CHARS]})
         cur = self.db.execute(
             "INSERT INTO requests(flow_id, source, timestamp, method, url, host, client, app, app_signal, app_evidence,"
             " tracker, company, category, endpoint, rule_source, match_via, status, error, decode_chain, payload)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (r.flow_id, r.source, r.timestamp, r.method, r.url, r.host, r.client, analysis.app, analysis.app_signal,
-             analysis.app_evidence, analysis.tracker, analysis.company, analysis.category, analysis.endpoint,
-             analysis.rule_source, analysis.match_via, analysis.status, analysis.error,
-             json.dumps(analysis.decode_chain, ensure_ascii=False), payload),
+            (show(r.flow_id), show(r.source), r.timestamp, show(r.method), show(r.url), show(r.host), show(r.client),
+             show(analysis.app), show(analysis.app_signal), show(analysis.app_evidence), analysis.tracker,
+             analysis.company, analysis.category, show(analysis.endpoint), analysis.rule_source, analysis.match_via,
+             analysis.status, show(analysis.error), text.dumps(analysis.decode_chain), payload),
         )
         request_id = int(cur.lastrowid or 0)
         self.db.executemany(
             "INSERT INTO findings(request_id, data_type, value, path, context, detector, detail) VALUES (?,?,?,?,?,?,?)",
-            [(request_id, f.data_type, f.value, f.path, f.context, f.detector, f.detail) for f in analysis.findings],
+            [(request_id, f.data_type, show(f.value), show(f.path), f.context, f.detector, show(f.detail))
+             for f in analysis.findings],
         )
         self.db.executemany("INSERT INTO fields VALUES (?,?,?,?)",
-                            [(request_id, p, v, t) for p, v, t in analysis.fields])
+                            [(request_id, show(p), show(v), t) for p, v, t in analysis.fields])
         if commit:
             self.db.commit()
         return request_id
