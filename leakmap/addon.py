@@ -15,6 +15,7 @@ from pathlib import Path
 from mitmproxy import command, ctx, exceptions, http
 
 from .decode import DEFAULT_MAX_BODY, Limits
+from .limits import DEFAULT_MAX_SECONDS
 from .read import request_from_flow
 from .report import write_report
 from .rules import Endpoint
@@ -54,6 +55,7 @@ class Leakmap:
         loader.add_option("leakmap_block", bool, False,
                           "Answer tracker requests locally instead of forwarding them: the data never leaves.")
         loader.add_option("leakmap_max_body", int, DEFAULT_MAX_BODY, "Bodies larger than this (bytes) are not decoded.")
+        loader.add_option("leakmap_max_seconds", float, DEFAULT_MAX_SECONDS, "CPU seconds one request may take to decode.")
 
     def configure(self, updated: set[str]) -> None:
         if "leakmap_block" in updated and ctx.options.leakmap_block and "connection_strategy" in ctx.options.keys():
@@ -61,7 +63,7 @@ class Leakmap:
             # never even sees a TCP connection, and capture works with no network at all.
             ctx.options.update(connection_strategy="lazy")
         if not updated & {"leakmap_db", "leakmap_rules", "leakmap_honey", "leakmap_app", "leakmap_max_body",
-                          "leakmap_keys"}:
+                          "leakmap_keys", "leakmap_max_seconds"}:
             return
         opts = ctx.options
         if opts.leakmap_max_body <= 0:
@@ -81,7 +83,7 @@ class Leakmap:
             store = Store(opts.leakmap_db)
         except StoreError as e:
             raise exceptions.OptionsError(f"leakmap_db: {e}") from None
-        limits = Limits(max_body=opts.leakmap_max_body)
+        limits = Limits(max_body=opts.leakmap_max_body, max_seconds=max(0.01, opts.leakmap_max_seconds))
         try:
             session = Session(store, [Path(d) for d in opts.leakmap_rules], True, limits, indicators,
                               opts.leakmap_app, keys)

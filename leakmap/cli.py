@@ -17,6 +17,7 @@ import click
 
 from . import __version__
 from .decode import DEFAULT_MAX_BODY, DEFAULT_MAX_DECOMPRESSED, Limits
+from .limits import DEFAULT_MAX_SECONDS
 from .model import Problem
 from .export import FORMATS, ExportError, export_findings, export_format, findings_frame, write_evidence_har
 from .report import write_report
@@ -130,12 +131,16 @@ def main() -> None:
 @_redact_option
 @click.option("--max-body", default=DEFAULT_MAX_BODY, show_default=True, help="Bodies larger than this (bytes) are not decoded.")
 @click.option("--max-decompressed", default=DEFAULT_MAX_DECOMPRESSED, show_default=True,
-              help="Decompression stops at this many bytes (protects against zip bombs).")
+              help="Decompression stops at this many bytes (protects against zip bombs); the decode steps of "
+                   "one request share this budget.")
+@click.option("--max-seconds", default=DEFAULT_MAX_SECONDS, show_default=True, type=click.FloatRange(min=0.01),
+              help="CPU seconds one request may take to decode; past that it is reported as "
+                   "\"not decoded: took too long\" and the run goes on.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None, fmt: str | None,
             har_path: Path | None, db: Path | None, label: str, rule_dirs: tuple[Path, ...], no_bundled_rules: bool,
             honey: tuple[str, ...], tracker_keys: tuple[str, ...], redact: bool, max_body: int, max_decompressed: int,
-            quiet: bool) -> None:
+            max_seconds: float, quiet: bool) -> None:
     """Analyze saved captures (mitmproxy .mitm/.flow dumps or HAR files) and write a report.
 
     Every file is streamed; an unreadable entry is reported with where it is and skipped.
@@ -149,7 +154,7 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
         keys = parse_keys(tracker_keys)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--tracker-key") from None
-    limits = Limits(max_body=max_body, max_decompressed=max_decompressed)
+    limits = Limits(max_body=max_body, max_decompressed=max_decompressed, max_seconds=max_seconds)
     fmt = _check_export(findings_path, fmt)
     with tempfile.TemporaryDirectory(prefix="leakmap-") as tmp:
         store = _open_store(db or Path(tmp) / "findings.db")

@@ -98,6 +98,8 @@ def step_json(value: Any, limits: Limits) -> Any:
 
 def step_ndjson(value: Any, limits: Limits) -> list[Any]:
     lines = [line for line in _as_text(value).splitlines() if line.strip()]
+    if len(lines) > limits.max_fields:
+        raise LimitError(f"ndjson: more than {limits.max_fields} lines")
     out = []
     for number, line in enumerate(lines, 1):
         if number % 256 == 0:
@@ -218,7 +220,7 @@ def _decompress(codec: Callable[[bytes, int], bytes], value: Any, limits: Limits
     try:
         return codec(_as_bytes(value), limits.max_decompressed)
     except compression.TooLarge as e:
-        raise LimitError(f"{e} (--max-decompressed)") from None
+        raise LimitError(f"{e} (what is left of the request's --max-decompressed budget)") from None
     except compression.DecompressionError as e:
         raise DecodeError(str(e)) from None
 
@@ -420,6 +422,8 @@ def step_sentry_envelope(value: Any, limits: Limits) -> dict[str, Any]:
         item_line = data[start:line_end]
         if not item_line.strip():
             continue
+        if len(envelope["items"]) >= limits.max_fields:
+            raise LimitError(f"sentry envelope: more than {limits.max_fields} items")
         item_header = step_json(item_line, limits)
         length = item_header.get("length") if isinstance(item_header, dict) else None
         if isinstance(length, int) and not isinstance(length, bool) and length >= 0:

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from . import paths
-from .limits import CHECK_EVERY, clock
+from .limits import CHECK_EVERY, TookTooLong, clock
 from .model import Finding
 from .rules import NOT_PERSONAL, Endpoint, FieldMap
 
@@ -323,31 +323,39 @@ def extract(doc: dict[str, Any], endpoint: Endpoint | None, indicators: Iterable
     out = Extraction(5 * max_fields)
     indicators = list(indicators)
     records = _records(doc, endpoint) if endpoint else None
-    dropped = 0
-    for number, (path, raw) in enumerate(paths.leaves(doc, max_depth=max_depth)):
-        if number % CHECK_EVERY == CHECK_EVERY - 1 and deadline != math.inf and clock() > deadline:
-            out.stopped = f"stopped after {number} fields"
-            break
-        value = scalar_text(raw)
-        if value is None:
-            if isinstance(raw, bytes) and not path.startswith("header"):
-                out.fields.append((path, f"<{len(raw)} bytes not decoded>", ""))
-            continue
-        labelled = _label(out, path, value, endpoint, records)
-        for indicator in indicators:
-            form = indicator.find(value)
-            if form:
-                out.add(indicator.data_type, indicator.value, path, "indicator", form)
-                labelled = labelled or indicator.data_type
-        if labelled or not path.startswith("header"):
-            if len(out.fields) < max_fields or (labelled not in ("", "custom_property")
-                                                and len(out.fields) < 2 * max_fields):
-                out.fields.append((path, value, labelled))
-            else:
-                dropped += 1
+    dropped = number = 0
+    try:
+        for number, (path, raw) in enumerate(paths.leaves(doc, max_depth=max_depth, deadline=deadline)):
+            if number % CHECK_EVERY == CHECK_EVERY - 1 and deadline != math.inf and clock() > deadline:
+                raise TookTooLong(deadline)
+            dropped += _leaf(out, path, raw, endpoint, records, indicators, max_fields)
+    except TookTooLong:
+        out.stopped = f"stopped after {number} fields"
     if dropped:
         out.fields.append(("…", f"{dropped} more fields not listed (limit {max_fields})", ""))
     return out
+
+
+def _leaf(out: Extraction, path: str, raw: Any, endpoint: Endpoint | None, records: Records | None,
+          indicators: list[Indicator], max_fields: int) -> int:
+    """Label one leaf into *out*; returns 1 when its field was not listed (over the cap)."""
+    value = scalar_text(raw)
+    if value is None:
+        if isinstance(raw, bytes) and not path.startswith("header"):
+            out.fields.append((path, f"<{len(raw)} bytes not decoded>", ""))
+        return 0
+    labelled = _label(out, path, value, endpoint, records)
+    for indicator in indicators:
+        form = indicator.find(value)
+        if form:
+            out.add(indicator.data_type, indicator.value, path, "indicator", form)
+            labelled = labelled or indicator.data_type
+    if labelled or not path.startswith("header"):
+        if len(out.fields) < max_fields or (labelled not in ("", "custom_property") and len(out.fields) < 2 * max_fields):
+            out.fields.append((path, value, labelled))
+        else:
+            return 1
+    return 0
 
 
 @lru_cache(maxsize=4096)

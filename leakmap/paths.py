@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
+
+from .limits import TookTooLong, clock
 
 _TOKEN = re.compile(r'\[\*\]|\[\d+\]|\["((?:[^"\\]|\\.)*)"\]|([^.\[\]]+)|\.')
 _INDEX = re.compile(r"\[\d+\]")
@@ -101,16 +104,22 @@ def resolve(doc: Any, segments: list[str], prefix: str = "") -> Iterator[tuple[s
         yield from resolve(doc[head], rest, child(prefix, head))
 
 
-def leaves(doc: Any, prefix: str = "", max_depth: int = 32) -> Iterator[tuple[str, Any]]:
+def leaves(doc: Any, prefix: str = "", max_depth: int = 32, deadline: float = math.inf) -> Iterator[tuple[str, Any]]:
     """Every scalar in *doc* with its concrete path, depth first in document order;
     containers deeper than *max_depth* are yielded whole (as one leaf) rather than walked, so
     hostile nesting cannot blow the stack. Only the paths of the current branch exist at a
-    time: a list of a million items does not hold a million paths."""
+    time: a list of a million items does not hold a million paths. Raises TookTooLong once
+    `time.thread_time()` passes *deadline* (checked as nodes are visited: a million empty
+    lists yield nothing but still take time)."""
     if not isinstance(doc, (dict, list)) or max_depth <= 0:
         yield prefix, doc
         return
     stack: list[tuple[str, Iterator[tuple[Any, Any]], bool]] = [(prefix, _items(doc), isinstance(doc, list))]
+    visited = 0
     while stack:
+        visited += 1
+        if visited % 4096 == 0 and deadline != math.inf and clock() > deadline:
+            raise TookTooLong(deadline)
         path, items, is_list = stack[-1]
         entry = next(items, None)
         if entry is None:

@@ -103,47 +103,65 @@ def build_document(request: Request, endpoint: Endpoint | None, limits: Limits) 
     return doc, error
 
 
-MAX_EVIDENCE_NODES = 200_000  # more than the store keeps (512 K characters of JSON)
+MAX_EVIDENCE_NODES = 60_000  # about what the store keeps (512 K characters of JSON)
 
 
 def evidence(doc: Any, max_depth: int = 32, max_nodes: int = MAX_EVIDENCE_NODES) -> Any:
     """The decoded document made JSON-safe: bytes that no step decoded are shown as base64;
-    containers deeper than *max_depth* and nodes past *max_nodes* are summarised (a hostile
-    document must not be copied whole, or recursed through to any depth). Text that is not
-    valid Unicode is kept as it is here; its original bytes are listed under `not_unicode`
-    (see leakmap/text.py)."""
-    budget = [max_nodes]
+    containers deeper than *max_depth* and whatever follows the first *max_nodes* nodes are
+    summarised (a hostile document must not be copied whole, or recursed through to any
+    depth). Text that is not valid Unicode is kept as it is here; its original bytes are
+    listed under `not_unicode`, by concrete path (see leakmap/text.py)."""
+    left = max_nodes
     not_unicode: dict[str, str] = {}
+    trail: list[Any] = []  # keys and indices down to the current node; a path is built only when needed
 
-    def copy(node: Any, depth: int, path: str) -> Any:
-        budget[0] -= 1
-        if isinstance(node, (dict, list)):
-            if depth >= max_depth or budget[0] <= 0:
-                return f"[not kept: {_container_size(node)}, {'deeper than the depth limit' if depth >= max_depth else 'past the evidence limit'}]"
-            if isinstance(node, dict):
-                return {_key(k, path, not_unicode): copy(v, depth + 1, paths.child(path, k)) for k, v in node.items()}
-            return [copy(v, depth + 1, paths.item(path, i)) for i, v in enumerate(node)]
+    def path() -> str:
+        out = ""
+        for step in trail:
+            out = paths.item(out, step) if isinstance(step, int) else paths.child(out, step)
+        return out
+
+    def copy(node: Any, depth: int) -> Any:
+        nonlocal left
+        left -= 1
+        if isinstance(node, dict):
+            if depth >= max_depth:
+                return f"[not kept: {len(node)} keys, deeper than the depth limit]"
+            out: dict[str, Any] = {}
+            for key, value in node.items():
+                if left <= 0:
+                    out["…"] = f"[not kept: {len(node) - len(out)} more keys, past the evidence limit]"
+                    break
+                key = str(key)
+                trail.append(key)
+                if not text.is_clean(key):
+                    not_unicode[path() + " (key)"] = text.evidence(key)
+                out[key] = copy(value, depth + 1)
+                trail.pop()
+            return out
+        if isinstance(node, list):
+            if depth >= max_depth:
+                return f"[not kept: {len(node)} items, deeper than the depth limit]"
+            items: list[Any] = []
+            for index, value in enumerate(node):
+                if left <= 0:
+                    items.append(f"[not kept: {len(node) - index} more items, past the evidence limit]")
+                    break
+                trail.append(index)
+                items.append(copy(value, depth + 1))
+                trail.pop()
+            return items
         if isinstance(node, bytes):
             return {"undecoded_bytes": len(node), "base64": base64.b64encode(node[:4096]).decode()}
         if isinstance(node, str) and not text.is_clean(node):
-            not_unicode[path] = text.evidence(node)
+            not_unicode[path()] = text.evidence(node)
         return node
 
-    out = copy(doc, 0, "")
+    out = copy(doc, 0)
     if not_unicode and isinstance(out, dict):
         out["not_unicode"] = not_unicode
     return out
-
-
-def _key(key: Any, path: str, not_unicode: dict[str, str]) -> str:
-    key = str(key)
-    if not text.is_clean(key):
-        not_unicode[paths.child(path, key) + " (key)"] = text.evidence(key)
-    return key
-
-
-def _container_size(node: dict[str, Any] | list[Any]) -> str:
-    return f"{len(node)} {'keys' if isinstance(node, dict) else 'items'}"
 
 
 def internal_error(error: BaseException) -> str:
