@@ -34,8 +34,8 @@ from leakmap.model import Request
 from leakmap.read import read_any
 from leakmap.session import Session
 from leakmap.store import Store
-from support.hostile import (CRAFTED, ENDPOINTS, BigInt, Endpoint, PeakMemory, good_request, lz_bomb,
-                             nested_protobuf, repeated_protobuf, to_json)
+from support.hostile import (CRAFTED, ENDPOINTS, Endpoint, PeakMemory, good_request, hostile_wire, lz_bomb,
+                             nested_protobuf, repeated_protobuf)
 
 GOOD_FINDING = ("email", "good.user@example.com")
 _ids = (f"req-{n}" for n in itertools.count())
@@ -202,49 +202,6 @@ def test_crafted_class_costs_one_line(crafted, session: Session):
 # --- property-based fuzzing ----------------------------------------------------------------
 
 FUZZ_LIMITS = Limits(max_decompressed=4 * 1024 * 1024, max_seconds=0.5)
-SPECIAL = list("[]\"\\.*$@=&%+;,'!{}:\n\t\x00 é€😀") + ["\ud83d", "\udce4", "\udfff", "\u2028", "\ufeff"]
-hostile_text = st.text(alphabet=st.sampled_from(SPECIAL) | st.characters(codec="utf-8"), max_size=40)
-keys = hostile_text | st.sampled_from(["a[", 'b"]', "[*]", "$email", "email", "user_id", "", "x" * 300, "**",
-                                       "__proto__", "properties.$email", '["a.b"]'])
-leaf = (st.none() | st.booleans() | st.integers() | st.floats() | hostile_text
-        | st.builds(BigInt, st.integers(4300, 5000))
-        | st.sampled_from(["a@b.co", "+14155550123", "4111111111111111", "00000000-0000-0000-0000-000000000000"]))
-trees = st.recursive(leaf, lambda children: st.lists(children, max_size=6) | st.dictionaries(keys, children, max_size=6),
-                     max_leaves=20)
-json_payload = st.one_of(
-    trees.map(lambda t: to_json([{"event": "e", "properties": t}])),
-    trees.map(to_json),
-    st.integers(1, 3000).map(lambda n: "[" * n + "]" * n),
-).map(lambda s: s.encode("utf-8", "surrogatepass"))
-pb_payload = st.one_of(
-    st.binary(max_size=400),
-    st.integers(1, 60).map(nested_protobuf),
-    st.integers(1, 20_000).map(repeated_protobuf),
-)
-qp_payload = st.text(alphabet=st.sampled_from(list("0123456789abcz,;'\\!.TF-") + ["\ud83d"]), max_size=300).map(
-    lambda s: ("bel.7;" + s).encode("utf-8", "surrogatepass"))
-raw_payload = st.binary(max_size=600)
-header_values = hostile_text | st.sampled_from(["http://[", "Ger\udce4t/1.0 CFNetwork/1", "a=\\" * 200,
-                                                "Basic !!!", "Bearer a.b.c"])
-headers = st.lists(st.tuples(st.sampled_from(["User-Agent", "Referer", "Origin", "Cookie", "X-Requested-With",
-                                               "Authorization", "x-firebase-client", "X-Junk\udce4"]), header_values),
-                   max_size=4)
-query = st.lists(st.tuples(keys, hostile_text), max_size=6)
-
-
-def _payload(endpoint: Endpoint) -> st.SearchStrategy[bytes]:
-    main = {"json": json_payload, "protobuf": pb_payload, "querypack": qp_payload}[endpoint.kind]
-    return st.one_of(main, main, raw_payload)
-
-
-def _mutate(body: bytes, cut: int, flip: int) -> bytes:
-    """Truncate or flip a byte of the outer body (a damaged capture)."""
-    if not body:
-        return body
-    if cut:
-        return body[: cut % len(body)]
-    position = flip % len(body)
-    return body[:position] + bytes([body[position] ^ 0x5A]) + body[position + 1:]
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e.name for e in ENDPOINTS])
@@ -255,13 +212,8 @@ def test_fuzz_endpoint(endpoint: Endpoint, session: Session):
 
     @settings(max_examples=160, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
-    @given(payload=_payload(endpoint), extra_headers=headers, extra_query=query,
-           damage=st.one_of(st.just((0, 0)), st.tuples(st.integers(0, 10**6), st.integers(0, 10**6))))
-    def run(payload: bytes, extra_headers, extra_query, damage) -> None:
-        method, url, base_headers, body = endpoint.wrap(payload)
-        if extra_query:
-            url += ("&" if "?" in url else "?") + "&".join(f"{quote(k, safe='[]*$')}={v}" for k, v in extra_query)
-        wire = (method, url, base_headers + extra_headers, _mutate(body, *damage) if any(damage) else body)
+    @given(wire=hostile_wire(endpoint))
+    def run(wire) -> None:
         feed_checked(session, wire, cpu_budget=FUZZ_LIMITS.max_seconds + 1.0, memory_budget=150 * 1024 * 1024)
 
     previous = session.analyzer.limits

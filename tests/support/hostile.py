@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from golden.golden_support import pb_bytes, pb_int, pb_varint
+from hypothesis import strategies as st
+
+from golden.golden_support import pb_int, pb_varint
 
 FORM = ("Content-Type", "application/x-www-form-urlencoded")
 JSON = ("Content-Type", "application/json")
@@ -282,3 +284,63 @@ class PeakMemory:
     def peak(self) -> int:
         """Bytes above the resident size at reset() that the process reached since."""
         return max(0, self._status("VmHWM") - self.base)
+
+
+# --- hypothesis strategies: hostile payloads, keys, query parameters and headers ----------
+SPECIAL = list("[]\"\\.*$@=&%+;,'!{}:\n\t\x00 é€😀") + ["\ud83d", "\udce4", "\udfff", "\u2028", "\ufeff"]
+hostile_text = st.text(alphabet=st.sampled_from(SPECIAL) | st.characters(codec="utf-8"), max_size=40)
+keys = hostile_text | st.sampled_from(["a[", 'b"]', "[*]", "$email", "email", "user_id", "", "x" * 300, "**",
+                                       "__proto__", "properties.$email", '["a.b"]'])
+leaf = (st.none() | st.booleans() | st.integers() | st.floats() | hostile_text
+        | st.builds(BigInt, st.integers(4300, 5000))
+        | st.sampled_from(["a@b.co", "+14155550123", "4111111111111111", "00000000-0000-0000-0000-000000000000"]))
+trees = st.recursive(leaf, lambda children: st.lists(children, max_size=6) | st.dictionaries(keys, children, max_size=6),
+                     max_leaves=20)
+json_payload = st.one_of(
+    trees.map(lambda t: to_json([{"event": "e", "properties": t}])),
+    trees.map(to_json),
+    st.integers(1, 3000).map(lambda n: "[" * n + "]" * n),
+).map(lambda s: s.encode("utf-8", "surrogatepass"))
+pb_payload = st.one_of(
+    st.binary(max_size=400),
+    st.integers(1, 60).map(nested_protobuf),
+    st.integers(1, 20_000).map(repeated_protobuf),
+)
+qp_payload = st.text(alphabet=st.sampled_from(list("0123456789abcz,;'\\!.TF-") + ["\ud83d"]), max_size=300).map(
+    lambda s: ("bel.7;" + s).encode("utf-8", "surrogatepass"))
+raw_payload = st.binary(max_size=600)
+header_values = hostile_text | st.sampled_from(["http://[", "Ger\udce4t/1.0 CFNetwork/1", "a=\\" * 200,
+                                                "Basic !!!", "Bearer a.b.c"])
+headers = st.lists(st.tuples(st.sampled_from(["User-Agent", "Referer", "Origin", "Cookie", "X-Requested-With",
+                                               "Authorization", "x-firebase-client", "X-Junk\udce4"]), header_values),
+                   max_size=4)
+query = st.lists(st.tuples(keys, hostile_text), max_size=6)
+
+
+def _payload(endpoint: Endpoint) -> st.SearchStrategy[bytes]:
+    main = {"json": json_payload, "protobuf": pb_payload, "querypack": qp_payload}[endpoint.kind]
+    return st.one_of(main, main, raw_payload)
+
+
+def _mutate(body: bytes, cut: int, flip: int) -> bytes:
+    """Truncate or flip a byte of the outer body (a damaged capture)."""
+    if not body:
+        return body
+    if cut:
+        return body[: cut % len(body)]
+    position = flip % len(body)
+    return body[:position] + bytes([body[position] ^ 0x5A]) + body[position + 1:]
+
+
+def hostile_wire(endpoint: Endpoint) -> st.SearchStrategy[Wire]:
+    """A request to *endpoint* carrying a generated hostile payload, with hostile query
+    parameters and headers added, sometimes truncated or with a byte flipped."""
+    damage = st.one_of(st.just((0, 0)), st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)))
+
+    def build(payload: bytes, extra_headers: Headers, extra_query: list[tuple[str, str]], cut_flip) -> Wire:
+        method, url, base_headers, body = endpoint.wrap(payload)
+        if extra_query:
+            url += ("&" if "?" in url else "?") + "&".join(f"{quote(k, safe='[]*$')}={v}" for k, v in extra_query)
+        return method, url, base_headers + extra_headers, _mutate(body, *cut_flip) if any(cut_flip) else body
+
+    return st.builds(build, _payload(endpoint), headers, query, damage)
