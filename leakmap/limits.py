@@ -29,11 +29,9 @@ clock = time.thread_time
 
 
 class LimitError(ValueError):
-    """One request hit a limit (size, depth, count, decompressed budget). A decode step that
-    raises it has recognised its input and refuses to go on: an `any` reports it alone and
-    tries no other alternative (they would meet the same bomb)."""
-
-    recognised = True
+    """One request hit a limit (size, count, decompressed budget). Not a DecodeError: an
+    `any` reports it alone and tries no other alternative (they would meet the same bomb),
+    and the request's error says "limit: ..."."""
 
 
 class TookTooLong(Exception):
@@ -87,9 +85,6 @@ class Budget:
     def check_time(self) -> None:
         if clock() > self.deadline:
             raise TookTooLong(self.limits.max_seconds)
-
-    def out_of_time(self) -> bool:
-        return clock() > self.deadline
 
 
 def took_too_long(limits: Limits) -> str:
