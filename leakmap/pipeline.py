@@ -17,7 +17,6 @@ import dataclasses
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -94,13 +93,27 @@ def build_document(request: Request, endpoint: Endpoint | None, limits: Limits) 
     doc["header"] = {k.lower(): v for k, v in request.headers if k.lower() != "cookie"}
     cookie = request.header("cookie")
     if cookie:
-        jar: SimpleCookie = SimpleCookie()
-        try:
-            jar.load(cookie)
-            doc["cookie"] = {k: m.value for k, m in jar.items()}
-        except CookieError:
-            doc["cookie"] = {"": cookie}
+        doc["cookie"] = parse_cookie(cookie, limits.max_fields)
     return doc, error
+
+
+def parse_cookie(header: str, max_cookies: int) -> dict[str, str]:
+    """A request's Cookie header (`name=value; name2=value2`) → {name: value}, quotes around
+    a value removed, a later cookie of the same name winning. Written here rather than with
+    http.cookies.SimpleCookie, which takes time quadratic in a value full of backslash
+    escapes (minutes for 400 KB before Python 3.12.6) and drops a whole header for one
+    character it dislikes; a part without `=` is kept under the empty name."""
+    out: dict[str, str] = {}
+    for part in header.split(";", max_cookies)[:max_cookies]:
+        name, sep, value = part.strip().partition("=")
+        if not sep:
+            name, value = "", name
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        if name or value:
+            out[name.strip()] = value
+    return out
 
 
 MAX_EVIDENCE_NODES = 60_000  # about what the store keeps (512 K characters of JSON)

@@ -226,6 +226,8 @@ CRAFTED: list[Crafted] = [
         "POST", "https://o1.ingest.sentry.io/api/1/envelope/", [], b'{"event_id":"1"}\n' + b"{}\n" * 2_000_000),
             "limit"),
     Crafted("two 20 MB gzip payloads in one request", lambda: _two_gzip_payloads(), "limit"),
+    Crafted("Cookie of 200,000 escaped quotes (400 KB)", lambda: (
+        "GET", "https://api.mixpanel.com/track/?data=e30", [("Cookie", 'a="' + '\\"' * 200_000 + '"')], b""), ""),
 ]
 
 
