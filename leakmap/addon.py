@@ -8,6 +8,7 @@ the proxy keeps working for the app under test whatever leakmap thinks of a requ
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -55,7 +56,8 @@ class Leakmap:
         loader.add_option("leakmap_block", bool, False,
                           "Answer tracker requests locally instead of forwarding them: the data never leaves.")
         loader.add_option("leakmap_max_body", int, DEFAULT_MAX_BODY, "Bodies larger than this (bytes) are not decoded.")
-        loader.add_option("leakmap_max_seconds", float, DEFAULT_MAX_SECONDS, "CPU seconds one request may take to decode.")
+        loader.add_option("leakmap_max_seconds", str, f"{DEFAULT_MAX_SECONDS:g}",  # str: --set has no float options
+                          "CPU seconds one request may take to decode (e.g. 0.5).")
 
     def configure(self, updated: set[str]) -> None:
         if "leakmap_block" in updated and ctx.options.leakmap_block and "connection_strategy" in ctx.options.keys():
@@ -83,7 +85,10 @@ class Leakmap:
             store = Store(opts.leakmap_db)
         except StoreError as e:
             raise exceptions.OptionsError(f"leakmap_db: {e}") from None
-        limits = Limits(max_body=opts.leakmap_max_body, max_seconds=max(0.01, opts.leakmap_max_seconds))
+        max_seconds = float(opts.leakmap_max_seconds) if re.fullmatch(r"\d*\.?\d+", opts.leakmap_max_seconds) else 0
+        if max_seconds <= 0:
+            raise exceptions.OptionsError("leakmap_max_seconds must be a positive number of seconds")
+        limits = Limits(max_body=opts.leakmap_max_body, max_seconds=max_seconds)
         try:
             session = Session(store, [Path(d) for d in opts.leakmap_rules], True, limits, indicators,
                               opts.leakmap_app, keys)

@@ -318,8 +318,9 @@ def extract(doc: dict[str, Any], endpoint: Endpoint | None, indicators: Iterable
     """Walk every leaf of the decoded document and label it. Every leaf is checked by the
     detectors, but past *max_fields* only fields with a specific label are kept as uploaded
     fields (a session-replay batch can hold hundreds of thousands of leaves), and past twice
-    that, none; at most 5 × *max_fields* findings are kept (a real request has a few dozen). Once `time.thread_time()` passes
-    *deadline* the walk stops with `stopped` set, keeping what it found."""
+    that, none; at most 5 × *max_fields* findings are kept (a real request has a few dozen).
+    Once `time.thread_time()` passes *deadline* the walk stops with `stopped` set, keeping
+    what it found."""
     out = Extraction(5 * max_fields)
     indicators = list(indicators)
     records = _records(doc, endpoint) if endpoint else None
@@ -351,7 +352,8 @@ def _leaf(out: Extraction, path: str, raw: Any, endpoint: Endpoint | None, recor
             out.add(indicator.data_type, indicator.value, path, "indicator", form)
             labelled = labelled or indicator.data_type
     if labelled or not path.startswith("header"):
-        if len(out.fields) < max_fields or (labelled not in ("", "custom_property") and len(out.fields) < 2 * max_fields):
+        specific = labelled not in ("", "custom_property")
+        if len(out.fields) < max_fields or (specific and len(out.fields) < 2 * max_fields):
             out.fields.append((path, value, labelled))
         else:
             return 1

@@ -116,6 +116,8 @@ def parse_cookie(header: str, max_cookies: int) -> dict[str, str]:
     return out
 
 
+# Errors of a request that stopped the pipeline itself (not a format it could not read).
+STOPPED = ("internal:", "took too long:")
 MAX_EVIDENCE_NODES = 60_000  # about what the store keeps (512 K characters of JSON)
 
 
@@ -329,7 +331,7 @@ class Analyzer:
             rule = endpoint.rule
             analysis = Analysis(request, "decoded", rule.id, rule.company, rule.category, match_via="payload_shape")
             doc = self._decode(analysis, endpoint, budget)
-            if analysis.error.startswith(("internal:", "took too long:")):
+            if analysis.error.startswith(STOPPED):
                 # The request itself is the problem: report it (as no tracker's: the shape was
                 # not recognised) and try no more shapes.
                 return Analysis(request, "no_rule", error=analysis.error, payload=analysis.payload)
@@ -367,4 +369,4 @@ class Analyzer:
         analysis = Analysis(request, "no_rule")
         self._decode(analysis, None, budget)
         analysis.status = "no_rule"
-        return analysis if analysis.findings or analysis.error.startswith(("internal:", "took too long:")) else None
+        return analysis if analysis.findings or analysis.error.startswith(STOPPED) else None

@@ -14,7 +14,7 @@ from .decode import Limits
 from .extract import Indicator
 from .match import registrable_domain
 from .model import Analysis, Problem, Request
-from .pipeline import Analyzer, Stats, internal_error
+from .pipeline import STOPPED, Analyzer, Stats, internal_error
 from .read import read_any
 from .text import display
 from .rules import load_rules
@@ -58,7 +58,7 @@ def parse_keys(texts: Iterable[str]) -> dict[str, str]:
     return keys
 
 
-HOSTILE_REASONS = ("internal:", "took too long:", "limit:")
+HOSTILE_REASONS = (*STOPPED, "limit:")
 
 
 def request_problem(analysis: Analysis, where: str = "") -> Problem | None:

@@ -48,8 +48,9 @@ class Tally:
 
     def line(self, name: str) -> str:
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items()))
+        mean = self.cpu_total / max(1, self.examples)
         return (f"{name:<34} {self.examples:>7} examples  escaped {len(self.escaped)}  good lost {self.good_lost}  "
-                f"worst CPU {self.worst_cpu * 1000:6.0f} ms  mean {self.cpu_total / max(1, self.examples) * 1000:4.1f} ms  "
+                f"worst CPU {self.worst_cpu * 1000:6.0f} ms  mean {mean * 1000:4.1f} ms  "
                 f"worst memory {self.worst_memory / 1e6:5.0f} MB  [{statuses}]")
 
 

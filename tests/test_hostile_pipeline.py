@@ -222,3 +222,20 @@ def test_fuzz_endpoint(endpoint: Endpoint, session: Session):
         run()
     finally:
         session.analyzer.limits = previous
+
+
+def test_addon_takes_the_time_budget_option(tmp_path: Path):
+    """`--set leakmap_max_seconds=0.5` (a text option: mitmproxy's --set has no floats)."""
+    from mitmproxy import exceptions
+    from mitmproxy.test import taddons
+
+    from leakmap.addon import Leakmap
+
+    addon = Leakmap()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, leakmap_db=str(tmp_path / "live.db"), leakmap_max_seconds="0.5")
+        assert addon.limits.max_seconds == 0.5
+        for bad in ("0", "-1", "soon"):
+            with pytest.raises(exceptions.OptionsError, match="leakmap_max_seconds"):
+                tctx.configure(addon, leakmap_max_seconds=bad)
+        addon.done()

@@ -296,7 +296,7 @@ keys = hostile_text | st.sampled_from(["a[", 'b"]', "[*]", "$email", "email", "u
 leaf = (st.none() | st.booleans() | st.integers() | st.floats() | hostile_text
         | st.builds(BigInt, st.integers(4300, 5000))
         | st.sampled_from(["a@b.co", "+14155550123", "4111111111111111", "00000000-0000-0000-0000-000000000000"]))
-trees = st.recursive(leaf, lambda children: st.lists(children, max_size=6) | st.dictionaries(keys, children, max_size=6),
+trees = st.recursive(leaf, lambda kids: st.lists(kids, max_size=6) | st.dictionaries(keys, kids, max_size=6),
                      max_leaves=20)
 json_payload = st.one_of(
     trees.map(lambda t: to_json([{"event": "e", "properties": t}])),
