@@ -14,6 +14,7 @@ CLI runs of the same classes are in test_cli_hostile.py.
 from __future__ import annotations
 
 import base64
+import gc
 import itertools
 import json
 import sqlite3
@@ -218,6 +219,7 @@ def test_fuzz_endpoint(endpoint: Endpoint, session: Session):
 
     previous = session.analyzer.limits
     session.analyzer.limits = FUZZ_LIMITS
+    gc.freeze()  # the objects so far (rules, hypothesis) are not rescanned by every collection
     try:
         run()
     finally:
