@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from mitmproxy.net.http import multipart
 
 from . import compression, lzdecode, paths, protobuf, querypack
+from .text import is_clean, original_bytes
 from .limits import DEFAULT_MAX_BODY, DEFAULT_MAX_DECOMPRESSED, Budget, LimitError, Limits, TookTooLong
 
 __all__ = ["DEFAULT_MAX_BODY", "DEFAULT_MAX_DECOMPRESSED", "Budget", "DecodeError", "LimitError", "Limits",
@@ -47,8 +48,8 @@ class DecodeError(ValueError):
 def _as_bytes(value: Any) -> bytes:
     if isinstance(value, bytes):
         return value
-    if isinstance(value, str):
-        return value.encode("utf-8", "surrogateescape")
+    if isinstance(value, str):  # surrogates back to the bytes they stand for (leakmap/text.py)
+        return value.encode("utf-8") if is_clean(value) else original_bytes(value)
     raise DecodeError(f"expected text or bytes, got {type(value).__name__}")
 
 

@@ -22,6 +22,7 @@ from mitmproxy.exceptions import FlowReadException
 from . import compression
 from .decode import Limits
 from .model import Problem, Request
+from .text import original_bytes
 
 Item = Request | Problem
 Progress = Callable[[int], None] | None  # called with the byte position reached in the file
@@ -110,7 +111,7 @@ def _har_body(container: dict[str, Any], text_key: str = "text") -> bytes:
             return base64.b64decode(text, validate=False)
         except (binascii.Error, ValueError) as e:
             raise ValueError(f"{text_key} is marked base64 but does not decode: {e}") from None
-    return text.encode("utf-8", "surrogateescape")
+    return original_bytes(text)  # a lone surrogate (JSON `\ud83d`) as WTF-8, see leakmap/text.py
 
 
 def _har_timestamp(value: Any) -> float:
