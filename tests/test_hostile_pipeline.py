@@ -241,3 +241,16 @@ def test_addon_takes_the_time_budget_option(tmp_path: Path):
             with pytest.raises(exceptions.OptionsError, match="leakmap_max_seconds"):
                 tctx.configure(addon, leakmap_max_seconds=bad)
         addon.done()
+
+
+def test_har_body_with_an_escaped_lone_surrogate_keeps_it(tmp_path: Path, session: Session):
+    body = '[{"event":"x","properties":{"token":"t","distinct_id":"cut\\ud83d"}}]'
+    entry = {"request": {"method": "POST", "url": "https://api.segment.io/v1/batch", "headers": [],
+                         "postData": {"mimeType": "application/json", "text": body}}}
+    har = tmp_path / "surrogate.har"
+    har.write_text(json.dumps({"log": {"entries": [entry]}}))
+    (request,) = list(read_any(har, Limits()))
+    assert isinstance(request, Request), request
+    analysis = session.feed(request)
+    assert analysis is not None and analysis.tracker == "segment" and analysis.status == "decoded", analysis.error
+    assert ("body[0].properties.distinct_id", "cut\ud83d", "custom_property") in analysis.fields
