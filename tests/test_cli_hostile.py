@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from mitmproxy import http, io
+from mitmproxy import http
 from mitmproxy.test import tflow
 
 import leakmap.pipeline
 from leakmap.cli import main
 from support.hostile import CRAFTED, ENDPOINTS, Wire, deep_json, good_request
+from test_bad_input import write_flows
 
 GOOD_EMAIL = "good.user@example.com"
 HEAVY = {"1 MB key above 700,000 leaves", "2,700,000 empty lists (8 MB JSON)"}  # the time budget's cases: below
@@ -30,14 +31,6 @@ def flow_of(wire: Wire, raw_headers: dict[bytes, bytes] | None = None) -> http.H
     for name, value in (raw_headers or {}).items():
         flow.request.headers[name] = value  # raw bytes, as a capture can hold them
     return flow
-
-
-def capture(path: Path, flows: list[http.HTTPFlow]) -> Path:
-    with path.open("wb") as f:
-        writer = io.FlowWriter(f)
-        for flow in flows:
-            writer.add(flow)
-    return path
 
 
 def analyze(tmp_path: Path, dump: Path, *options: str):
@@ -64,7 +57,7 @@ def test_every_hostile_class_is_one_line_and_the_run_goes_on(tmp_path: Path):
     latin1 = flow_of(ENDPOINTS[0].wrap(b'[{"event":"x","properties":{"token":"t"}}]'),
                      {b"User-Agent": "Gerät/1.0".encode("latin-1"), b"Referer": b"http://[broken"})
     flows = [flow_of(good_request()), latin1, *(flow_of(c.wire()) for c in classes), flow_of(good_request())]
-    result = analyze(tmp_path, capture(tmp_path / "hostile.mitm", flows))
+    result = analyze(tmp_path, write_flows(tmp_path / "hostile.mitm", flows))
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "report.html").stat().st_size > 0
     assert good_findings(tmp_path) == 2  # the good request before and after every hostile one
@@ -88,7 +81,7 @@ def test_every_hostile_class_is_one_line_and_the_run_goes_on(tmp_path: Path):
 
 def test_request_over_its_time_budget_is_one_line(tmp_path: Path):
     slow = flow_of(ENDPOINTS[1].wrap(("[" + "[{}]," * 1_000_000 + "[]]").encode()))
-    dump = capture(tmp_path / "slow.mitm", [slow, flow_of(good_request())])
+    dump = write_flows(tmp_path / "slow.mitm", [slow, flow_of(good_request())])
     result = analyze(tmp_path, dump, "--max-seconds", "0.2")
     assert result.exit_code == 0
     lines = problem_lines(result.stderr)
@@ -111,7 +104,7 @@ def test_a_bug_hit_by_one_request_is_one_line(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(leakmap.pipeline, "extract", extract)
     bad = flow_of(ENDPOINTS[1].wrap(b'[{"event":"trigger-bug"}]'))
     deep = flow_of(ENDPOINTS[1].wrap(deep_json(50_000).encode()))
-    result = analyze(tmp_path, capture(tmp_path / "bug.mitm", [bad, deep, flow_of(good_request())]))
+    result = analyze(tmp_path, write_flows(tmp_path / "bug.mitm", [bad, deep, flow_of(good_request())]))
     assert result.exit_code == 0, result.stderr
     assert "flow 1 (POST api.segment.io): not decoded: internal: RuntimeError: planted bug" in result.stderr
     assert "not decoded 1: internal" in result.stdout
