@@ -70,6 +70,9 @@ class Leakmap:
         opts = ctx.options
         if opts.leakmap_max_body <= 0:
             raise exceptions.OptionsError("leakmap_max_body must be a positive number of bytes")
+        max_seconds = float(opts.leakmap_max_seconds) if re.fullmatch(r"\d*\.?\d+", opts.leakmap_max_seconds) else 0
+        if max_seconds <= 0:
+            raise exceptions.OptionsError("leakmap_max_seconds must be a positive number of seconds")
         for directory in opts.leakmap_rules:
             if not Path(directory).exists():
                 raise exceptions.OptionsError(f"leakmap_rules: {directory} does not exist")
@@ -85,9 +88,6 @@ class Leakmap:
             store = Store(opts.leakmap_db)
         except StoreError as e:
             raise exceptions.OptionsError(f"leakmap_db: {e}") from None
-        max_seconds = float(opts.leakmap_max_seconds) if re.fullmatch(r"\d*\.?\d+", opts.leakmap_max_seconds) else 0
-        if max_seconds <= 0:
-            raise exceptions.OptionsError("leakmap_max_seconds must be a positive number of seconds")
         limits = Limits(max_body=opts.leakmap_max_body, max_seconds=max_seconds)
         try:
             session = Session(store, [Path(d) for d in opts.leakmap_rules], True, limits, indicators,
