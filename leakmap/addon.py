@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import signal
 import sys
 import time
@@ -30,6 +31,7 @@ from .match import registrable_domain
 from .live import Failed, LiveQueue, Outcome, printable
 from .model import LIVE_SOURCE, Analysis, Request
 from .pipeline import Analyzer
+from .limits import DEFAULT_MAX_SECONDS
 from .read import request_from_flow
 from .report import write_report
 from .session import Session, parse_indicator, parse_keys
@@ -86,6 +88,8 @@ class Leakmap:
                           "Mark tracker flows and comment them with receiver and data types (`Mixpanel: email, "
                           "user_id`), for mitmweb's flow list and the filters ~marked and ~comment.")
         contentviews.add(LeakmapContentview(self.view_analyzer))
+        loader.add_option("leakmap_max_seconds", str, f"{DEFAULT_MAX_SECONDS:g}",  # str: --set has no float options
+                          "CPU seconds one request may take to decode (e.g. 0.5).")
 
     def configure(self, updated: set[str]) -> None:
         if "leakmap_block" in updated and ctx.options.leakmap_block and "connection_strategy" in ctx.options.keys():
@@ -93,11 +97,14 @@ class Leakmap:
             # never even sees a TCP connection, and capture works with no network at all.
             ctx.options.update(connection_strategy="lazy")
         if not updated & {"leakmap_db", "leakmap_rules", "leakmap_honey", "leakmap_app", "leakmap_max_body",
-                          "leakmap_keys", "leakmap_first_party"}:
+                          "leakmap_keys", "leakmap_first_party", "leakmap_max_seconds"}:
             return
         opts = ctx.options
         if opts.leakmap_max_body <= 0:
             raise exceptions.OptionsError("leakmap_max_body must be a positive number of bytes")
+        max_seconds = float(opts.leakmap_max_seconds) if re.fullmatch(r"\d*\.?\d+", opts.leakmap_max_seconds) else 0
+        if max_seconds <= 0:
+            raise exceptions.OptionsError("leakmap_max_seconds must be a positive number of seconds")
         for directory in opts.leakmap_rules:
             if not Path(directory).exists():
                 raise exceptions.OptionsError(f"leakmap_rules: {directory} does not exist")
@@ -109,7 +116,7 @@ class Leakmap:
             keys = parse_keys(opts.leakmap_keys)
         except ValueError as e:
             raise exceptions.OptionsError(f"leakmap_keys: {e}") from None
-        limits = Limits(max_body=opts.leakmap_max_body)
+        limits = Limits(max_body=opts.leakmap_max_body, max_seconds=max_seconds)
         rule_dirs = [Path(d) for d in opts.leakmap_rules]
         try:  # built in the worker thread: the SQLite connection lives there
             session = self.queue.call(self._open_session, opts.leakmap_db, rule_dirs, limits, indicators,

@@ -55,7 +55,10 @@ def from_site(request: Request) -> Attribution | None:
     """The first-party website, from Origin or Referer, when it is not the tracker itself."""
     for name in ("origin", "referer"):
         value = request.header(name)
-        host = (urlsplit(value).hostname or "") if value else ""
+        try:
+            host = (urlsplit(value).hostname or "") if value else ""
+        except ValueError:  # `http://[` (an unclosed IPv6 literal) names no site
+            continue
         if not host or value == "null":
             continue
         site = registrable_domain(host.lower())

@@ -23,6 +23,7 @@ from .cli_common import (EXIT_BAD_RULES, EXIT_BAD_STORE, EXIT_INTERNAL, EXIT_NOT
                          store_faults_exit_5, tracker_key_option)
 from .cli_explore import discover, ids_command, replay_command, rules_draft
 from .decode import DEFAULT_MAX_BODY, DEFAULT_MAX_DECOMPRESSED, Limits
+from .limits import DEFAULT_MAX_SECONDS
 from .report import write_report
 from .rules import bundled_rules_dir, load_file, load_rules, rule_files, RuleError
 from .session import Session, parse_indicator, parse_keys
@@ -77,7 +78,11 @@ def main() -> None:
 @show_secrets_option
 @click.option("--max-body", default=DEFAULT_MAX_BODY, show_default=True, help="Bodies larger than this (bytes) are not decoded.")
 @click.option("--max-decompressed", default=DEFAULT_MAX_DECOMPRESSED, show_default=True,
-              help="Decompression stops at this many bytes (protects against zip bombs).")
+              help="Decompression stops at this many bytes (protects against zip bombs); the decode steps of "
+                   "one request share this budget.")
+@click.option("--max-seconds", default=DEFAULT_MAX_SECONDS, show_default=True, type=click.FloatRange(min=0.01),
+              help="CPU seconds one request may take to decode; past that it is reported as "
+                   "\"not decoded: took too long\" and the run goes on.")
 @replay_limit_options
 @click.option("--keylog", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TLS key log (SSLKEYLOGFILE) that decrypts HTTPS in pcap/pcapng captures (read with tshark); "
@@ -87,8 +92,8 @@ def main() -> None:
 def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None, fmt: str | None,
             har_path: Path | None, db: Path | None, label: str, rule_dirs: tuple[Path, ...], no_bundled_rules: bool,
             honey: tuple[str, ...], tracker_keys: tuple[str, ...], first_party: tuple[str, ...], redact: bool,
-            show_secrets: bool, max_body: int, max_decompressed: int, quiet: bool, keylog: Path | None = None,
-            **replay_caps: int) -> None:
+            show_secrets: bool, max_body: int, max_decompressed: int, max_seconds: float, quiet: bool,
+            keylog: Path | None = None, **replay_caps: int) -> None:
     """Analyze saved captures (mitmproxy .mitm/.flow dumps, HAR files, or pcap/pcapng packet
     captures with TLS keys) and write a report.
 
@@ -103,7 +108,7 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
         keys = parse_keys(tracker_keys)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--tracker-key") from None
-    limits = Limits(max_body=max_body, max_decompressed=max_decompressed)
+    limits = Limits(max_body=max_body, max_decompressed=max_decompressed, max_seconds=max_seconds)
     fmt = check_export(findings_path, fmt)
     with tempfile.TemporaryDirectory(prefix="leakmap-") as tmp:
         store = open_store(db or Path(tmp) / "findings.db")

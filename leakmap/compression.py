@@ -16,6 +16,10 @@ class DecompressionError(ValueError):
     """The data is not valid for the codec, truncated, or expands beyond the limit."""
 
 
+class TooLarge(DecompressionError):
+    """The data expands beyond the limit (a bomb, or a limit set too low)."""
+
+
 def _zlib(data: bytes, wbits: int, limit: int, name: str) -> bytes:
     decoder = zlib.decompressobj(wbits)
     try:
@@ -23,7 +27,7 @@ def _zlib(data: bytes, wbits: int, limit: int, name: str) -> bytes:
     except zlib.error as e:
         raise DecompressionError(f"{name}: {e}") from None
     if len(out) > limit:
-        raise DecompressionError(f"{name}: expands beyond the {limit}-byte limit")
+        raise TooLarge(f"{name}: expands beyond the {limit}-byte limit")
     if not decoder.eof:
         raise DecompressionError(f"{name}: truncated data ({len(data)} bytes in, stream not finished)")
     return out
@@ -46,7 +50,7 @@ def unbrotli(data: bytes, limit: int) -> bytes:
     except brotli.error as e:
         raise DecompressionError(f"br: {e}") from None
     if len(out) > limit:
-        raise DecompressionError(f"br: expands beyond the {limit}-byte limit")
+        raise TooLarge(f"br: expands beyond the {limit}-byte limit")
     if not decoder.is_finished():
         raise DecompressionError("br: truncated data")
     return out
@@ -59,7 +63,7 @@ def unzstd(data: bytes, limit: int) -> bytes:
     except zstandard.ZstdError as e:
         raise DecompressionError(f"zstd: {e}") from None
     if len(out) > limit:
-        raise DecompressionError(f"zstd: expands beyond the {limit}-byte limit")
+        raise TooLarge(f"zstd: expands beyond the {limit}-byte limit")
     return out
 
 

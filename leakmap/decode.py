@@ -16,21 +16,23 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
-import lzstring
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import padding as crypto_padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from mitmproxy.net.http import multipart
 
-from . import compression, grpc_frames, paths, protobuf, querypack, statsig_encoding
+from . import compression, grpc_frames, lzdecode, paths, protobuf, querypack, statsig_encoding
+from .text import is_clean, original_bytes
+from .limits import DEFAULT_MAX_BODY, DEFAULT_MAX_DECOMPRESSED, Budget, LimitError, Limits, TookTooLong
 
-_LZ = lzstring.LZString()
+__all__ = ["DEFAULT_MAX_BODY", "DEFAULT_MAX_DECOMPRESSED", "Budget", "DecodeError", "LimitError", "Limits",
+           "TookTooLong", "compile_steps", "multidict", "run_operations"]
 
 
 class DecodeError(ValueError):
@@ -43,25 +45,11 @@ class DecodeError(ValueError):
         self.recognised = recognised
 
 
-DEFAULT_MAX_BODY = 8 * 1024 * 1024
-DEFAULT_MAX_DECOMPRESSED = 32 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Explicit ceilings for hostile input (DESIGN.md, "Failure policy")."""
-
-    max_body: int = DEFAULT_MAX_BODY
-    max_decompressed: int = DEFAULT_MAX_DECOMPRESSED
-    max_depth: int = 32
-    max_fields: int = 20_000
-
-
 def _as_bytes(value: Any) -> bytes:
     if isinstance(value, bytes):
         return value
-    if isinstance(value, str):
-        return value.encode("utf-8", "surrogateescape")
+    if isinstance(value, str):  # surrogates back to the bytes they stand for (leakmap/text.py)
+        return value.encode("utf-8") if is_clean(value) else original_bytes(value)
     raise DecodeError(f"expected text or bytes, got {type(value).__name__}")
 
 
@@ -80,12 +68,29 @@ def step_text(value: Any, limits: Limits) -> str:
     return _as_text(value)
 
 
+def _big_int(digits: str) -> int | str:
+    """A JSON integer; past Python's int_max_str_digits (4,300 digits) it stays its digits:
+    no SDK sends such a number, and its text is all there is to show."""
+    return int(digits) if len(digits) <= 4000 else digits
+
+
+def loads_json(text: str) -> Any:
+    """json.loads for captured text: integers too long for int() stay text instead of
+    raising (the fast C parser runs first; the slower hook only when it refused)."""
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        if isinstance(e, json.JSONDecodeError) or "integer string conversion" not in str(e):
+            raise
+    return json.loads(text, parse_int=_big_int)
+
+
 def step_json(value: Any, limits: Limits) -> Any:
     text = _as_text(value).strip()
     if not text or text[0] not in '{["':
         raise DecodeError("not JSON")
     try:
-        return json.loads(text)
+        return loads_json(text)
     except json.JSONDecodeError as e:
         raise DecodeError(f"invalid JSON: {e.msg} at character {e.pos}") from None
     except RecursionError:
@@ -94,8 +99,12 @@ def step_json(value: Any, limits: Limits) -> Any:
 
 def step_ndjson(value: Any, limits: Limits) -> list[Any]:
     lines = [line for line in _as_text(value).splitlines() if line.strip()]
+    if len(lines) > limits.max_fields:
+        raise LimitError(f"ndjson: more than {limits.max_fields} lines")
     out = []
     for number, line in enumerate(lines, 1):
+        if number % 256 == 0:
+            limits.check_time()
         try:
             out.append(step_json(line, limits))
         except DecodeError as e:
@@ -158,30 +167,37 @@ def _nested_level(container: dict[str, Any], name: str) -> dict[str, Any]:
     if isinstance(existing, list) and existing and isinstance(existing[-1], dict):
         return existing[-1]
     level: dict[str, Any] = {}
-    if existing is None:
-        container[name] = level
-    else:
-        container[name] = [*existing, level] if isinstance(existing, list) else [existing, level]
+    _add_value(container, name, level)
     return level
 
 
-def _add_value(container: dict[str, Any], key: str, val: str) -> None:
+def _add_value(container: dict[str, Any], key: str, val: Any) -> None:
+    """Set *key*, or append to its list of values when it repeats. Appends in place: a key
+    repeated 100,000 times costs 100,000 appends, not 100,000 list copies."""
     existing = container.get(key)
     if existing is None:
         container[key] = val
+    elif isinstance(existing, list):
+        existing.append(val)
     else:
-        container[key] = [*existing, val] if isinstance(existing, list) else [existing, val]
+        container[key] = [existing, val]
 
 
-def multidict(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    """Pairs → dict; a repeated key keeps all its values as a list."""
+def multidict(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """Pairs → dict; a repeated key keeps all its values as a list (in linear time: the
+    lists are built by append). A first value that is itself a list is copied once, so it
+    is never changed in place."""
     out: dict[str, Any] = {}
+    built: set[str] = set()  # keys whose list this function made
     for key, val in pairs:
-        if key in out:
-            prev = out[key]
-            out[key] = [*prev, val] if isinstance(prev, list) else [prev, val]
-        else:
+        if key not in out:
             out[key] = val
+            continue
+        if key not in built:
+            prev = out[key]
+            out[key] = [*prev] if isinstance(prev, list) else [prev]
+            built.add(key)
+        out[key].append(val)
     return out
 
 
@@ -201,18 +217,21 @@ def step_base64(value: Any, limits: Limits) -> bytes:
         raise DecodeError(f"invalid base64: {e}") from None
 
 
-def step_gzip(value: Any, limits: Limits) -> bytes:
+def _decompress(codec: Callable[[bytes, int], bytes], value: Any, limits: Limits) -> bytes:
     try:
-        return compression.gunzip(_as_bytes(value), limits.max_decompressed)
+        return codec(_as_bytes(value), limits.max_decompressed)
+    except compression.TooLarge as e:
+        raise LimitError(f"{e} (what is left of the request's --max-decompressed budget)") from None
     except compression.DecompressionError as e:
         raise DecodeError(str(e)) from None
+
+
+def step_gzip(value: Any, limits: Limits) -> bytes:
+    return _decompress(compression.gunzip, value, limits)
 
 
 def step_zlib(value: Any, limits: Limits) -> bytes:
-    try:
-        return compression.inflate(_as_bytes(value), limits.max_decompressed)
-    except compression.DecompressionError as e:
-        raise DecodeError(str(e)) from None
+    return _decompress(compression.inflate, value, limits)
 
 
 def step_as_list(value: Any, limits: Limits) -> list[Any]:
@@ -260,43 +279,51 @@ def step_jwt(value: Any, limits: Limits) -> dict[str, Any]:
             "payload": step_json(step_base64(parts[1], limits), limits)}
 
 
-def step_expand_json(value: Any, limits: Limits) -> Any:
+def step_expand_json(value: Any, limits: Limits, depth: int = 0) -> Any:
     """Replace, anywhere in a tree, string values that hold a JSON object or array by the
-    parsed value (JSON inside strings: Facebook `extinfo`, `custom_events`, many SDKs)."""
+    parsed value (JSON inside strings: Facebook `extinfo`, `custom_events`, many SDKs).
+    Below *max_depth* levels the tree is left as it is (extraction does not walk deeper)."""
+    if depth > limits.max_depth:
+        return value
     if isinstance(value, dict):
-        return {k: step_expand_json(v, limits) for k, v in value.items()}
+        limits.check_time()
+        return {k: step_expand_json(v, limits, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [step_expand_json(v, limits) for v in value]
+        limits.check_time()
+        return [step_expand_json(v, limits, depth + 1) for v in value]
     if isinstance(value, str) and value[:1] in "[{" and value.rstrip()[-1:] in "]}":
         try:
-            return step_expand_json(json.loads(value), limits)
-        except (json.JSONDecodeError, RecursionError):
+            return step_expand_json(loads_json(value), limits, depth + 1)
+        except (ValueError, RecursionError):
             return value
     return value
 
 
-def step_lzstring(value: Any, limits: Limits) -> str:
-    """LZ-string, base64 flavour (`compressToBase64`; PostHog's `lz64`)."""
+def _lz(value: Any, limits: Limits, alphabet: str) -> str:
     text = _as_text(value).strip()
+    if alphabet == lzdecode.URI_SAFE:
+        text = text.replace(" ", "+")
+    if not text:
+        raise DecodeError("not LZ-string (empty)")
     try:
-        out = _LZ.decompressFromBase64(text)
-    except Exception as e:  # the library raises assorted errors on garbage
-        raise DecodeError(f"not LZ-string: {type(e).__name__}") from None
-    if not out:
-        raise DecodeError("not LZ-string (nothing decoded)")
-    return out
+        return lzdecode.decompress(text, alphabet, limits.max_decompressed, limits.deadline)
+    except lzdecode.LZTooLarge as e:
+        raise LimitError(f"LZ-string {e} (--max-decompressed)") from None
+    except lzdecode.LZError as e:
+        raise DecodeError(f"not LZ-string: {e}") from None
+    except TimeoutError:
+        raise TookTooLong(limits.max_seconds) from None
+
+
+def step_lzstring(value: Any, limits: Limits) -> str:
+    """LZ-string, base64 flavour (`compressToBase64`; PostHog's `lz64`), bounded: see
+    leakmap/lzdecode.py."""
+    return _lz(value, limits, lzdecode.BASE64)
 
 
 def step_lzstring_uri(value: Any, limits: Limits) -> str:
     """LZ-string, URI-safe flavour (`compressToEncodedURIComponent`)."""
-    text = _as_text(value).strip().replace(" ", "+")
-    try:
-        out = _LZ.decompressFromEncodedURIComponent(text)
-    except Exception as e:
-        raise DecodeError(f"not LZ-string: {type(e).__name__}") from None
-    if not out:
-        raise DecodeError("not LZ-string (nothing decoded)")
-    return out
+    return _lz(value, limits, lzdecode.URI_SAFE)
 
 
 def step_protobuf(value: Any, limits: Limits, raw: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -307,9 +334,13 @@ def step_protobuf(value: Any, limits: Limits, raw: frozenset[str] = frozenset())
     if not data:
         raise DecodeError("not protobuf: empty")
     try:
-        return protobuf.decode_message(data, keep_raw=raw)
+        return protobuf.decode(data, keep_raw=raw, max_values=limits.max_fields * 25, deadline=limits.deadline)
+    except protobuf.ProtobufLimit as e:
+        raise LimitError(f"protobuf: {e}") from None
     except protobuf.ProtobufError as e:
         raise DecodeError(f"not protobuf: {e}") from None
+    except TimeoutError:
+        raise TookTooLong(limits.max_seconds) from None
 
 
 def step_uuid(value: Any, limits: Limits) -> str:
@@ -380,25 +411,41 @@ def step_sentry_envelope(value: Any, limits: Limits) -> dict[str, Any]:
     payload (of `length` bytes when the item header says so, else up to the next newline).
     JSON payloads are parsed; others stay text or bytes."""
     data = _as_bytes(value)
-    header_line, _, rest = data.partition(b"\n")
-    envelope: dict[str, Any] = {"header": step_json(header_line, limits), "items": []}
-    while rest.strip():
-        item_line, _, rest = rest.partition(b"\n")
+    line_end, pos = _line(data, 0)
+    envelope: dict[str, Any] = {"header": step_json(data[:line_end], limits), "items": []}
+    lines = 0
+    while pos < len(data):  # positions, never slices of the rest: linear in the body size
+        lines += 1
+        if lines % 256 == 0:
+            limits.check_time()
+        start = pos
+        line_end, pos = _line(data, start)
+        item_line = data[start:line_end]
         if not item_line.strip():
             continue
+        if len(envelope["items"]) >= limits.max_fields:
+            raise LimitError(f"sentry envelope: more than {limits.max_fields} items")
         item_header = step_json(item_line, limits)
         length = item_header.get("length") if isinstance(item_header, dict) else None
-        if isinstance(length, int) and length >= 0:
-            payload, rest = rest[:length], rest[length:]
-            rest = rest[1:] if rest.startswith(b"\n") else rest
+        if isinstance(length, int) and not isinstance(length, bool) and length >= 0:
+            payload = data[pos:pos + length]
+            pos = min(len(data), pos + length)
+            pos += 1 if data[pos:pos + 1] == b"\n" else 0
         else:
-            payload, _, rest = rest.partition(b"\n")
+            line_end, next_pos = _line(data, pos)
+            payload, pos = data[pos:line_end], next_pos
         try:
             parsed: Any = step_json(payload, limits)
         except DecodeError:
             parsed = payload.decode("utf-8") if _is_utf8(payload) else payload
         envelope["items"].append({"header": item_header, "payload": parsed})
     return envelope
+
+
+def _line(data: bytes, start: int) -> tuple[int, int]:
+    """(end of the line that starts at *start*, start of the next line)."""
+    newline = data.find(b"\n", start)
+    return (len(data), len(data)) if newline < 0 else (newline, newline + 1)
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -714,9 +761,14 @@ def _mix64(x: int, arithmetic: bool) -> int:
     return x ^ shr(x, 32)
 
 
-def _xor_stream(data: bytes, seed: int, key: bytes, arithmetic: bool) -> bytes:
+def _xor_stream(data: bytes, seed: int, key: bytes, arithmetic: bool, limits: Limits) -> bytes:
     """data XOR (mix64(seed + i) for each 8-byte block i, little-endian) XOR key repeated."""
-    stream = b"".join(_mix64(seed + i, arithmetic).to_bytes(8, "little") for i in range(0, len(data), 8))
+    blocks = []
+    for i in range(0, len(data), 8):
+        if i % (8 * 65536) == 0:
+            limits.check_time()
+        blocks.append(_mix64(seed + i, arithmetic).to_bytes(8, "little"))
+    stream = b"".join(blocks)
     repeated = (key * (len(data) // len(key) + 1))[: len(data)]
     n = len(data)
     mixed = int.from_bytes(data, "little") ^ int.from_bytes(stream[:n], "little") ^ int.from_bytes(repeated, "little")
@@ -777,7 +829,7 @@ def step_keyed_xor(value: Any, limits: Limits, key: str | None, ref: KeyRef, ivs
         if len(raw) < 8:
             raise DecodeError("format 1: shorter than its 8-byte seed", recognised=True)
         seed = int.from_bytes(bytes(a ^ b for a, b in zip(raw[:8], mask)), "little")
-        return _utf8_or_wrong_key(_xor_stream(raw[8:], seed, mask, arithmetic=True)).strip(_JAVA_TRIM)
+        return _utf8_or_wrong_key(_xor_stream(raw[8:], seed, mask, True, limits)).strip(_JAVA_TRIM)
     if len(payload) >= 24 and payload[22:24] == b"**" and re.fullmatch(rb"[A-Za-z0-9_*-]+", payload):
         header = _obfuscated_base64(payload[:24], "format 2 header", limits)
         masked = _obfuscated_base64(payload[24:], "format 2 data", limits)
@@ -787,7 +839,7 @@ def step_keyed_xor(value: Any, limits: Limits, key: str | None, ref: KeyRef, ivs
         raise DecodeError("format 2: shorter than its 16-byte header", recognised=True)
     length = int.from_bytes(header[:8], "little")
     seed = int.from_bytes(header[8:16], "little") ^ int.from_bytes(mask[:8], "little")
-    plain = _xor_stream(masked, seed, mask, arithmetic=False)
+    plain = _xor_stream(masked, seed, mask, False, limits)
     if plain[:2] == b"\x1f\x8b":
         try:
             plain = compression.gunzip(plain, limits.max_decompressed)
@@ -829,6 +881,8 @@ PARAMETERISED: dict[str, Callable[[Any], StepFn | KeyedStep]] = {
 
 
 NO_KEYS: Mapping[str, str] = {}
+# Steps whose output can be larger than their input: charged to the request's budget.
+EXPANDING = frozenset({"gzip", "zlib", "lzstring", "lzstring_uri", "keyed_xor"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -849,31 +903,43 @@ class Chain:
         own = tuple(f.ref for _, f in self.steps if isinstance(f, KeyedStep))
         return own + tuple(ref for alt in self.alternatives for ref in alt.key_refs)
 
-    def run(self, value: Any, limits: Limits, keys: Mapping[str, str] = NO_KEYS) -> tuple[Any, str]:
+    def run(self, value: Any, limits: Limits, keys: Mapping[str, str] = NO_KEYS,
+            budget: Budget | None = None) -> tuple[Any, str]:
         """Apply the steps; return the value and the chain text actually used. *keys*: the
-        keys the user supplied, by name, for steps that need one."""
+        keys the user supplied, by name, for steps that need one. *budget*: the request's
+        running budget (the pipeline passes one): each step then gets the remaining
+        decompressed budget and the deadline, and what expanding steps produce is charged."""
         used: list[str] = []
         for name, function in self.steps:
+            if budget is not None:
+                budget.check_time()
+                limits = budget.step_limits()
             if function is None:
-                value, text = self._first(value, limits, keys)
+                value, text = self._first(value, limits, keys, budget)
                 used.append(text)
-            elif isinstance(function, KeyedStep):
+                continue
+            if isinstance(function, KeyedStep):
                 value = function(value, limits, keys)
-                used.append(name)
             else:
                 value = function(value, limits)
-                used.append(name)
+            used.append(name)
+            if budget is not None and name in EXPANDING and isinstance(value, (str, bytes)):
+                budget.charge(len(value), name)
         return value, " → ".join(used)
 
-    def _first(self, value: Any, limits: Limits, keys: Mapping[str, str]) -> tuple[Any, str]:
+    def _first(self, value: Any, limits: Limits, keys: Mapping[str, str],
+               budget: Budget | None) -> tuple[Any, str]:
         reasons = []
         for alternative in self.alternatives:
+            names = " → ".join(alternative.names)
             try:
-                return alternative.run(value, limits, keys)
+                return alternative.run(value, limits, keys, budget)
+            except LimitError as e:  # a bomb: the other alternatives would meet it too
+                raise LimitError(f"[{names}] {e}") from None
             except DecodeError as e:
                 if e.recognised:  # this alternative knew the format: its reason is the one
-                    raise DecodeError(f"[{' → '.join(alternative.names)}] {e}", recognised=True) from None
-                reasons.append(f"[{' → '.join(alternative.names)}] {e}")
+                    raise DecodeError(f"[{names}] {e}", recognised=True) from None
+                reasons.append(f"[{names}] {e}")
         raise DecodeError("no alternative decoded: " + "; ".join(reasons))
 
 
@@ -917,9 +983,12 @@ class Operation:
 
 
 def run_operations(doc: dict[str, Any], operations: list[Operation], limits: Limits,
-                   keys: Mapping[str, str] = NO_KEYS) -> tuple[list[str], list[str]]:
+                   keys: Mapping[str, str] = NO_KEYS, budget: Budget | None = None) -> tuple[list[str], list[str]]:
     """Apply operations in order to *doc*, in place. Returns (chain log, errors). *keys*:
-    the keys the user supplied, for steps that need one (KeyedStep)."""
+    the keys the user supplied, for steps that need one (KeyedStep). *budget*: the
+    request's running budget, shared by every operation (see Chain.run). An error caused by
+    a limit starts with "limit: ", so the pipeline can tell it from a format it could not
+    read. TookTooLong is not caught: it ends the whole request."""
     log: list[str] = []
     errors: list[str] = []
     for op in operations:
@@ -928,8 +997,10 @@ def run_operations(doc: dict[str, Any], operations: list[Operation], limits: Lim
             if value in (b"", "", None) or (op.if_undecoded and not isinstance(value, (str, bytes))):
                 continue
             try:
-                container[key], used = op.chain.run(value, limits, keys)
+                container[key], used = op.chain.run(value, limits, keys, budget)
                 log.append(f"{concrete}: {used}")
+            except LimitError as e:
+                errors.append(f"limit: {concrete}: {e}")
             except DecodeError as e:
                 if op.optional:
                     log.append(f"{concrete}: left as is ({e})")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from . import credentials, paths
+from .limits import CHECK_EVERY, TookTooLong, clock
 from .model import Finding
 from .rules import NOT_PERSONAL, Endpoint, FieldMap
 
@@ -198,8 +200,52 @@ def scalar_text(value: Any) -> str | None:
     if isinstance(value, bytes):
         return None
     if isinstance(value, (dict, list)):  # deeper than the depth limit
-        return str(value)[:200]
+        return preview(value)
     return str(value)
+
+
+class _Full(Exception):
+    pass
+
+
+def preview(value: Any, limit: int = 200) -> str:
+    """The start of a container's text, like str() but built only as far as *limit*
+    characters and 32 levels: str() of a hostile container would build all of it, and
+    recurse through all its levels."""
+    out: list[str] = []
+    room = limit
+
+    def write(text: str) -> None:
+        nonlocal room
+        out.append(text[:room])
+        room -= len(text)
+        if room <= 0:
+            raise _Full
+
+    def walk(node: Any, depth: int) -> None:
+        if isinstance(node, (dict, list)) and depth >= 32:
+            write("…")
+        elif isinstance(node, dict):
+            write("{")
+            for i, (key, child) in enumerate(node.items()):
+                write(", " if i else "")
+                write(f"{str(key)[:limit]!r}: ")
+                walk(child, depth + 1)
+            write("}")
+        elif isinstance(node, list):
+            write("[")
+            for i, child in enumerate(node):
+                write(", " if i else "")
+                walk(child, depth + 1)
+            write("]")
+        else:
+            write(repr(node[:limit] if isinstance(node, (str, bytes)) else node))
+
+    try:
+        walk(value, 0)
+    except _Full:
+        pass
+    return "".join(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,16 +288,24 @@ def _context(path: str) -> str:
 
 
 class Extraction:
-    """Collects fields and findings for one request, one finding per (data type, value)."""
+    """Collects fields and findings for one request, one finding per (data type, value).
+    `stopped`: why extraction ended early ("" when every leaf was read); what was found up
+    to then is kept. Findings past *max_findings* are counted in `dropped_findings`."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_findings: int = 20_000) -> None:
         self.fields: list[tuple[str, str, str]] = []
         self.findings: list[Finding] = []
         self.identity: dict[str, str] = {}
+        self.stopped = ""
+        self.dropped_findings = 0
+        self._max_findings = max_findings
         self._seen: set[tuple[str, str]] = set()
 
     def add(self, data_type: str, value: str, path: str, detector: str, detail: str) -> None:
         if (data_type, value) in self._seen:
+            return
+        if len(self.findings) >= self._max_findings:
+            self.dropped_findings += 1
             return
         self._seen.add((data_type, value))
         self.findings.append(Finding(data_type, value, path, _context(path), detector, detail))
@@ -315,34 +369,50 @@ def _variants(endpoint: Endpoint, records: list[tuple[str, dict[str, Any]]]) -> 
 
 
 def extract(doc: dict[str, Any], endpoint: Endpoint | None, indicators: Iterable[Indicator], max_depth: int,
-            max_fields: int = 20_000) -> Extraction:
+            max_fields: int = 20_000, deadline: float = math.inf) -> Extraction:
     """Walk every leaf of the decoded document and label it. Every leaf is checked by the
     detectors, but past *max_fields* only fields with a specific label are kept as uploaded
-    fields (a session-replay batch can hold hundreds of thousands of leaves)."""
-    out = Extraction()
+    fields (a session-replay batch can hold hundreds of thousands of leaves), and past twice
+    that, none; at most 5 × *max_fields* findings are kept (a real request has a few dozen).
+    Once `time.thread_time()` passes *deadline* the walk stops with `stopped` set, keeping
+    what it found."""
+    out = Extraction(5 * max_fields)
     indicators = list(indicators)
     records = _records(doc, endpoint) if endpoint else None
-    dropped = 0
-    for path, raw in paths.leaves(doc, max_depth=max_depth):
-        value = scalar_text(raw)
-        if value is None:
-            if isinstance(raw, bytes) and not path.startswith("header"):
-                out.fields.append((path, f"<{len(raw)} bytes not decoded>", ""))
-            continue
-        labelled = _label(out, path, value, endpoint, records)
-        for indicator in indicators:
-            form = indicator.find(value)
-            if form:
-                out.add(indicator.data_type, indicator.value, path, "indicator", form)
-                labelled = labelled or indicator.data_type
-        if labelled or not path.startswith("header"):
-            if len(out.fields) < max_fields or labelled not in ("", "custom_property"):
-                out.fields.append((path, value, labelled))
-            else:
-                dropped += 1
+    dropped = number = 0
+    try:
+        for number, (path, raw) in enumerate(paths.leaves(doc, max_depth=max_depth, deadline=deadline)):
+            if number % CHECK_EVERY == CHECK_EVERY - 1 and deadline != math.inf and clock() > deadline:
+                raise TookTooLong(deadline)
+            dropped += _leaf(out, path, raw, endpoint, records, indicators, max_fields)
+    except TookTooLong:
+        out.stopped = f"stopped after {number} fields"
     if dropped:
         out.fields.append(("…", f"{dropped} more fields not listed (limit {max_fields})", ""))
     return out
+
+
+def _leaf(out: Extraction, path: str, raw: Any, endpoint: Endpoint | None, records: Records | None,
+          indicators: list[Indicator], max_fields: int) -> int:
+    """Label one leaf into *out*; returns 1 when its field was not listed (over the cap)."""
+    value = scalar_text(raw)
+    if value is None:
+        if isinstance(raw, bytes) and not path.startswith("header"):
+            out.fields.append((path, f"<{len(raw)} bytes not decoded>", ""))
+        return 0
+    labelled = _label(out, path, value, endpoint, records)
+    for indicator in indicators:
+        form = indicator.find(value)
+        if form:
+            out.add(indicator.data_type, indicator.value, path, "indicator", form)
+            labelled = labelled or indicator.data_type
+    if labelled or not path.startswith("header"):
+        specific = labelled not in ("", "custom_property")
+        if len(out.fields) < max_fields or (specific and len(out.fields) < 2 * max_fields):
+            out.fields.append((path, value, labelled))
+        else:
+            return 1
+    return 0
 
 
 @lru_cache(maxsize=4096)

@@ -18,8 +18,9 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from . import compression, grpc_frames, paths
-from .decode import (DecodeError, Limits, step_base64, step_form, step_jwt, step_json, step_multipart, step_ndjson,
+from .decode import (DecodeError, step_base64, step_form, step_jwt, step_json, step_multipart, step_ndjson,
                      step_protobuf)
+from .limits import CHECK_EVERY, LimitError, Limits, TookTooLong
 from .entities import receiver
 from .extract import Extraction, Indicator, scalar_text
 from .firstparty import PLAIN_HEADERS, FirstParty, is_static_asset, uploads
@@ -43,7 +44,8 @@ class Opener:
     path, how a string was decoded (never the value itself: details are not redacted)."""
 
     def __init__(self, limits: Limits) -> None:
-        self.limits = limits
+        self.limits = limits  # with the request's deadline (limits.Budget.step_limits)
+        self.left = limits.max_decompressed  # shared by every decompression of the request
         self.notes: dict[str, str] = {}
         self.steps: list[str] = []
 
@@ -51,6 +53,7 @@ class Opener:
         """Bytes → the richest tree they decode to, or the bytes themselves."""
         if depth > MAX_NESTING or not data:
             return data
+        self.limits.check_time()
         for magic, name, codec in ((b"\x1f\x8b", "gzip", compression.gunzip), (b"\x28\xb5\x2f\xfd", "zstd", compression.unzstd)):
             if data.startswith(magic):
                 return self._decompressed(data, path, depth, name, codec)
@@ -67,24 +70,28 @@ class Opener:
         opened = self._try(step_protobuf, data, path, "schema-less protobuf")
         if opened:
             return self.walk(opened, path, depth + 1)
-        unpacked = self._try(lambda d, limits: compression.unbrotli(d, limits.max_decompressed), data, path, "brotli")
+        unpacked = self._try(lambda d, limits: compression.unbrotli(d, self.left), data, path, "brotli")
         if unpacked:
+            self.left -= len(unpacked)
             return self.open_bytes(unpacked, path, depth + 1)
         return data
 
     def _decompressed(self, data: bytes, path: str, depth: int, name: str,
                       codec: Callable[[bytes, int], bytes]) -> Any:
         try:
-            inner = codec(data, self.limits.max_decompressed)
+            inner = codec(data, self.left)
         except compression.DecompressionError as e:
             self.steps.append(f"{path or 'body'}: {name}: {e}")
             return data
+        self.left -= len(inner)
         self.steps.append(f"{path or 'body'}: {name}")
         return self.open_bytes(inner, path, depth + 1)
 
     def _try(self, step: Callable[..., Any], value: Any, path: str, name: str) -> Any:
         try:
             out = step(value, self.limits)
+        except (TookTooLong, LimitError):  # the request's budget: it stops, not this format
+            raise
         except Exception:  # noqa: BLE001 - hostile bytes may break a parser in any way: then it is not that format
             return None
         self.steps.append(f"{path or 'body'}: {name}")
@@ -96,6 +103,7 @@ class Opener:
         stripped = text.strip()
         if depth > MAX_NESTING or len(stripped) < 3:
             return text
+        self.limits.check_time()
         first = stripped[0]
         if first in "{[":
             opened = self._try(step_json, stripped, path, "JSON")
@@ -192,11 +200,13 @@ class GenericPath:
         self.last_skip = reason
         return reason
 
-    def analyze(self, request: Request, doc: dict[str, Any], error: str) -> Analysis | None:
+    def analyze(self, request: Request, doc: dict[str, Any], error: str, limits: Limits | None = None) -> Analysis | None:
         """Fields and typed findings of a third-party upload, from its built document
-        (opened in place: the caller stores it as the payload evidence)."""
+        (opened in place: the caller stores it as the payload evidence). *limits*: the
+        request's budget (deadline, decompressed bytes); TookTooLong and LimitError stop it."""
+        limits = limits or self.limits
         site = receiver(request.host)
-        opener = Opener(self.limits)
+        opener = Opener(limits)
         doc["header"] = {k: v for k, v in doc.get("header", {}).items()
                          if k not in PLAIN_HEADERS and not k.startswith("sec-")}
         if not doc["header"]:
@@ -210,7 +220,7 @@ class GenericPath:
             doc["body"] = opener.walk(doc["body"], "body", 0) if not isinstance(doc["body"], bytes) else doc["body"]
         if isinstance(doc.get("body"), bytes):
             doc["body"] = opener.open_bytes(doc["body"], "body")
-        extraction = self._extract(doc, opener.notes)
+        extraction = self._extract(doc, opener.notes, limits)
         if not extraction.fields and not extraction.findings:
             self.last_skip = "nothing_found"
             return None
@@ -223,9 +233,11 @@ class GenericPath:
                                                                  extraction.identity)
         return analysis
 
-    def _extract(self, doc: dict[str, Any], notes: dict[str, str]) -> Extraction:
+    def _extract(self, doc: dict[str, Any], notes: dict[str, str], limits: Limits) -> Extraction:
         out = Extraction()
-        for path, raw in paths.leaves(doc, max_depth=self.limits.max_depth):
+        for n, (path, raw) in enumerate(paths.leaves(doc, max_depth=self.limits.max_depth)):
+            if n % CHECK_EVERY == 0:
+                limits.check_time()
             if len(out.fields) >= self.limits.max_fields:
                 out.fields.append(("…", f"more fields not listed (limit {self.limits.max_fields})", ""))
                 break

@@ -5,19 +5,29 @@ A rule path is dot-separated keys, with `[*]` for "every array item" and `*` for
 holds a dot or bracket is written `["a.b"]`. A concrete path (`body.data[3].properties.$os`)
 is what a finding stores as evidence. Matching a concrete path against rule paths is a dict
 lookup on its *shape* (indices replaced by `[*]`), so it costs the same for any number of rules.
+
+Payload keys are attacker-controlled: a key longer than MAX_KEY_CHARS is shortened in
+concrete paths (its start, its length and a digest), so that a path costs at most
+depth × MAX_KEY_CHARS characters however long the keys, and building the paths of every
+leaf stays linear in the payload size.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
+
+from .limits import TookTooLong, clock
 
 _TOKEN = re.compile(r'\[\*\]|\[\d+\]|\["((?:[^"\\]|\\.)*)"\]|([^.\[\]]+)|\.')
 _INDEX = re.compile(r"\[\d+\]")
 INDEX_SUFFIX = re.compile(r"(?:\[(?:\d+|\*)\])+$")  # trailing `[3]` / `[*]` segments
 _PLAIN_KEY = re.compile(r"^[^.\[\]\"\s]+$")
+MAX_KEY_CHARS = 200
 
 
 class PathError(ValueError):
@@ -51,9 +61,16 @@ def shape(concrete: str) -> str:
     return _INDEX.sub("[*]", concrete)
 
 
+def _shorten(key: str) -> str:
+    digest = hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{key[:120]}…({len(key)} characters, sha1 {digest})"
+
+
 def child(prefix: str, key: Any) -> str:
     """Concrete path of dict item *key* under *prefix*."""
     key = str(key)
+    if len(key) > MAX_KEY_CHARS:
+        key = _shorten(key)
     part = key if _PLAIN_KEY.match(key) else json.dumps(key, ensure_ascii=False).join("[]")
     if not prefix:
         return part
@@ -87,18 +104,37 @@ def resolve(doc: Any, segments: list[str], prefix: str = "") -> Iterator[tuple[s
         yield from resolve(doc[head], rest, child(prefix, head))
 
 
-def leaves(doc: Any, prefix: str = "", max_depth: int = 32) -> Iterator[tuple[str, Any]]:
-    """Every scalar in *doc* with its concrete path; containers deeper than *max_depth* are
-    yielded whole (as one leaf) rather than walked, so hostile nesting cannot blow the stack."""
-    stack: list[tuple[str, Any, int]] = [(prefix, doc, 0)]
+def leaves(doc: Any, prefix: str = "", max_depth: int = 32, deadline: float = math.inf) -> Iterator[tuple[str, Any]]:
+    """Every scalar in *doc* with its concrete path, depth first in document order;
+    containers deeper than *max_depth* are yielded whole (as one leaf) rather than walked, so
+    hostile nesting cannot blow the stack. Only the paths of the current branch exist at a
+    time: a list of a million items does not hold a million paths. Raises TookTooLong once
+    `time.thread_time()` passes *deadline* (checked as nodes are visited: a million empty
+    lists yield nothing but still take time)."""
+    if not isinstance(doc, (dict, list)) or max_depth <= 0:
+        yield prefix, doc
+        return
+    stack: list[tuple[str, Iterator[tuple[Any, Any]], bool]] = [(prefix, _items(doc), isinstance(doc, list))]
+    visited = 0
     while stack:
-        path, value, depth = stack.pop()
-        if isinstance(value, dict) and depth < max_depth:
-            stack.extend((child(path, k), v, depth + 1) for k, v in reversed(list(value.items())))
-        elif isinstance(value, list) and depth < max_depth:
-            stack.extend((item(path, i), v, depth + 1) for i, v in reversed(list(enumerate(value))))
+        visited += 1
+        if visited % 4096 == 0 and deadline != math.inf and clock() > deadline:
+            raise TookTooLong(deadline)
+        path, items, is_list = stack[-1]
+        entry = next(items, None)
+        if entry is None:
+            stack.pop()
+            continue
+        key, value = entry
+        here = item(path, key) if is_list else child(path, key)
+        if isinstance(value, (dict, list)) and len(stack) < max_depth:
+            stack.append((here, _items(value), isinstance(value, list)))
         else:
-            yield path, value
+            yield here, value
+
+
+def _items(container: dict[str, Any] | list[Any]) -> Iterator[tuple[Any, Any]]:
+    return iter(container.items()) if isinstance(container, dict) else enumerate(container)
 
 
 def last_key(concrete: str) -> str:
@@ -106,8 +142,25 @@ def last_key(concrete: str) -> str:
     String operations only: it runs for every uploaded field."""
     path = INDEX_SUFFIX.sub("", concrete)
     if path.endswith('"]'):
-        return json.loads(path[path.rfind('["') + 1 : -1])
+        opening = _opening_quote(path, len(path) - 2)
+        if opening > 0:
+            return json.loads(path[opening:-1])
     return path.rsplit(".", 1)[-1].rsplit("]", 1)[-1]
+
+
+def _opening_quote(path: str, closing: int) -> int:
+    """Position of the `"` that opens the JSON string closed at *closing*: the nearest `"`
+    before it that no backslash escapes (a key may itself hold `["` or `\\"`)."""
+    position = closing
+    while True:
+        position = path.rfind('"', 0, position)
+        if position < 0:
+            return -1
+        backslashes = 0
+        while position - 1 - backslashes >= 0 and path[position - 1 - backslashes] == "\\":
+            backslashes += 1
+        if backslashes % 2 == 0:
+            return position
 
 
 def slots(doc: Any, segments: list[str], prefix: str = "") -> Iterator[tuple[Any, Any, str]]:

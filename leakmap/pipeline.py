@@ -2,6 +2,12 @@
 
 `Analyzer` is built once (rules compiled, host index built) and then called for every
 request from any source: the live addon, a .mitm dump or a HAR file.
+
+One bad request is one problem line, never the end of a run: each request gets its own
+`Budget` (CPU time, decompressed bytes); running out of time, hitting a limit, or any
+exception inside decode, extract or attribute makes that request "not decoded" with the
+reason (`took too long: …`, `limit: …`, `internal: <exception>: …`), keeping what could be
+read, and the next request starts afresh.
 """
 
 from __future__ import annotations
@@ -11,17 +17,17 @@ import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl
 
-from . import grpc_frames, paths
-from .attribute import Attributor
-from .decode import Limits, multidict, run_operations
-from .extract import Indicator, extract
+from . import grpc_frames, paths, text
+from .attribute import Attribution, Attributor
+from .decode import multidict, run_operations
 from .entities import receiver
+from .extract import Indicator, extract
 from .firstparty import FirstParty
 from .generic import GenericPath
+from .limits import Budget, Limits, TookTooLong, took_too_long
 from .match import HostIndex, registrable_domain
 from .model import Analysis, Finding, Request
 from .replay import ReplayBook, ReplayLimits, may_hold_recording, restore, trimmed
@@ -98,24 +104,98 @@ def build_document(request: Request, endpoint: Endpoint | None, limits: Limits) 
     doc["header"] = {k.lower(): v for k, v in request.headers if k.lower() != "cookie"}
     cookie = request.header("cookie")
     if cookie:
-        jar: SimpleCookie = SimpleCookie()
-        try:
-            jar.load(cookie)
-            doc["cookie"] = {k: m.value for k, m in jar.items()}
-        except CookieError:
-            doc["cookie"] = {"": cookie}
+        doc["cookie"] = parse_cookie(cookie, limits.max_fields)
     return doc, error
 
 
-def evidence(doc: Any) -> Any:
-    """The decoded document made JSON-safe: bytes that no step decoded are shown as base64."""
-    if isinstance(doc, dict):
-        return {str(k): evidence(v) for k, v in doc.items()}
-    if isinstance(doc, list):
-        return [evidence(v) for v in doc]
-    if isinstance(doc, bytes):
-        return {"undecoded_bytes": len(doc), "base64": base64.b64encode(doc[:4096]).decode()}
-    return doc
+def parse_cookie(header: str, max_cookies: int) -> dict[str, str]:
+    """A request's Cookie header (`name=value; name2=value2`) → {name: value}, quotes around
+    a value removed, a later cookie of the same name winning. Written here rather than with
+    http.cookies.SimpleCookie, which takes time quadratic in a value full of backslash
+    escapes (minutes for 400 KB before Python 3.12.6) and drops a whole header for one
+    character it dislikes; a part without `=` is kept under the empty name."""
+    out: dict[str, str] = {}
+    for part in header.split(";", max_cookies)[:max_cookies]:
+        name, sep, value = part.strip().partition("=")
+        if not sep:
+            name, value = "", name
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        if name or value:
+            out[name.strip()] = value
+    return out
+
+
+# Errors of a request that stopped the pipeline itself (not a format it could not read).
+STOPPED = ("internal:", "took too long:")
+MAX_EVIDENCE_NODES = 60_000  # about what the store keeps (512 K characters of JSON)
+
+
+def evidence(doc: Any, max_depth: int = 32, max_nodes: int = MAX_EVIDENCE_NODES) -> Any:
+    """The decoded document made JSON-safe: bytes that no step decoded are shown as base64;
+    containers deeper than *max_depth* and whatever follows the first *max_nodes* nodes are
+    summarised (a hostile document must not be copied whole, or recursed through to any
+    depth). Text that is not valid Unicode is kept as it is here; its original bytes are
+    listed under `not_unicode`, by concrete path (see leakmap/text.py)."""
+    left = max_nodes
+    not_unicode: dict[str, str] = {}
+    trail: list[Any] = []  # keys and indices down to the current node; a path is built only when needed
+
+    def path() -> str:
+        out = ""
+        for step in trail:
+            out = paths.item(out, step) if isinstance(step, int) else paths.child(out, step)
+        return out
+
+    def copy(node: Any, depth: int) -> Any:
+        nonlocal left
+        left -= 1
+        if isinstance(node, dict):
+            if depth >= max_depth:
+                return f"[not kept: {len(node)} keys, deeper than the depth limit]"
+            out: dict[str, Any] = {}
+            for key, value in node.items():
+                if left <= 0:
+                    out["…"] = f"[not kept: {len(node) - len(out)} more keys, past the evidence limit]"
+                    break
+                key = str(key)
+                trail.append(key)
+                if not text.is_clean(key):
+                    not_unicode[path() + " (key)"] = text.evidence(key)
+                out[key] = copy(value, depth + 1)
+                trail.pop()
+            return out
+        if isinstance(node, list):
+            if depth >= max_depth:
+                return f"[not kept: {len(node)} items, deeper than the depth limit]"
+            items: list[Any] = []
+            for index, value in enumerate(node):
+                if left <= 0:
+                    items.append(f"[not kept: {len(node) - index} more items, past the evidence limit]")
+                    break
+                trail.append(index)
+                items.append(copy(value, depth + 1))
+                trail.pop()
+            return items
+        if isinstance(node, bytes):
+            return {"undecoded_bytes": len(node), "base64": base64.b64encode(node[:4096]).decode()}
+        if isinstance(node, str) and not text.is_clean(node):
+            not_unicode[path()] = text.evidence(node)
+        return node
+
+    out = copy(doc, 0)
+    if not_unicode and isinstance(out, dict):
+        out["not_unicode"] = not_unicode
+    return out
+
+
+def internal_error(error: BaseException) -> str:
+    """The error text of a request an exception stopped: the exception's type and the start
+    of its message, never a traceback."""
+    message = text.display(str(error))
+    message = message if len(message) <= 160 else message[:160] + "…"
+    return f"internal: {type(error).__name__}: {message}" if message else f"internal: {type(error).__name__}"
 
 
 class Analyzer:
@@ -149,38 +229,57 @@ class Analyzer:
         CORS preflights (OPTIONS) carry no data and are not analysed."""
         if request.method == "OPTIONS":
             return None
+        budget = Budget(self.limits)
+        try:
+            analysis = self._analyze(request, budget)
+        except Exception as e:  # matching itself failed: still one problem line, not the end of the run
+            analysis = Analysis(request, "not_decoded", error=internal_error(e))
+        if analysis is None:
+            return None
+        try:
+            found = self.attributor.attribute(analysis)
+        except Exception as e:
+            found = Attribution("unattributed", "unattributed", f"attribution failed: {internal_error(e)}")
+            self._fail(analysis, internal_error(e))
+        analysis.app, analysis.app_signal, analysis.app_evidence = found.app, found.signal, found.evidence
+        analysis.error = text.display(analysis.error)  # printed and stored as it is
+        return analysis
+
+    def _analyze(self, request: Request, budget: Budget) -> Analysis | None:
         match = self.index.match(request)
         if match is not None:
             analysis = Analysis(request, "decoded", match.rule.id, match.rule.company, match.rule.category,
                                 match_via="host")
             if match.endpoint is None:
                 analysis.endpoint = "(no endpoint rule)"
-                self._decode(analysis, None, f"no endpoint rule: {match.rule.name} host, "
-                                             f"but no endpoint matches {request.method} {request.path}")
+                self._decode(analysis, None, budget, f"no endpoint rule: {match.rule.name} host, "
+                                                     f"but no endpoint matches {request.method} {request.path}")
             else:
-                self._decode(analysis, match.endpoint)
+                self._decode(analysis, match.endpoint, budget)
             self._read_replays(analysis)
-        else:
-            analysis = self._by_shape(request)
-            if analysis is not None:
-                self._read_replays(analysis)
-            else:
-                analysis = self._generic(request)
-            if analysis is None:
-                self.attributor.observe(request)
-                return None
-        found = self.attributor.attribute(analysis)
-        analysis.app, analysis.app_signal, analysis.app_evidence = found.app, found.signal, found.evidence
-        for recording in analysis.replays:
-            recording.app = recording.app or analysis.app
+            return analysis
+        analysis = self._by_shape(request, budget)
+        if analysis is not None:
+            self._read_replays(analysis)
+            return analysis
+        analysis = self._generic(request, budget)
+        if analysis is None:
+            self.attributor.observe(request)
         return analysis
 
     def _read_replays(self, analysis: Analysis) -> None:
         """Session recordings in the document (any host): what they showed and what was typed
-        becomes findings of this request, like every other field (replay.py)."""
+        becomes findings of this request, like every other field (replay.py). A recording the
+        reader cannot finish makes the request not decoded, with what was read kept."""
+        if not self._streams:
+            return
         request = analysis.request
-        receiver = analysis.company or registrable_domain(request.host)
-        recordings, found = self.replays.read(self._streams, receiver, analysis.tracker, request.client)
+        receiver_name = analysis.company or registrable_domain(request.host)
+        try:
+            recordings, found = self.replays.read(self._streams, receiver_name, analysis.tracker, request.client)
+        except Exception as e:
+            self._fail(analysis, internal_error(e))
+            return
         # A recording's finding says where in it and when: it replaces a generic pattern match.
         seen = {(f.data_type, f.value): i for i, f in enumerate(analysis.findings)}
         for item in found:
@@ -194,13 +293,42 @@ class Analyzer:
                 analysis.findings[index] = finding
         analysis.replays = recordings
 
-    def _decode(self, analysis: Analysis, endpoint: Endpoint | None, error: str = "") -> dict[str, Any]:
+    @staticmethod
+    def _fail(analysis: Analysis, reason: str) -> None:
+        """Mark *analysis* not decoded for *reason*, first among its errors."""
+        analysis.status = "not_decoded"
+        analysis.error = "; ".join(e for e in (reason, analysis.error) if e)
+
+    def _decode(self, analysis: Analysis, endpoint: Endpoint | None, budget: Budget,
+                error: str = "") -> dict[str, Any]:
+        """Decode and extract *analysis*'s request into it. Never raises: running out of
+        time or any exception marks the analysis not decoded and keeps what was read.
+        Session recordings in it are found here (`self._streams`) and trimmed for the
+        per-field detectors and the evidence; `_read_replays` reads them whole."""
+        doc: dict[str, Any] = {}
+        self._streams, self._undo = [], []
+        try:
+            doc = self._decode_and_extract(analysis, endpoint, budget, error)
+        except TookTooLong:
+            self._fail(analysis, took_too_long(self.limits))
+        except Exception as e:
+            self._fail(analysis, internal_error(e))
+        try:
+            analysis.payload = evidence(doc, self.limits.max_depth)
+        except Exception as e:  # evidence is best effort: the findings matter more
+            analysis.payload = {"evidence": internal_error(e)}
+        finally:
+            restore(self._undo)  # recordings whole again, for the replay reader
+        return doc
+
+    def _decode_and_extract(self, analysis: Analysis, endpoint: Endpoint | None, budget: Budget,
+                            error: str) -> dict[str, Any]:
         doc, body_error = build_document(analysis.request, endpoint, self.limits)
         errors = [e for e in (error, body_error) if e]
         if endpoint is not None:
             analysis.endpoint = endpoint.id
             analysis.rule_source = " ".join(endpoint.sources)
-            log, step_errors = run_operations(doc, endpoint.operations, self.limits, self.keys)
+            log, step_errors = run_operations(doc, endpoint.operations, self.limits, self.keys, budget)
             analysis.decode_chain = log
             errors.extend(step_errors)
         elif isinstance(doc.get("body"), bytes) and grpc_frames.is_grpc(analysis.request):
@@ -213,28 +341,37 @@ class Analyzer:
             except UnicodeDecodeError:
                 pass
         if self.keys:
-            doc = self._mask_keys(doc)
-            url = self._mask_keys(analysis.request.url)
+            doc = self._mask_keys(doc, self.limits.max_depth)
+            url = self._mask_keys(analysis.request.url, 0)
             if url != analysis.request.url:
                 analysis.request = dataclasses.replace(analysis.request, url=url)
         self._streams = self.replays.find(doc)
-        undo = trimmed(self._streams)  # recordings: their first events here, the rest in replay.py
-        extraction = extract(doc, endpoint, self.indicators, self.limits.max_depth, self.limits.max_fields)
+        self._undo = trimmed(self._streams)  # recordings: their first events here, the rest in replay.py
+        budget.check_time()
+        extraction = extract(doc, endpoint, self.indicators, self.limits.max_depth, self.limits.max_fields,
+                             budget.deadline)
         analysis.fields, analysis.findings, analysis.identity = extraction.fields, extraction.findings, extraction.identity
-        analysis.payload = evidence(doc)
-        restore(undo)
+        if extraction.dropped_findings:
+            errors.insert(0, f"limit: {extraction.dropped_findings} more findings not kept "
+                             f"(at most {5 * self.limits.max_fields} per request)")
         if errors:
             analysis.status, analysis.error = "not_decoded", "; ".join(errors)
+        if extraction.stopped:
+            self._fail(analysis, f"{took_too_long(self.limits)}; {extraction.stopped}, those found are kept")
         return doc
 
-    def _mask_keys(self, node: Any) -> Any:
+    def _mask_keys(self, node: Any, depth: int) -> Any:
         """*node* with every occurrence of a key the user supplied replaced by `[NAME key]`:
         those keys are the user's secrets, never stored as values or evidence (an app may
-        also send its key in the clear, e.g. AppLovin's `sdk_key`: the finding stays, masked)."""
+        also send its key in the clear, e.g. AppLovin's `sdk_key`: the finding stays, masked).
+        Containers more than *depth* levels down are dropped: they could hide a key, and
+        neither extraction nor the evidence goes that deep."""
+        if isinstance(node, (dict, list)) and depth < 0:
+            return "[not kept: nested deeper than the depth limit]"
         if isinstance(node, dict):
-            return {k: self._mask_keys(v) for k, v in node.items()}
+            return {k: self._mask_keys(v, depth - 1) for k, v in node.items()}
         if isinstance(node, list):
-            return [self._mask_keys(v) for v in node]
+            return [self._mask_keys(v, depth - 1) for v in node]
         if isinstance(node, str):
             for name, key in self.keys.items():
                 node = node.replace(key, f"[{name} key]")
@@ -243,14 +380,18 @@ class Analyzer:
                 node = node.replace(key.encode(), f"[{name} key]".encode())
         return node
 
-    def _by_shape(self, request: Request) -> Analysis | None:
+    def _by_shape(self, request: Request, budget: Budget) -> Analysis | None:
         """Recognise a tracker behind an unknown (proxy) host by what its payload contains."""
         for endpoint in self.index.shape_candidates(request):
             if endpoint.methods and request.method not in endpoint.methods:
                 continue
             rule = endpoint.rule
             analysis = Analysis(request, "decoded", rule.id, rule.company, rule.category, match_via="payload_shape")
-            doc = self._decode(analysis, endpoint)
+            doc = self._decode(analysis, endpoint, budget)
+            if analysis.error.startswith(STOPPED):
+                # The request itself is the problem: report it (as no tracker's: the shape was
+                # not recognised) and try no more shapes.
+                return Analysis(request, "no_rule", error=analysis.error, payload=analysis.payload)
             if analysis.status == "decoded" and self._has_required(doc, endpoint):
                 analysis.decode_chain.insert(0, f"host {request.host} is not a known {rule.name} host: "
                                                 "recognised by payload shape (custom proxy host?)")
@@ -276,7 +417,7 @@ class Analyzer:
                 return True
         return False
 
-    def _generic(self, request: Request) -> Analysis | None:
+    def _generic(self, request: Request, budget: Budget) -> Analysis | None:
         """A request no rule covers. A session recording (an rrweb stream to any host, the
         app's own collector included) is read as a recording (leakmap/replay.py); another
         third-party upload goes through the generic path (leakmap/generic.py); the app's own
@@ -284,27 +425,38 @@ class Analyzer:
         skip = self.generic.triage(request)
         honey = skip == "first_party" and bool(self.indicators)
         if honey or may_hold_recording(request.body):
-            analysis = self._recording_or_honey(request, third_party=not skip)
-            if analysis.replays or (honey and analysis.findings):
+            analysis = self._recording_or_honey(request, budget, third_party=not skip)
+            if analysis.replays or (honey and analysis.findings) or analysis.error.startswith(STOPPED):
                 return analysis
         if skip:
             return None
         doc, error = build_document(request, None, self.limits)
-        analysis = self.generic.analyze(request, doc, error)
+        try:
+            analysis = self.generic.analyze(request, doc, error, budget.step_limits())
+        except TookTooLong:
+            return self._third_party(Analysis(request, "not_decoded", error=took_too_long(self.limits)))
+        except Exception as e:  # a limit, or hostile bytes the generic decoders did not survive
+            return self._third_party(Analysis(request, "not_decoded", error=internal_error(e)))
         if analysis is not None:
-            analysis.payload = evidence(doc)
+            analysis.payload = evidence(doc, self.limits.max_depth)
         return analysis
 
-    def _recording_or_honey(self, request: Request, third_party: bool) -> Analysis:
+    @staticmethod
+    def _third_party(analysis: Analysis) -> Analysis:
+        """*analysis* named as the generic path names a receiver without a rule."""
+        site = receiver(analysis.request.host)
+        analysis.tracker, analysis.company, analysis.category = site.domain, site.company, site.category
+        analysis.endpoint, analysis.match_via = "(no rule)", "generic"
+        return analysis
+
+    def _recording_or_honey(self, request: Request, budget: Budget, third_party: bool) -> Analysis:
         """Decoded and read like a tracker request without a rule: honey values, patterns and
         any session recording in it. A third party is named as the generic path names it."""
         analysis = Analysis(request, "no_rule")
         if third_party:
-            site = receiver(request.host)
-            analysis.tracker, analysis.company, analysis.category = site.domain, site.company, site.category
-            analysis.endpoint, analysis.match_via = "(no rule)", "generic"
-        self._decode(analysis, None)
-        if self._streams:
-            self._read_replays(analysis)
-        analysis.status = "no_rule"
+            self._third_party(analysis)
+        self._decode(analysis, None, budget)
+        self._read_replays(analysis)
+        if analysis.status != "not_decoded":
+            analysis.status = "no_rule"
         return analysis

@@ -290,8 +290,11 @@ class _Builder:
             attributes = parent.setdefault("attributes", {})
             key = str(child.get("key", ""))
             if key in attributes:
-                previous = attributes[key]
-                attributes[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+                previous = attributes[key]  # attribute values are scalars: a list is one built here
+                if isinstance(previous, list):
+                    previous.append(value)  # in place: a key repeated n times costs n appends
+                else:
+                    attributes[key] = [previous, value]
             else:
                 attributes[key] = value
         elif kind == "apmAttributes":

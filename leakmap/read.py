@@ -26,6 +26,7 @@ from .decode import Limits
 from .model import Problem, Request
 from .read_pcap import is_pcap, read_pcap
 from .websocket import requests_from_websocket
+from .text import original_bytes
 
 Item = Request | Problem
 Progress = Callable[[int], None] | None  # called with the byte position reached in the file
@@ -126,7 +127,7 @@ def _har_body(container: dict[str, Any], text_key: str = "text") -> bytes:
             return base64.b64decode(text, validate=False)
         except (binascii.Error, ValueError) as e:
             raise ValueError(f"{text_key} is marked base64 but does not decode: {e}") from None
-    return text.encode("utf-8", "surrogateescape")
+    return original_bytes(text)  # a lone surrogate (JSON `\ud83d`) as WTF-8, see leakmap/text.py
 
 
 def _har_timestamp(value: Any) -> float:

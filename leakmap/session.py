@@ -14,9 +14,10 @@ from .decode import Limits
 from .extract import Indicator
 from .match import registrable_domain
 from .model import Analysis, Problem, Request
-from .pipeline import Analyzer, Stats
+from .pipeline import STOPPED, Analyzer, Stats, internal_error
 from .read import read_any
 from .replay import ReplayLimits
+from .text import display
 from .rules import load_rules
 from .store import Store
 
@@ -58,6 +59,22 @@ def parse_keys(texts: Iterable[str]) -> dict[str, str]:
     return keys
 
 
+HOSTILE_REASONS = (*STOPPED, "limit:")
+
+
+def request_problem(analysis: Analysis, where: str = "") -> Problem | None:
+    """A problem line for a request that stopped the pipeline (an exception, its time
+    budget, a size/depth/count limit): those name the flow, unlike ordinary "could not
+    decode" results, which the summary counts. The URL is not repeated (it can carry
+    personal data); the method and host say which request it was."""
+    if not analysis.error.startswith(HOSTILE_REASONS):
+        return None
+    request = analysis.request
+    where = where or f"flow {request.flow_id}"
+    return Problem(display(request.source), f"{where} ({display(f'{request.method} {request.host}')[:120]})",
+                   f"not decoded: {analysis.error}")
+
+
 class Session:
     """One analyzer and one store; `feed` takes requests from any source."""
 
@@ -70,6 +87,7 @@ class Session:
         rules, self.rule_problems = load_rules(rule_dirs, bundled=bundled_rules)
         self.analyzer = Analyzer(rules, limits, indicators, label, keys, first_party, replay_limits)
         self.store = store
+        self.last_problem: Problem | None = None  # of the last request fed, see request_problem
         store.set_trackers([(r.id, r.name, r.company, r.category, r.country, r.website) for r in rules])
         self.stats: dict[str, Stats] = {}
         for problem in self.rule_problems:
@@ -78,34 +96,45 @@ class Session:
     def stats_for(self, source: str) -> Stats:
         return self.stats.setdefault(source, Stats())
 
-    def feed(self, request: Request, commit: bool = True) -> Analysis | None:
-        """Analyse and store one request; returns its analysis (None: nothing of interest)."""
+    def feed(self, request: Request, commit: bool = True, where: str = "") -> Analysis | None:
+        """Analyse and store one request; returns its analysis (None: nothing of interest).
+        A request that stopped the pipeline (an exception, a limit, its time budget) is
+        also stored as a Problem naming it (*where*: e.g. "flow 12"; default its flow id), so
+        it gets its own line in the CLI and the report; see `request_problem`."""
         stats = self.stats_for(request.source)
         stats.flows_read += 1
-        analysis = self.analyzer.analyze(request)
+        try:
+            analysis = self.analyzer.analyze(request)
+        except Exception as e:  # the analyzer contains its own failures; this is the last guard
+            analysis = Analysis(request, "not_decoded", error=internal_error(e))
         stats.count(analysis)
         if analysis is not None:
             if not self.store.add(analysis, commit=commit):  # 0: stored by an earlier analysis
                 stats.already_stored += 1
+            problem = request_problem(analysis, where)
+            if problem is not None:
+                self.store.add_problem(problem)
+                self.last_problem = problem
             for recording in analysis.replays:  # a damaged or capped recording: one line per problem
                 for message in recording.problems[recording.problems_reported:]:
                     self.store.add_problem(Problem(request.source, f"session recording {recording.replay_id}", message))
                 recording.problems_reported = len(recording.problems)
         elif request.host and request.method != "OPTIONS":
-            stats.other_hosts[registrable_domain(request.host)] += 1
+            stats.other_hosts[display(registrable_domain(request.host))] += 1
         if analysis is None:
             stats.generic_skipped["cors_preflight" if request.method == "OPTIONS"
                                   else self.analyzer.generic.last_skip or "other"] += 1
         return analysis
 
     def problem(self, problem: Problem) -> None:
+        problem = Problem(display(problem.source), display(problem.where), display(problem.message))
         self.store.add_problem(problem)
         reason = problem.message.split(":", 1)[0]
         self.stats_for(problem.source).skipped[reason] += 1
 
     def save_stats(self) -> None:
         for source, stats in self.stats.items():
-            self.store.set_stats(source, stats.to_dict())
+            self.store.set_stats(display(source), stats.to_dict())
 
     def replay(self, path: Path, limits: Limits, label: str = "", on_problem: Callable[[Problem], None] | None = None,
                progress: Callable[[int], None] | None = None, keylog: Path | None = None) -> Stats:
@@ -118,7 +147,10 @@ class Session:
                 if on_problem:
                     on_problem(item)
             else:
-                self.feed(item, commit=False)
+                self.last_problem = None
+                self.feed(item, commit=False, where=f"flow {n}")
+                if self.last_problem is not None and on_problem:
+                    on_problem(self.last_problem)
             if n % 2000 == 0:
                 self.store.commit()
         self.store.commit()

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__
+from . import __version__, text
 from .datatypes import DATA_TYPES
 from .model import Analysis, Problem
 from .private_files import make_store_private
@@ -87,6 +87,10 @@ def _migrate(db: sqlite3.Connection) -> None:
     db.execute("CREATE UNIQUE INDEX IF NOT EXISTS problems_once ON problems(source, location, message)")
     db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND CAST(value AS INTEGER) < ?",
                (SCHEMA_VERSION, int(SCHEMA_VERSION)))
+
+
+def _display(value: str) -> str:
+    return text.display(value) if isinstance(value, str) else value
 
 
 class StoreError(Exception):
@@ -180,33 +184,39 @@ class Store:
     def add(self, analysis: Analysis, commit: bool = True) -> int:
         """Append one analysed request with its findings and fields; returns its row id, or
         0 when the store already holds this request (same key: the capture was analysed
-        before), which then adds nothing."""
+        before), which then adds nothing. Every text is written in its display form
+        (leakmap/text.py): text that is not valid Unicode (surrogate escapes, lone surrogates)
+        never reaches SQLite or the report raw; the payload evidence carries the original
+        bytes under `not_unicode`."""
         r = analysis.request
-        payload = json.dumps(analysis.payload, ensure_ascii=False, default=str)
+        show = _display
+        payload = text.dumps(analysis.payload)
         if len(payload) > MAX_PAYLOAD_CHARS:
             payload = json.dumps({"truncated": True, "first_chars": payload[:MAX_PAYLOAD_CHARS]})
         cur = self.db.execute(
             "INSERT OR IGNORE INTO requests(flow_id, source, timestamp, method, url, host, client, app, app_signal,"
             " app_evidence, tracker, company, category, endpoint, rule_source, match_via, status, error, decode_chain,"
             " payload, request_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (r.flow_id, r.source, r.timestamp, r.method, r.url, r.host, r.client, analysis.app, analysis.app_signal,
-             analysis.app_evidence, analysis.tracker, analysis.company, analysis.category, analysis.endpoint,
-             analysis.rule_source, analysis.match_via, analysis.status, analysis.error,
-             json.dumps(analysis.decode_chain, ensure_ascii=False), payload, r.key or f"{r.source}#{r.flow_id}"),
+            (show(r.flow_id), show(r.source), r.timestamp, show(r.method), show(r.url), show(r.host), show(r.client),
+             show(analysis.app), show(analysis.app_signal), show(analysis.app_evidence), show(analysis.tracker),
+             show(analysis.company), analysis.category, show(analysis.endpoint), analysis.rule_source,
+             analysis.match_via, analysis.status, show(analysis.error), text.dumps(analysis.decode_chain), payload,
+             show(r.key or f"{r.source}#{r.flow_id}")),
         )
         if cur.rowcount == 0:
             return 0
         request_id = int(cur.lastrowid or 0)
         self.db.executemany(
             "INSERT INTO findings(request_id, data_type, value, path, context, detector, detail) VALUES (?,?,?,?,?,?,?)",
-            [(request_id, f.data_type, f.value, f.path, f.context, f.detector, f.detail) for f in analysis.findings],
+            [(request_id, f.data_type, show(f.value), show(f.path), f.context, f.detector, show(f.detail))
+             for f in analysis.findings],
         )
         self.db.executemany("INSERT INTO fields VALUES (?,?,?,?)",
-                            [(request_id, p, v, t) for p, v, t in analysis.fields])
+                            [(request_id, show(p), show(v), t) for p, v, t in analysis.fields])
         for recording in analysis.replays:  # session recordings: latest state replaces the stored one
             self.db.execute("INSERT OR REPLACE INTO replays VALUES (?,?,?,?,?,?)",
                             (recording.key, recording.receiver, recording.app, recording.replay_id,
-                             str(recording.first), json.dumps(recording.summary(), ensure_ascii=False)))
+                             str(recording.first), text.dumps(recording.summary())))
         if commit:
             self.db.commit()
         return request_id
