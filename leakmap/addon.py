@@ -131,6 +131,8 @@ class Leakmap:
         self._rule_names = {rule.id: rule.name for rule in session.analyzer.rules}
         for problem in self.session.rule_problems:
             log.warning(f"leakmap: rule skipped: {problem}")
+            if self._console():  # `leakmap capture` runs mitmdump quietly: say it on the console
+                print(f"leakmap: warning: rule skipped: {printable(str(problem), 300)}", file=sys.stderr, flush=True)
         log.info(f"leakmap: {len(self.session.analyzer.rules)} tracker rules loaded; findings go to {opts.leakmap_db}")
 
     @staticmethod

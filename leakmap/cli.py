@@ -231,9 +231,12 @@ def rules_check(paths: tuple[Path, ...]) -> None:
 @click.option("--no-auth", is_flag=True,
               help="With --lan (or --listen-host): no proxy password. Anyone who can reach this machine can "
                    "then use the proxy, and their traffic lands in your findings.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No console: no listen addresses, device setup or line per tracker request.")
 @click.pass_context
 def capture(ctx: click.Context, label: str, db: str, output: str, block: bool, rule_dirs: tuple[str, ...],
-            first_party: tuple[str, ...], tracker_keys: tuple[str, ...], lan: bool, no_auth: bool) -> None:
+            first_party: tuple[str, ...], tracker_keys: tuple[str, ...], lan: bool, no_auth: bool,
+            quiet: bool) -> None:
     """Run mitmdump with the leakmap addon. Extra arguments go to mitmdump, for example
     `-p 8080`, `--mode wireguard`, `--mode local:Spotify`, `--listen-host`, `--proxyauth` or `-w dump.mitm`.
 
@@ -246,7 +249,7 @@ def capture(ctx: click.Context, label: str, db: str, output: str, block: bool, r
 
     listening = plan(ctx.args, lan, no_auth)
     args = ["-q", "-s", str(script_path()), "--set", f"leakmap_db={db}", "--set", f"leakmap_report={output}",
-            "--set", "leakmap_announce=true"]
+            "--set", f"leakmap_announce={'false' if quiet else 'true'}"]
     if label:
         args += ["--set", f"leakmap_app={label}"]
     if block:

@@ -9,8 +9,10 @@ authentication, since whatever traffic strangers send through it ends up in the 
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
+from pathlib import Path
 
 from mitmproxy import ctx
 
@@ -36,8 +38,9 @@ def _device_lines(server, addresses: list[tuple], proxyauth: str | None) -> list
     port = addresses[0][1]
     if mode_type == "wireguard":
         conf = server.client_conf() if hasattr(server, "client_conf") else None
-        lines = ["  device setup: import this WireGuard configuration (protected by its keys):"]
-        return lines + [f"    {line}" for line in (conf or "").splitlines()]
+        lines = ["  device setup: scan this QR code with the WireGuard app, or import the configuration "
+                 "below (protected by its keys):"]
+        return lines + _qr_lines(conf or "") + [f"    {line}" for line in (conf or "").splitlines()]
     if mode_type not in ("regular", "upstream"):
         return []
     line = f"  device setup: Wi-Fi proxy manual, host <this computer's LAN address>, port {port}"
@@ -45,6 +48,25 @@ def _device_lines(server, addresses: list[tuple], proxyauth: str | None) -> list
         user, _, password = proxyauth.partition(":")
         line += f", user {user}, password {password}"
     return [line, "  then open http://mitm.it on the device to install the certificate."]
+
+
+def _qr_lines(text: str) -> list[str]:
+    """*text* as a QR code drawn with half-block characters, for a phone to scan off the
+    terminal (the WireGuard app imports a tunnel from one)."""
+    if not text:
+        return []
+    import segno
+
+    out = io.StringIO()
+    segno.make(text, error="l").terminal(out=out, compact=True)
+    return out.getvalue().splitlines()
+
+
+def ca_lines() -> list[str]:
+    """Where mitmproxy's CA certificate is, for the device to trust it."""
+    confdir = Path(ctx.options.confdir).expanduser()
+    return [f"  CA certificate: {confdir / 'mitmproxy-ca-cert.pem'} (Android and iOS: {confdir / 'mitmproxy-ca-cert.cer'};"
+            " a device on the proxy can also open http://mitm.it)"]
 
 
 class Exposure:
@@ -80,7 +102,7 @@ class Exposure:
                    "a password: anyone there can use it and their traffic lands in your findings. Set proxyauth "
                    "(--proxyauth user:pass) or listen on 127.0.0.1.") if open_to_network else ""
         if ctx.options.leakmap_announce:
-            print("\n".join(lines + ([warning] if warning else [])), file=sys.stderr, flush=True)
+            print("\n".join(lines + ca_lines() + ([warning] if warning else [])), file=sys.stderr, flush=True)
         elif warning and not self.warned:
             self.warned = True
             log.warning(warning)

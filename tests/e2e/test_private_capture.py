@@ -211,3 +211,42 @@ def test_capture_console_prints_one_line_per_tracker_request(tmp_path, mitm_conf
         output = capture.stop()
     assert line.startswith("email!") and "user_id" in line, line
     assert "report in" in output and "--redact" in output
+
+
+def test_wireguard_capture_prints_a_qr_code_and_the_ca(tmp_path, mitm_confdir):
+    """`--lan --mode wireguard`: the device setup is a QR code the WireGuard app scans, the
+    client configuration, and where the CA certificate is. No password: the keys protect it."""
+    port = free_port()
+    capture = Capture(["--lan", "--db", str(tmp_path / "w.db"), "-o", str(tmp_path / "w.html"), "--",
+                       "--mode", f"wireguard@{port}", "--set", f"confdir={mitm_confdir}"], tmp_path)
+    try:
+        capture.wait_for(r"\[Interface\]")
+        capture.wait_for(r"CA certificate: .*mitmproxy-ca-cert\.pem")
+    finally:
+        output = capture.stop()
+    qr = [line for line in output.splitlines() if set(line.strip()) <= set("█▀▄ ") and len(line.strip()) > 20]
+    assert len(qr) >= 10, output  # a QR code drawn in half blocks
+    assert "scan this QR code with the WireGuard app" in output
+    assert "password" not in output.split("device setup", 1)[1].split("\n", 1)[0]
+
+
+def test_quiet_capture_prints_no_console(tmp_path, mitm_confdir):
+    port = free_port()
+    capture = Capture(["-q", "--block", "--db", str(tmp_path / "q.db"), "-o", str(tmp_path / "q.html"), "--",
+                       "-p", str(port), "--set", f"confdir={mitm_confdir}"], tmp_path)
+    try:
+        capture.wait_for(r"leakmap: capturing")
+        for _ in range(100):  # until mitmdump listens
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        events = b'[{"event":"Quiet","properties":{"token":"t1","distinct_id":"u-quiet"}}]'
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": f"http://127.0.0.1:{port}"}))
+        with opener.open("http://api-js.mixpanel.com/track/", data=b"data=" + base64.b64encode(events), timeout=30):
+            pass
+    finally:
+        output = capture.stop()
+    assert "listening on" not in output and "→ Mixpanel" not in output, output
+    assert "u-quiet" in (tmp_path / "q.html").read_text()
