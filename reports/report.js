@@ -7,6 +7,9 @@
   var state = { app: "", company: "", type: "", sens: 0, q: "" };
   var filtered = Array.prototype.slice.call(document.querySelectorAll("[data-f]"));
   var cells = Array.prototype.slice.call(document.querySelectorAll("td[data-cell]"));
+  // Each data type badge in a matrix cell follows the type and sensitivity filters too, so a
+  // cell shows only what the filters let through (its colour is its highest sensitivity).
+  var cellBadges = Array.prototype.slice.call(document.querySelectorAll("td[data-cell] .badge"));
   var groups = Array.prototype.slice.call(document.querySelectorAll(".fgroup"));
   var paged = Array.prototype.slice.call(document.querySelectorAll("table[data-page]"));
   var textCache = new WeakMap();
@@ -36,6 +39,11 @@
       if (el.hasAttribute("data-count")) { total++; if (ok) shown++; }
     });
     cells.forEach(function (el) { el.classList.toggle("dim", !passes(el, false)); });
+    cellBadges.forEach(function (b) {
+      var level = (b.className.match(/b-(\w+)/) || [])[1] || "";
+      var hide = (state.sens && (RANK[level] || 0) < state.sens) || (state.type && b.textContent !== state.type);
+      b.classList.toggle("fout", !!hide);
+    });
     groups.forEach(function (g) {
       var items = g.querySelectorAll("[data-f]");
       if (!items.length) return;

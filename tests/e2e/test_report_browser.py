@@ -131,6 +131,10 @@ def test_filters_search_and_sorting_change_what_is_shown(sample_page):
     page.select_option("#f-sens", "high")
     levels = set(page.locator("#findings-table tbody tr:visible td:nth-child(5)").all_inner_texts())
     assert levels == {"HIGH"}
+    # the matrix follows the sensitivity filter too: only high-sensitivity types are left in it
+    assert page.locator("#matrix td[data-cell] .badge.b-high:visible").count() > 0
+    assert page.locator("#matrix td[data-cell] .badge.b-low:visible").count() == 0
+    assert page.locator("#matrix td[data-cell] .badge.b-medium:visible").count() == 0
 
     page.click("#f-reset")
     assert sample_page.visible_rows("#findings-table") == all_rows
@@ -142,6 +146,7 @@ def test_filters_search_and_sorting_change_what_is_shown(sample_page):
     page.select_option("#f-type", "latitude")
     assert sample_page.visible_rows("#findings-table") == 1
     assert page.locator("#matrix td.dim").count() > 0
+    assert page.locator("#matrix td[data-cell] .badge:visible").all_inner_texts() == ["latitude"]
 
     page.click("#f-reset")
     header = page.locator("#findings-table th", has_text="Sensitivity")
