@@ -74,6 +74,9 @@ class Attributor:
     def __init__(self, label: str = "") -> None:
         self.label = label
         self._recent: dict[str, tuple[str, float, str]] = {}
+        # tracker project key → the app a stronger signal named in a request carrying it:
+        # the key is stable per app, so later requests with only the key get that name.
+        self._key_app: dict[str, tuple[str, str]] = {}
 
     def observe(self, request: Request) -> None:
         """Learn from a request that is not analysed further (non-tracker traffic)."""
@@ -84,14 +87,20 @@ class Attributor:
     def attribute(self, analysis: Analysis) -> Attribution:
         request = analysis.request
         found = self._strong(analysis)
+        key = analysis.identity.get("project_key")
         if found:
             if request.client and found.signal != "capture_label":
                 self._recent[request.client] = (found.app, request.timestamp, found.evidence)
+            if key and found.signal != "capture_label":
+                self._key_app.setdefault(key, (found.app, found.evidence))
             return found
-        key = analysis.identity.get("project_key")
         if key:
-            return Attribution(f"{analysis.tracker or 'tracker'} project {key}", "payload_project_key",
-                               f"{analysis.identity.get('project_key_path', '')} = {key}")
+            where = f"{analysis.identity.get('project_key_path', '')} = {key}"
+            named = self._key_app.get(key)
+            if named:
+                return Attribution(named[0], "payload_project_key",
+                                   f"{where}, the project key of {named[0]}'s other requests ({named[1]})")
+            return Attribution(f"{analysis.tracker or 'tracker'} project {key}", "payload_project_key", where)
         recent = self._recent.get(request.client) if request.client else None
         if recent and abs(request.timestamp - recent[1]) <= NEARBY_SECONDS:
             return Attribution(recent[0], "same_client_nearby",

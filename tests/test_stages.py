@@ -288,6 +288,18 @@ def test_nearby_requests_of_the_same_client_attribute_the_rest():
     assert attribute(much_later, attributor=attributor) == ("unattributed", "unattributed")
 
 
+def test_a_project_key_seen_with_an_app_name_names_that_app_later():
+    attributor = Attributor()
+    url = "https://collect.acme.example/v1/collect"
+    named = request(url, headers=[("X-Requested-With", "com.example.notes")], client="10.0.0.1")
+    assert attribute(named, {"project_key": "k1"}, attributor=attributor) == ("com.example.notes", "header")
+    alone = request(url, client="10.0.0.2", timestamp=9000.0)  # another client, much later: only the key
+    assert attribute(alone, {"project_key": "k1"}, attributor=attributor) == ("com.example.notes",
+                                                                              "payload_project_key")
+    assert attribute(alone, {"project_key": "k2"}, attributor=attributor) == ("acme project k2",
+                                                                              "payload_project_key")
+
+
 # --- pipeline, store and report ------------------------------------------------------------------
 
 XSS = '<img src=x onerror=alert(1)><script>alert("pwn")</script>'
