@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=100_000, help="total, spread evenly over the endpoints")
     parser.add_argument("--seed", type=int, default=random.randrange(1 << 30))
     parser.add_argument("--max-seconds", type=float, default=Limits().max_seconds)
+    parser.add_argument("--only", default="", help="only the endpoints whose name contains this")
     args = parser.parse_args()
     limits = Limits(max_seconds=args.max_seconds)
     per_endpoint = max(1, args.examples // len(ENDPOINTS))
@@ -71,6 +72,8 @@ def main() -> None:
         session = Session(Store(Path(tmp) / "fuzz.db"), limits=limits)
         gc.freeze()  # a collection must not rescan the rules and hypothesis' state inside a request's time
         for endpoint in ENDPOINTS:
+            if args.only not in endpoint.name:
+                continue
             tally = Tally()
 
             @seed(args.seed)

@@ -342,7 +342,8 @@ def hostile_wire(endpoint: Endpoint) -> st.SearchStrategy[Wire]:
     def build(payload: bytes, extra_headers: Headers, extra_query: list[tuple[str, str]], cut_flip) -> Wire:
         method, url, base_headers, body = endpoint.wrap(payload)
         if extra_query:
-            url += ("&" if "?" in url else "?") + "&".join(f"{quote(k, safe='[]*$')}={v}" for k, v in extra_query)
+            url += ("&" if "?" in url else "?") + "&".join(
+                f"{quote(k.encode('utf-8', 'surrogatepass'), safe='[]*$')}={v}" for k, v in extra_query)
         return method, url, base_headers + extra_headers, _mutate(body, *cut_flip) if any(cut_flip) else body
 
     return st.builds(build, _payload(endpoint), headers, query, damage)
