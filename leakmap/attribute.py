@@ -1,6 +1,6 @@
 """Attribute stage: which app or website sent a request, and the evidence that said so.
 
-Signals, strongest first (DESIGN.md, "Attribution signals"); the first present decides and
+Signals, strongest first (docs/ARCHITECTURE.md, "Contracts"); the first present decides and
 is recorded as `app_signal` with the concrete evidence in `app_evidence`:
   capture_label · capture_app · local_mode · payload_app_id · header · first_party_site ·
   payload_project_key · same_client_nearby · unattributed

@@ -1,4 +1,4 @@
-"""The data-type vocabulary every finding is labelled with (DESIGN.md, "Data types").
+"""The data-type vocabulary every finding is labelled with (docs/ARCHITECTURE.md, "Contracts").
 
 One table holds each type's category and sensitivity so the report, the exports and the
 rule validator all agree. TrackHAR property names map onto ours so results can be compared.

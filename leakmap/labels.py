@@ -20,7 +20,7 @@ import yaml
 from .datatypes import CATEGORIES, DATA_TYPES
 
 SPECIAL = "special"
-# GDPR Art. 9 special categories (and financial data) as DESIGN.md names them: accepted in
+# GDPR Art. 9 special categories (and financial data) as the project's data-type taxonomy names them: accepted in
 # policies and label terms before (and whether or not) a detector produces them.
 SPECIAL_TYPES = frozenset({"health", "sex_life", "religion", "political_opinion", "ethnic_origin", "biometric",
                            "genetic", "financial"})

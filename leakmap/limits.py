@@ -1,8 +1,8 @@
 """Explicit ceilings for hostile input, and the running budget of one request.
 
 Captured traffic is attacker-controlled: an app under test can send any bytes, and one
-request must never cost the whole run. `Limits` are the user's options (DESIGN.md, "Failure
-policy"); a `Budget` is what one request may still spend while it is decoded and
+request must never cost the whole run. `Limits` are the user's options (docs/ARCHITECTURE.md,
+"Failure policy"); a `Budget` is what one request may still spend while it is decoded and
 extracted: CPU time, and output of the steps that expand data (gzip, zlib, LZ-string...).
 The budget is shared by every step and every operation of the request, so a chain
 `base64 → gzip → base64 → gzip` cannot multiply the limit, and an `any` that tries several

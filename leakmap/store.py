@@ -56,7 +56,7 @@ CREATE INDEX IF NOT EXISTS findings_request ON findings(request_id);
 CREATE INDEX IF NOT EXISTS fields_request ON fields(request_id);
 """
 
-# The findings contract (DESIGN.md): the columns of every export, in this order.
+# The findings contract (docs/ARCHITECTURE.md): the columns of every export, in this order.
 EXPORT_COLUMNS = [
     "app", "app_evidence", "app_signal", "client", "tracker", "company", "category", "endpoint", "url", "method",
     "data_type", "data_category", "sensitivity", "value", "path", "context", "detector", "detail", "flow_id",

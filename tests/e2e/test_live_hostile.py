@@ -171,7 +171,7 @@ def test_thousands_of_parameters_do_not_stall_other_connections(block_proxy, ups
 
 
 def test_full_store_is_one_log_line_and_the_proxy_keeps_working(tmp_path, mitm_confdir, upstream: Upstream):
-    with tmpfs(tmp_path / "tiny", "160k") as tiny:
+    with tmpfs(tmp_path / "tiny", "400k") as tiny:  # room for an empty store, not for 16 big requests
         # The store the proxy opens (tmp_path/live.db) lives on the tiny disk; SQLite follows
         # the link and keeps its WAL beside the target. (mitmdump ignores a script whose
         # option is given twice with --set, so the path cannot simply be set again.)
@@ -179,7 +179,7 @@ def test_full_store_is_one_log_line_and_the_proxy_keeps_working(tmp_path, mitm_c
         proxy = start_proxy(tmp_path, mitm_confdir)
         try:
             big = "x" * 40_000
-            for n in range(8):
+            for n in range(16):
                 reply = via_proxy(proxy.port, "POST", MIXPANEL, f"/track/?case=full{n}",
                                   mixpanel_form(event(f"full-{n}", blob=f"{n}{big}")), FORM)
                 assert reply.headers.get("x-leakmap") == "answered-by-proxy", n
