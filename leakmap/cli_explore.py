@@ -16,6 +16,7 @@ from .cli_common import (EXIT_INTERNAL, EXIT_NOTHING_READ, emit, fail, findings_
                          no_bundled_option, open_store, parse_honey, redact_option, replay_captures, replay_limit_options,
                          replay_limits, rules_option, show_secrets_option)
 from .decode import Limits
+from .private_files import make_private
 from .rules import RuleError, load_file
 from .session import Session, parse_indicator
 
@@ -143,12 +144,14 @@ def ids_command(captures: tuple[Path, ...], db: Path | None, fmt: str, table: st
 @click.argument("captures", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--limit", default=20, show_default=True, help="Show at most this many hosts (text format).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the ranking as an HTML page (self-contained, like the report).")
 @click.option("--app", "label", default="", help="Label every request in these captures as sent by this app.")
 @rules_option
 @no_bundled_option
 @honey_option
-def discover(captures: tuple[Path, ...], fmt: str, limit: int, label: str, rule_dirs: tuple[Path, ...],
-             no_bundled_rules: bool, honey: tuple[str, ...]) -> None:
+def discover(captures: tuple[Path, ...], fmt: str, limit: int, output: Path | None, label: str,
+             rule_dirs: tuple[Path, ...], no_bundled_rules: bool, honey: tuple[str, ...]) -> None:
     """Rank the hosts no rule covers by how tracker-like their traffic is, with the evidence:
     values the detectors recognise, identifier-like values repeated across requests, batched
     events, beacon-like endpoints, being third party to the page. Draft a rule for one with
@@ -157,8 +160,12 @@ def discover(captures: tuple[Path, ...], fmt: str, limit: int, label: str, rule_
 
     ranked = discovery.discover(captures, loaded_rules(rule_dirs, no_bundled_rules), Limits(), parse_honey(honey),
                                 label, lambda p: click.echo(f"leakmap: {p}", err=True))
+    if output is not None:
+        make_private(output)
+        output.write_text(discovery.render_html(ranked, [str(c) for c in captures]), encoding="utf-8")
+        click.echo(f"discover: {len(ranked)} hosts written to {output}", err=True)
     emit(json.dumps(ranked, indent=2, ensure_ascii=False) + "\n" if fmt == "json" else
-          discovery.text_report(ranked, limit), None)
+         discovery.text_report(ranked, limit), None)
 
 
 @click.command("draft")

@@ -13,6 +13,8 @@ Per host we keep counters and a bounded sample, never the requests themselves.
 
 from __future__ import annotations
 
+import time
+
 import math
 import re
 from collections import Counter
@@ -306,3 +308,22 @@ def text_report(ranked: list[dict[str, Any]], limit: int) -> str:
     if len(ranked) > limit:
         lines.append(f"… {len(ranked) - limit} more hosts (--limit, or --format json)")
     return "\n".join(lines) + "\n" if lines else "no host outside the rules was contacted\n"
+
+
+def render_html(ranked: list[dict[str, Any]], captures: list[str]) -> str:
+    """The ranking as one self-contained page, under the report's Content-Security-Policy and
+    stylesheet (reports/discover.html.j2)."""
+    import jinja2
+    from markupsafe import Markup
+
+    from . import __version__
+    from .datatypes import DATA_TYPES
+    from .report import _asset, content_security_policy, templates_dir
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    style = _asset("report.css")
+    return env.get_template("discover.html.j2").render(
+        hosts=ranked, captures=captures, version=__version__, sens={t: d.sensitivity for t, d in DATA_TYPES.items()},
+        generated=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        csp=content_security_policy("", style), style=Markup(style))

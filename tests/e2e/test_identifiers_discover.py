@@ -192,8 +192,14 @@ def test_discover_ranks_the_uncovered_tracker_with_evidence(dump, without_postho
     assert any(e.startswith("detector key_name") for e in top["evidence"])
     assert any("repeated in 2 requests" in e for e in top["evidence"]), top["evidence"]
     assert f"third party to {APP}" in top["evidence"]
-    text = leakmap("discover", str(dump), "--no-bundled-rules", "--rules", str(without_posthog), cwd=dump.parent)
+    page = dump.parent / "discover.html"
+    text = leakmap("discover", str(dump), "--app", APP, "--no-bundled-rules", "--rules", str(without_posthog),
+                   "-o", str(page), cwd=dump.parent)
     assert POSTHOG_HOST in text.stdout.splitlines()[0]
+    html = page.read_text()  # the same ranking as a page, under the report's CSP
+    assert 'content="default-src &#39;none&#39;' in html and "<script" not in html
+    first_row = html[html.index("<tbody>"):].split("</tr>")[0]
+    assert POSTHOG_HOST in first_row and f"third party to {APP}" in first_row
 
 
 def test_draft_rule_passes_check_and_reproduces_findings(dump, without_posthog, discovered):
