@@ -518,9 +518,14 @@ def step_grpc(value: Any, limits: Limits) -> list[Any]:
     protobuf (as step `protobuf`) or, when it is not protobuf, bytes. gzip-compressed
     messages are inflated."""
     try:
-        return grpc_frames.open_messages(_as_bytes(value), limits.max_fields, limits.max_decompressed)
+        return grpc_frames.open_messages(_as_bytes(value), limits.max_fields, limits.max_decompressed,
+                                         deadline=limits.deadline)
     except grpc_frames.GrpcError as e:
         raise DecodeError(str(e)) from None
+    except protobuf.ProtobufLimit as e:
+        raise LimitError(f"gRPC protobuf: {e}") from None
+    except TimeoutError:
+        raise TookTooLong(limits.max_seconds) from None
 
 
 StepFn = Callable[[Any, Limits], Any]

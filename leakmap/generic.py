@@ -215,8 +215,7 @@ class GenericPath:
             if part in doc:
                 doc[part] = opener.walk(doc[part], part, 0)
         if isinstance(doc.get("body"), bytes) and grpc_frames.is_grpc(request):  # length-prefixed protobuf
-            doc["body"] = grpc_frames.open_body(request, doc["body"], self.limits.max_fields,
-                                                self.limits.max_decompressed)
+            doc["body"] = grpc_frames.open_body(request, doc["body"], limits)
             doc["body"] = opener.walk(doc["body"], "body", 0) if not isinstance(doc["body"], bytes) else doc["body"]
         if isinstance(doc.get("body"), bytes):
             doc["body"] = opener.open_bytes(doc["body"], "body")

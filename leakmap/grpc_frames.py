@@ -11,10 +11,13 @@ decodes, automatically by content type.
 
 from __future__ import annotations
 
+import math
+
 import struct
 from typing import Any
 
 from . import compression, protobuf
+from .limits import LimitError, Limits, TookTooLong
 from .model import Request
 
 PREFIX = 5
@@ -54,22 +57,31 @@ def split_messages(body: bytes, max_messages: int, max_decompressed: int, encodi
     return messages
 
 
-def open_messages(body: bytes, max_messages: int, max_decompressed: int, encoding: str = "gzip") -> list[Any]:
-    """[message, …]: each as protobuf (field numbers as keys) or, when it is not protobuf, bytes."""
+def open_messages(body: bytes, max_messages: int, max_decompressed: int, encoding: str = "gzip",
+                  deadline: float = math.inf) -> list[Any]:
+    """[message, …]: each as protobuf (field numbers as keys) or, when it is not protobuf, bytes.
+    A protobuf limit (ProtobufLimit) or the request's *deadline* (TimeoutError) stops it."""
     opened: list[Any] = []
     for message in split_messages(body, max_messages, max_decompressed, encoding):
         try:
-            opened.append(protobuf.decode_message(message) if message else {})
+            opened.append(protobuf.decode(message, max_values=max_messages * 25, deadline=deadline) if message else {})
+        except protobuf.ProtobufLimit:
+            raise
         except protobuf.ProtobufError:
             opened.append(message)
     return opened
 
 
-def open_body(request: Request, body: bytes, max_messages: int, max_decompressed: int) -> Any:
+def open_body(request: Request, body: bytes, limits: Limits) -> Any:
     """For a gRPC request no rule decodes: its opened messages, or the body as it was when
-    the framing is broken (the generic detectors still look at it)."""
+    the framing is broken (the generic detectors still look at it). The request's budget
+    (*limits*, with its deadline) applies."""
     encoding = request.header("grpc-encoding").strip().lower() or "gzip"
     try:
-        return open_messages(body, max_messages, max_decompressed, encoding)
+        return open_messages(body, limits.max_fields, limits.max_decompressed, encoding, limits.deadline)
     except GrpcError:
         return body
+    except protobuf.ProtobufLimit as e:
+        raise LimitError(f"gRPC protobuf: {e}") from None
+    except TimeoutError:
+        raise TookTooLong(limits.max_seconds) from None

@@ -332,8 +332,7 @@ class Analyzer:
             analysis.decode_chain = log
             errors.extend(step_errors)
         elif isinstance(doc.get("body"), bytes) and grpc_frames.is_grpc(analysis.request):
-            doc["body"] = grpc_frames.open_body(analysis.request, doc["body"], self.limits.max_fields,
-                                                self.limits.max_decompressed)
+            doc["body"] = grpc_frames.open_body(analysis.request, doc["body"], budget.step_limits())
         elif isinstance(doc.get("body"), bytes):
             # No rule says how to decode it: look at it as text, if it is text.
             try:
