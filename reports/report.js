@@ -173,6 +173,23 @@
   document.querySelectorAll("details.req").forEach(function (d) {
     d.addEventListener("toggle", function () { if (d.open) materialize(d); });
   });
+  // Printing or saving as PDF keeps the proof: every evidence entry the filters list is
+  // opened (with its decoded request) for the print, and closed again after it.
+  var openedForPrint = [];
+  function openForPrint() {
+    document.querySelectorAll("details.req:not(.fout)").forEach(function (d) {
+      materialize(d);
+      [d].concat(Array.prototype.slice.call(d.querySelectorAll("details"))).forEach(function (e) {
+        if (!e.open) { e.open = true; openedForPrint.push(e); }
+      });
+    });
+  }
+  function closeAfterPrint() {
+    openedForPrint.forEach(function (e) { e.open = false; });
+    openedForPrint = [];
+  }
+  window.addEventListener("beforeprint", openForPrint);
+  window.addEventListener("afterprint", closeAfterPrint);
   document.getElementById("filters").hidden = false;
   apply();
   window.addEventListener("hashchange", openTarget);

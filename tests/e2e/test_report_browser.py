@@ -164,6 +164,22 @@ def test_print_layout_hides_the_controls(sample_page):
     assert page.locator("#matrix").is_visible()
 
 
+def test_printing_keeps_the_evidence_of_listed_requests(sample_page):
+    """Saving as PDF (Chromium's own print path) includes every listed request's proof, which
+    the page keeps as inert templates until opened, and leaves the page as it was."""
+    import io
+
+    import pypdf
+
+    page = sample_page.page
+    assert page.locator("details.req[open]").count() == 0
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(page.pdf())).pages)
+    text = text.replace("\ufb01", "fi")  # the PDF's "fi" ligature
+    assert text.count("Decoded request (findings outlined)") == page.locator("details.req").count() > 0
+    assert "user_email" in text and "jane.doe@example.com" in text
+    assert page.locator("details.req[open]").count() == 0  # closed again after printing
+
+
 @pytest.mark.parametrize("bypass_csp", [False, True], ids=["with-csp", "escaping-alone"])
 def test_hostile_capture_runs_no_script_and_injects_no_markup(browser, tmp_path, bypass_csp):
     store = hostile_store(tmp_path / "h.db")
