@@ -84,7 +84,8 @@ def is_loopback(host: str) -> bool:
         return False  # a name: assume it resolves to the network
 
 
-def _ipv6_loopback_works() -> bool:
+def ipv6_loopback_works() -> bool:
+    """Whether this machine can bind ::1 (containers often have no IPv6 loopback)."""
     try:
         with socket.socket(socket.AF_INET6) as probe:
             probe.bind(("::1", 0))
@@ -106,7 +107,7 @@ def _loopback_specs(mode: ProxyMode, port: int | None) -> list[str]:
     if listen_port is None:
         return [mode.full_spec]
     head = mode.type_name + (f":{mode.data}" if mode.data else "")
-    hosts = LOOPBACK_HOSTS if _ipv6_loopback_works() else LOOPBACK_HOSTS[:1]
+    hosts = LOOPBACK_HOSTS if ipv6_loopback_works() else LOOPBACK_HOSTS[:1]
     return [f"{head}@{host}:{listen_port}" for host in hosts]
 
 

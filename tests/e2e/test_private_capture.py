@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from conftest import free_port
+from leakmap.listen_plan import ipv6_loopback_works
 from support.applovin_sdk import encode_v2
 from support.sockets import listening_addresses
 
@@ -34,15 +35,6 @@ SDK_KEY = "05TMDQ5tZabpXQ45_UTbmEGNUtRAzpEcf4IrJSvWkx8xkmVrX8D5YVhKnOdJWQrFYyLN8
 SECRET = SDK_KEY[:32]
 IDFA = "38400000-8cf0-11bd-b23e-10b96e40000d"
 TRACKER_URL = "http://ms4.applovin.com/1.0/mediate"
-
-
-def _ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
 class Capture:
@@ -119,9 +111,9 @@ def test_capture_is_loopback_only_private_and_never_keeps_the_key(tmp_path, mitm
                        "--", "-p", str(port), "--set", f"confdir={mitm_confdir}", "-w", str(dump)], tmp_path)
     try:
         capture.wait_for(r"listening on 127\.0\.0\.1:")
-        expected = {("127.0.0.1", port)} | ({("::1", port)} if _ipv6_loopback() else set())
+        expected = {("127.0.0.1", port)} | ({("::1", port)} if ipv6_loopback_works() else set())
         assert listening_addresses(capture.process.pid) == expected
-        assert f"[::1]:{port}" in capture.output or not _ipv6_loopback()
+        assert f"[::1]:{port}" in capture.output or not ipv6_loopback_works()
         assert post_via(port) == 204  # loopback: no password asked
         wal = db.with_name(db.name + "-wal")
         assert wal.exists() and mode(wal) == 0o600 and mode(db) == 0o600 and mode(out) == 0o700
