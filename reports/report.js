@@ -32,11 +32,17 @@
   }
 
   function apply() {
-    var shown = 0, total = 0;
+    // Counted in findings, the unit of the header's total: each row of the findings table is
+    // one app, receiver and data type, and data-count says how many findings it stands for.
+    var shown = 0, total = 0, rowsShown = 0;
     filtered.forEach(function (el) {
       var ok = passes(el, true);
       el.classList.toggle("fout", !ok);
-      if (el.hasAttribute("data-count")) { total++; if (ok) shown++; }
+      if (el.hasAttribute("data-count")) {
+        var n = Number(el.getAttribute("data-count")) || 1;
+        total += n;
+        if (ok) { shown += n; rowsShown++; }
+      }
     });
     cells.forEach(function (el) { el.classList.toggle("dim", !passes(el, false)); });
     cellBadges.forEach(function (b) {
@@ -53,7 +59,7 @@
     });
     paged.forEach(function (t) { t.page = 0; paginate(t); });
     var status = document.getElementById("filter-status");
-    if (status) status.textContent = shown + " of " + total + " findings rows shown";
+    if (status) status.textContent = shown + " of " + total + " findings shown (" + rowsShown + " rows)";
   }
 
   function paginate(table) {

@@ -5,6 +5,8 @@ no script and injects no markup, with the page's CSP and without it (escaping al
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,8 +122,14 @@ def test_filters_search_and_sorting_change_what_is_shown(sample_page):
     all_rows = sample_page.visible_rows("#findings-table")
     other_app = "mixpanel project b61e0d2c9a8f4e3b8c7d6a5f4e3d2c1b"
 
+    # the filter bar counts findings, the header's unit: both say 40
+    header = page.locator("div:has(> b)").filter(has_text=re.compile(r"^\s*\d+\s*findings\s*$")).first.inner_text()
+    status = page.locator("#filter-status").inner_text()
+    assert header.split()[0] == "40" and status.startswith("40 of 40 findings shown (20 rows)"), (header, status)
     page.select_option("#f-app", other_app)
     assert not page.locator("#matrix tbody tr", has_text=SAMPLE_APP).is_visible()
+    narrowed_status = page.locator("#filter-status").inner_text()
+    assert narrowed_status.startswith(("19 of 40", "21 of 40")), narrowed_status
     assert page.locator("#matrix tbody tr", has_text=other_app).is_visible()
     narrowed = sample_page.visible_rows("#findings-table")
     assert 0 < narrowed < all_rows
