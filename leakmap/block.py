@@ -59,7 +59,7 @@ def _form_text(request: Request) -> str:
 
 def reply_params(request: Request, endpoint: Endpoint) -> dict[str, str]:
     """The query and form parameters the endpoint's reply reads (query first)."""
-    wanted = endpoint.reply_param_names()
+    wanted = endpoint.reply_params
     found: dict[str, str] = {}
     if wanted:
         _first_values(request.query, wanted, found)

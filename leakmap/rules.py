@@ -202,6 +202,9 @@ class Endpoint:
     # An operation decodes the whole query (`at: query`): the document then holds the raw
     # query text, for formats where the order of parameters carries meaning.
     parses_query: bool = False
+    # The request parameters `reply` looks at (`if_param`, `{param:NAME}`): block mode picks
+    # only these out of the request, in one pass, whatever its size. Computed at load.
+    reply_params: frozenset[str] = frozenset()
 
     def reply(self, params: dict[str, Any]) -> dict[str, Any]:
         """The block-mode answer for a request with these query/form parameters: the first
@@ -214,12 +217,6 @@ class Endpoint:
                     return {**variant, "body": echo_params(variant["body"], params)}
                 return variant
         return {}
-
-    def reply_param_names(self) -> frozenset[str]:
-        """The request parameters `reply` looks at (`if_param`, `{param:NAME}`): block mode
-        picks only these out of the request, in one pass, whatever its size."""
-        return frozenset(name for variant in self.replies
-                         for name in (variant.get("if_param"), *_ECHO.findall(variant.get("body", ""))) if name)
 
     def accepts(self, method: str, path: str) -> bool:
         """Method and path conditions (the host was matched by the index)."""
@@ -339,6 +336,7 @@ def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: An
         if host != host.lower() or " " in host or "/" in host:
             fail(where + ["hosts"], f"host {host!r} must be a lower-case host name (or *.domain)")
     sources = (ep["source"],) if isinstance(ep["source"], str) else tuple(ep["source"])
+    replies = ep["reply"] if isinstance(ep.get("reply"), list) else [ep.get("reply", {})]
     return Endpoint(
         rule=rule,
         id=ep["id"],
@@ -354,12 +352,18 @@ def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: An
         shape_require=parse_list("require", shape),
         shape_params=tuple(shape.get("params", [])),
         shape_headers=tuple(h.lower() for h in shape.get("headers", [])),
-        replies=ep["reply"] if isinstance(ep.get("reply"), list) else [ep.get("reply", {})],
+        replies=replies,
         sources=sources,
         shared_host=bool(ep.get("shared_host", False)),
         variants=tuple(variants),
         parses_query=any(op.segments == ("query",) for op in operations),
+        reply_params=_reply_params(replies),
     )
+
+
+def _reply_params(replies: list[dict[str, Any]]) -> frozenset[str]:
+    return frozenset(name for variant in replies
+                     for name in (variant.get("if_param"), *_ECHO.findall(variant.get("body", ""))) if name)
 
 
 def bundled_rules_dir() -> Path:

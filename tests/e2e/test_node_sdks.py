@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from support.chromium import not_answered, proxy_flows
 from support.node import require_node, run_drivers, stored_requests, tracker_findings
 
 pytestmark = [
@@ -172,15 +173,10 @@ def test_every_request_is_a_decoded_tracker_request(capture):
 
 
 def test_every_answer_came_from_the_proxy_with_2xx(capture):
-    from mitmproxy import io
-
     proxy, _ = capture
-    with proxy.dump.open("rb") as fh:
-        flows = list(io.FlowReader(fh).stream())
+    flows = proxy_flows(proxy)
     assert len(flows) == sum(EXPECTED_REQUESTS.values())
-    assert all(f.response and 200 <= f.response.status_code < 300
-               and f.response.headers.get("x-leakmap") == "answered-by-proxy" for f in flows), \
-        [(f.request.pretty_url, f.response and f.response.status_code) for f in flows]
+    assert not not_answered(flows)
 
 
 @pytest.mark.parametrize("sdk", SDKS)
