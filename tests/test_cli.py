@@ -138,3 +138,24 @@ def test_addon_path_names_the_script_mitmdump_loads():
     result = subprocess.run([sys.executable, "-m", "leakmap.cli", "addon-path"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert Path(result.stdout.strip()) == ROOT / "addons" / "leakmap.py"
+
+
+# --- the demo's sample: several apps, several companies, each app named by its traffic -------
+MULTI_SAMPLE = ROOT / "samples" / "multi-app-sample.mitm"
+
+
+def test_demo_sample_names_three_apps_and_their_trackers(tmp_path):
+    """scripts/demo's capture: every tracker request is attributed to the app that sent it, by
+    the evidence the traffic gives (site from Origin, app from User-Agent or payload)."""
+    result = run("analyze", str(MULTI_SAMPLE), "-o", "r.html", "--findings", "f.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads((tmp_path / "f.json").read_text())
+    pairs = {(r["app"], r["tracker"]) for r in rows}
+    assert pairs == {("shop.example", "posthog"), ("shop.example", "amplitude"), ("shop.example", "bugsnag"),
+                     ("Notes", "mixpanel"), ("Notes", "segment"), ("Notes", "sentry"),
+                     ("FitTrack", "mixpanel"), ("FitTrack", "posthog"), ("FitTrack", "amplitude")}, pairs
+    signals = {r["app"]: r["app_signal"] for r in rows if r["tracker"] == "mixpanel"}
+    assert signals == {"Notes": "header", "FitTrack": "header"}
+    found = {(r["app"], r["data_type"], r["value"]) for r in rows}
+    assert {("Notes", "phone", "+14155550123"), ("FitTrack", "latitude", "52.52"),
+            ("shop.example", "email", "maria.garcia@example.com")} <= found, sorted(found)
