@@ -19,7 +19,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +33,7 @@ PCAP_MAGICS = {b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"
 PCAPDROID_MAGIC = 0x01072021
 MAX_OPEN_STREAMS = 10_000  # HTTP/2 requests whose body is still arriving; beyond this the oldest is cut
 FIELDS = (
-    "frame.number", "frame.time_epoch", "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "eth.trailer",
+    "frame.number", "frame.time_epoch", "tcp.stream", "udp.stream", "quic.version", "ip.src", "ipv6.src", "tcp.srcport", "eth.trailer",
     "tls.handshake.type", "tls.handshake.extensions_server_name",
     "http.request.method", "http.request.full_uri", "http.request.line", "http.content_length_header",
     "http.file_data", "data.data", "media.type",
@@ -96,6 +96,7 @@ class _Reassembler:
         self.source, self.limits = source, limits
         self.open: dict[tuple[str, str], _OpenRequest] = {}
         self.tls_streams: dict[str, str] = {}  # tcp.stream → SNI of its ClientHello
+        self.quic_streams: dict[str, str] = {}  # udp.stream → SNI of its QUIC ClientHello
         self.http_streams: set[str] = set()
         self.apps: dict[str, str] = {}  # tcp.stream → PCAPdroid app name
 
@@ -109,7 +110,11 @@ class _Reassembler:
         if app:
             self.apps.setdefault(stream, app)
         if "1" in layers.get("tls_handshake_type", []):
-            self.tls_streams.setdefault(stream, one("tls.handshake.extensions_server_name"))
+            sni = one("tls.handshake.extensions_server_name")
+            if "quic_version" in layers:  # QUIC carries its ClientHello in (keyless) Initial packets
+                self.quic_streams.setdefault(one("udp.stream"), sni)
+            else:
+                self.tls_streams.setdefault(stream, sni)
         common = {"timestamp": float(one("frame.time_epoch") or 0), "client": one("ip.src") or one("ipv6.src"),
                   "stream": stream, "port": one("tcp.srcport"), "frame": one("frame.number") or f"r{number}"}
         if "http_request_method" in layers:
@@ -224,10 +229,19 @@ class _Reassembler:
             yield self._close(key)
         hidden = {s: sni for s, sni in self.tls_streams.items() if s not in self.http_streams}
         if hidden:
-            names = sorted({sni for sni in hidden.values() if sni})
-            shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
             yield Problem(self.source, "", f"{len(hidden)} TLS connections without keys (not decrypted; give the "
-                                           f"client's SSLKEYLOGFILE with --keylog){': ' + shown if shown else ''}")
+                                           f"client's SSLKEYLOGFILE with --keylog){_hosts(hidden.values())}")
+        if self.quic_streams:
+            yield Problem(self.source, "", f"{len(self.quic_streams)} QUIC (HTTP/3) connections not read (leakmap "
+                                           "does not open QUIC in packet captures; capture them through mitmproxy's "
+                                           f"WireGuard or local mode){_hosts(self.quic_streams.values())}")
+
+
+def _hosts(names: Iterable[str]) -> str:
+    """`: a.example, b.example and 3 more` for a problem line, or nothing when no name is known."""
+    known = sorted({name for name in names if name})
+    shown = ", ".join(known[:8]) + (f" and {len(known) - 8} more" if len(known) > 8 else "")
+    return f": {shown}" if shown else ""
 
 
 def _lines(stream: IO[bytes], max_line: int) -> Iterator[bytes]:

@@ -84,15 +84,16 @@ if app == "notes":
     from segment.analytics import Client
     seg = Client("notesSegmentWriteKey0042", sync_mode=True, max_retries=1)
     context = {"app": {"name": "Notes", "version": "3.2.1", "build": "321"},
-               "device": {"manufacturer": "Google", "model": "Pixel 8", "advertisingId": "38400000-8cf0-11bd-b23e-10b96e40000d",
-                          "adTrackingEnabled": True},
+               "device": {"manufacturer": "Google", "model": "Pixel 8", "adTrackingEnabled": True,
+                          "advertisingId": "38400000-8cf0-11bd-b23e-10b96e40000d"},
                "os": {"name": "Android", "version": "14"}, "locale": "en-US", "timezone": "America/Los_Angeles",
                "network": {"carrier": "T-Mobile", "wifi": True}}
-    seg.identify(user, {"email": "jane.doe@example.com", "name": "Jane Doe"}, context=context, anonymous_id="7c1e9a52-3b4d-4e6f-8a9b-0c1d2e3f4a5b")
+    seg.identify(user, {"email": "jane.doe@example.com", "name": "Jane Doe"}, context=context,
+                 anonymous_id="7c1e9a52-3b4d-4e6f-8a9b-0c1d2e3f4a5b")
     seg.track(user, "Note Shared", {"channel": "email", "recipient": "sam.lee@example.org"}, context=context)
     import sentry_sdk
-    sentry_sdk.init(dsn="https://0a1b2c3d4e5f60718293a4b5c6d7e8f9@o450001.ingest.sentry.io/4500001", release="notes@3.2.1",
-                    send_default_pii=True)
+    sentry_sdk.init(dsn="https://0a1b2c3d4e5f60718293a4b5c6d7e8f9@o450001.ingest.sentry.io/4500001",
+                    release="notes@3.2.1", send_default_pii=True)
     sentry_sdk.set_user({"id": user, "email": "jane.doe@example.com", "ip_address": "203.0.113.24"})
     sentry_sdk.capture_message("Sync failed for notebook 'Therapy notes'")
     sentry_sdk.flush()
@@ -107,7 +108,8 @@ elif app == "fittrack":
     ph = Posthog("phc_fitTrackProjectKey000000000000000000000002", host="https://us.i.posthog.com", sync_mode=True,
                  max_retries=1)
     ph.capture("Workout Finished", distinct_id=user, properties={
-        "$app_name": "FitTrack", "$app_version": "5.1", "$os": "iOS", "$os_version": "17.2", "$device_model": "iPhone15,2",
+        "$app_name": "FitTrack", "$app_version": "5.1", "$os": "iOS", "$os_version": "17.2",
+        "$device_model": "iPhone15,2",
         "$set": {"email": user, "name": "Jane Doe"}, "distance_km": 5.2, "avg_heart_rate": 142})
     ph.shutdown()
     from amplitude import Amplitude, BaseEvent, Config
