@@ -114,9 +114,12 @@ SCHEMA: dict[str, Any] = {
                     "shape": {
                         "type": "object",
                         "required": ["require"],
-                        "anyOf": [{"required": ["segments"]}, {"required": ["params"]}, {"required": ["headers"]}],
+                        "anyOf": [{"required": ["segments"]}, {"required": ["params"]}, {"required": ["headers"]},
+                                  {"required": ["path_prefix"]}],
                         "additionalProperties": False,
-                        "properties": {"segments": _PATHS, "params": _PATHS, "headers": _PATHS, "require": _PATHS},
+                        "properties": {"segments": _PATHS, "params": _PATHS, "headers": _PATHS, "require": _PATHS,
+                                       "path_prefix": {"type": "array", "minItems": 1,
+                                                       "items": {"type": "string", "pattern": "^/[^/]+/"}}},
                     },
                     "reply": {"oneOf": [_REPLY, {"type": "array", "items": _REPLY, "minItems": 1}]},
                     "source": {"oneOf": [{"type": "string"}, _PATHS]},
@@ -258,6 +261,9 @@ class Endpoint:
     # Request header names (lower case) that mark the format on any host and path (servers
     # the app owner runs, whose endpoints the app configures).
     shape_headers: tuple[str, ...] = ()
+    # Path prefixes (`/b/ss/`) that mark the format on any host, for formats whose last path
+    # segment varies (Adobe's `/b/ss/<suite>/1/<version>/s<random>`).
+    shape_prefixes: tuple[str, ...] = ()
     variants: tuple[RecordVariant, ...] = ()  # looked up before `fields` for matching records
     # The hosts also serve other companies' or products' APIs (www.googleapis.com): only
     # requests this endpoint's path accepts belong to the tracker, the rest are not claimed.
@@ -281,6 +287,13 @@ class Endpoint:
                     return {**variant, "body": echo_params(variant["body"], params)}
                 return variant
         return {}
+
+    def shape_accepts(self, method: str, path: str) -> bool:
+        """Method and, for an endpoint with no host, path conditions of a request on a host
+        no rule names (with hosts, a proxy may have rewritten the path)."""
+        if self.methods and method not in self.methods:
+            return False
+        return bool(self.hosts) or self.path is None or self.path.search(path) is not None
 
     def accepts(self, method: str, path: str) -> bool:
         """Method and path conditions (the host was matched by the index)."""
@@ -483,6 +496,7 @@ def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: An
         shape_require=parse_list("require", shape),
         shape_params=tuple(shape.get("params", [])),
         shape_headers=tuple(h.lower() for h in shape.get("headers", [])),
+        shape_prefixes=tuple(shape.get("path_prefix", [])),
         replies=replies,
         sources=sources,
         shared_host=bool(ep.get("shared_host", False)),

@@ -12,7 +12,7 @@ import brotli
 import pytest
 import zstandard
 
-from leakmap import compression, decode, paths
+from leakmap import applovin_xor, compression, decode, paths
 from leakmap.attribute import Attributor
 from leakmap.extract import Indicator, classify_key, extract
 from leakmap.match import HostIndex, registrable_domain
@@ -836,8 +836,8 @@ def test_keyed_step_gets_the_user_key_and_says_which_it_needs():
 
 def test_mix64_shifts_arithmetic_or_logical():
     # 1 → after the first multiply the top bit is set, so the two shift kinds differ.
-    assert decode._mix64(1, arithmetic=True) != decode._mix64(1, arithmetic=False)
-    assert decode._mix64(0, arithmetic=True) == decode._mix64(0, arithmetic=False) == 0
+    assert applovin_xor._mix64(1, arithmetic=True) != applovin_xor._mix64(1, arithmetic=False)
+    assert applovin_xor._mix64(0, arithmetic=True) == applovin_xor._mix64(0, arithmetic=False) == 0
 
 
 def test_analyzer_takes_keys_rules_use_and_masks_them(tmp_path):
