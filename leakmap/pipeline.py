@@ -331,6 +331,8 @@ class Analyzer:
             analysis.rule_source = " ".join(endpoint.sources)
             log, step_errors = run_operations(doc, endpoint.operations, self.limits, self.keys, budget)
             analysis.decode_chain = log
+            if endpoint.status != "stable":  # the evidence says how far this endpoint's format is checked
+                analysis.decode_chain.insert(0, f"rule status: {endpoint.status} ({analysis.tracker}/{endpoint.id})")
             errors.extend(step_errors)
         elif isinstance(doc.get("body"), bytes) and grpc_frames.is_grpc(analysis.request):
             doc["body"] = grpc_frames.open_body(analysis.request, doc["body"], budget.step_limits())
@@ -398,9 +400,9 @@ class Analyzer:
                 # not recognised) and try no more shapes.
                 return Analysis(request, "no_rule", error=analysis.error, payload=analysis.payload)
             if analysis.status == "decoded" and self._has_required(doc, endpoint):
-                known = "" if not endpoint.hosts else f", not a known {rule.name} host"
-                analysis.decode_chain.insert(0, f"recognised by payload shape on {request.host} "
-                                                f"(found by {candidate.found_by}{known})")
+                where = f"host {request.host} is not a known {rule.name} host: recognised by payload shape" \
+                    if endpoint.hosts else f"recognised by payload shape on {request.host}"
+                analysis.decode_chain.insert(0, f"{where} (found by {candidate.found_by})")
                 return analysis
         return None
 

@@ -201,3 +201,12 @@ def test_exact_and_wildcard_paths_agree_on_arrays(tmp_path):
     fields = load_file(_write(tmp_path, text)).endpoints[0].fields
     assert fields.lookup("tags[3]")[0] == "other_id"              # exact path through an array
     assert fields.lookup("props.list[0].x")[0] == "custom_property"  # `props.**`
+
+
+def test_the_readme_example_rule_loads(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Writing rules"):]
+    example = section[section.index("```yaml\n") + 8:section.index("```\n", section.index("```yaml\n") + 8)]
+    rule = load_file(_write(tmp_path, example))
+    assert [(e.id, e.status, bool(e.hosts)) for e in rule.endpoints] == [("collect", "stable", True),
+                                                                       ("self_hosted", "experimental", False)]
