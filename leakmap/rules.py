@@ -33,7 +33,7 @@ REQUEST_ROOTS = ("query", "path", "body", "header", "cookie")
 RECORD_ROOT = "record"
 STATUSES = ("stable", "experimental", "unverified")
 #: What a tracker does for its customers; the report groups receivers by it.
-RULE_CATEGORIES = ("advertising", "analytics", "attribution", "consent", "customer_data", "engagement",
+RULE_CATEGORIES = ("advertising", "analytics", "attribution", "consent_management", "customer_data", "engagement",
                    "error_reporting", "experimentation", "monitoring", "session_replay", "social", "tag_manager")
 MIGRATE_HINT = "rules written for leakmap before one `fields` map: run `python scripts/migrate_rules.py FILE...`"
 
