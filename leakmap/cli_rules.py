@@ -11,7 +11,7 @@ import json
 import click
 
 from . import datatypes
-from .rules import published_schema
+from .rule_schema import published_schema
 
 
 @click.command("schema")

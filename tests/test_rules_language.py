@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from leakmap import datatypes, paths
 from leakmap.cli import main
 from leakmap.labels import data_file
-from leakmap.rules import SCHEMA_FILE, RuleError, bundled_rules_dir, load_file, published_schema
+from leakmap.rule_schema import SCHEMA_FILE, published_schema
+from leakmap.rules import RuleError, bundled_rules_dir, load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("migrate_rules", ROOT / "scripts" / "migrate_rules.py")
