@@ -86,8 +86,9 @@ def requests_by_host(db: Path) -> dict[str, list[tuple[str, str, str, str]]]:
 def test_sdk_on_a_first_party_host_is_recognised_and_flagged(capture, host, tracker, endpoint, key):
     rows = requests_by_host(capture.db).get(host, [])
     assert any(r[:3] == (tracker, endpoint, "payload_shape") for r in rows), rows
-    chain = next(r[3] for r in rows if r[0] == tracker)
-    assert chain.startswith(f"host {host} is not a known ") and f"recognised by payload shape (found by {key}" in chain
+    chain = json.loads(next(r[3] for r in rows if r[0] == tracker))  # stored as JSON text
+    assert chain[0].startswith(f"host {host} is not a known ") and \
+        f"recognised by payload shape (found by {key}" in chain[0], chain
 
 
 def test_honey_values_come_out_under_the_recognised_tracker(capture):
