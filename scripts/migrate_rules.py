@@ -124,17 +124,6 @@ def _anchor_or_alias(text: str, key: yaml.Node) -> str:
     return re.match(r"[*&][^\s,\]}]+", after).group(0)[1:]
 
 
-def _reindent(lines: list[str], base: int, target: int) -> str:
-    out = []
-    for line in lines:
-        if not line.strip():
-            out.append("")
-            continue
-        indent = len(line) - len(line.lstrip(" "))
-        out.append(" " * target + line[min(indent, base):] if indent >= base else " " * target + line.lstrip(" "))
-    return "".join(f"{line}\n" for line in out)
-
-
 def needs_migration(text: str) -> bool:
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     return bool(_endpoints(root)) and _is_old(root)
@@ -371,8 +360,7 @@ def _request_part(text: str, edits: _Edits, key: yaml.Node, request: yaml.Node) 
         colon = text.index(":", key.end_mark.index)
         tail = text[colon + 1:_block_end_of_key_line(text, key)].strip()
         if form == "{" or (isinstance(request, yaml.MappingNode) and request.flow_style):
-            return _Map(merges=[(text[colon + 1:_block_end(text, key)].strip(), [])]) if form == "&" else \
-                _Map(lines=[line for line in _dedent(text[colon + 1:_block_end(text, key)].strip() + "\n", 0)])
+            return _Map(merges=[(text[colon + 1:_block_end(text, key)].strip(), [])])  # `- {…}` / `- &a {…}`
         taken = _take_map(text, edits, key, request)
         return _Map(merges=[(tail, _render([taken], 0).split("\n")[:-1])])
     return _take_map(text, edits, key, request)

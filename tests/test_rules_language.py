@@ -108,6 +108,17 @@ def test_migration_keeps_comments_anchors_and_merges_and_means_the_same(tmp_path
     assert rule.endpoints[3].fields.lookup("query.key")[0] == "project_key"  # no records: all from the root
 
 
+def test_flow_style_request_fields_become_a_merged_map(tmp_path):
+    old = OLD.replace("    request_fields:\n      query.key: project_key\n", "    request_fields: {query.key: project_key}\n")
+    old = old.replace("    request_fields: *request_fields\n    fields: *fields\n",
+                      "    request_fields: {query.v: sdk_version}\n    fields: *fields\n")
+    new = migrate_rules.migrate_text(old)
+    endpoints = yaml.safe_load(new)["endpoints"]
+    assert endpoints[3]["fields"] == {"query.key": "project_key"}
+    assert endpoints[1]["fields"]["query.v"] == "sdk_version" and "record.uid" in endpoints[1]["fields"]
+    load_file(_write(tmp_path, new))
+
+
 def test_migration_script_checks_and_rewrites_files(tmp_path, capsys):
     old = _write(tmp_path, OLD)
     assert migrate_rules.main(["--check", str(tmp_path)]) == 1
