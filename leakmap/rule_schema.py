@@ -23,7 +23,8 @@ RECORD_ROOT = "record"
 STATUSES = ("stable", "experimental", "unverified")
 #: What a tracker does for its customers; the report groups receivers by it.
 RULE_CATEGORIES = ("advertising", "analytics", "attribution", "consent_management", "customer_data", "engagement",
-                   "error_reporting", "experimentation", "monitoring", "session_replay", "social", "tag_manager")
+                   "error_reporting", "experimentation", "monitoring", "session_replay", "social", "tag_manager",
+                   "other")  # `other`: not yet known (drafts by `leakmap rules draft`)
 MIGRATE_HINT = "rules written for leakmap before one `fields` map: run `python scripts/migrate_rules.py FILE...`"
 
 _NAME = r"^[a-z0-9][a-z0-9_.-]*$"
