@@ -170,8 +170,8 @@ class Leakmap:
             if request.method != "OPTIONS":
                 await self._wait(job, request)  # acknowledge once committed
             return
-        candidates = [e for e in session.analyzer.index.shape_candidates(request)
-                      if not e.methods or request.method in e.methods]
+        candidates = [c.endpoint for c in session.analyzer.index.shape_candidates(request)
+                      if c.endpoint.shape_accepts(request.method, request.path)]
         job = self.queue.analyse(session, request, self.limits)
         self._follow(job, flow)
         if candidates:

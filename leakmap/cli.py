@@ -22,6 +22,7 @@ from .cli_common import (EXIT_BAD_RULES, EXIT_BAD_STORE, EXIT_INTERNAL, EXIT_NOT
                          replay_captures, replay_limit_options, replay_limits, rules_option, show_secrets_option,
                          store_faults_exit_5, tracker_key_option)
 from .cli_explore import discover, ids_command, replay_command, rules_draft
+from .cli_rules import rules_schema, types_command
 from .decode import DEFAULT_MAX_BODY, DEFAULT_MAX_DECOMPRESSED, Limits
 from .limits import DEFAULT_MAX_SECONDS
 from .report import write_report
@@ -188,8 +189,13 @@ def rules_list(rule_dirs: tuple[Path, ...]) -> None:
     loaded, problems = load_rules(rule_dirs)
     for rule in sorted(loaded, key=lambda r: r.id):
         hosts = sorted({h for e in rule.endpoints for h in e.hosts})
+        if any(not e.hosts for e in rule.endpoints):
+            hosts.append("(any host, by shape)")
+        statuses = sorted({e.status for e in rule.endpoints} - {"stable"})
+        status = f"  [{', '.join(f'{sum(e.status == s for e in rule.endpoints)} {s}' for s in statuses)}]" \
+            if statuses else ""
         click.echo(f"{rule.id:<16} {rule.company:<28} {rule.category:<12} {len(rule.endpoints)} endpoints  "
-                   f"{', '.join(hosts)}")
+                   f"{', '.join(hosts)}{status}")
     for problem in problems:
         click.echo(f"leakmap: rule skipped: {problem}", err=True)
 
@@ -197,8 +203,8 @@ def rules_list(rule_dirs: tuple[Path, ...]) -> None:
 @rules.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def rules_check(paths: tuple[Path, ...]) -> None:
-    """Validate rule files (default: the bundled rules). Prints file:line: what is wrong;
-    exit 4 if any file is invalid."""
+    """Validate rule files (default: the bundled rules). Prints every error of a file, each
+    as file:line: what is wrong; exit 4 if any file is invalid."""
     files = rule_files(paths or (bundled_rules_dir(),))
     bad = 0
     for file in files:
@@ -207,7 +213,8 @@ def rules_check(paths: tuple[Path, ...]) -> None:
             click.echo(f"ok      {file} ({rule.id}, {len(rule.endpoints)} endpoints)")
         except RuleError as e:
             bad += 1
-            click.echo(f"invalid {e}")
+            for error in e.errors:
+                click.echo(f"invalid {error}")
     click.echo(f"{len(files) - bad} valid, {bad} invalid")
     if bad:
         sys.exit(EXIT_BAD_RULES)
@@ -290,6 +297,8 @@ def addon_path() -> None:
 for command in (diff_command, check, replay_command, ids_command, discover):
     main.add_command(command)
 rules.add_command(rules_draft)
+rules.add_command(rules_schema)
+main.add_command(types_command)
 
 
 def entry() -> None:

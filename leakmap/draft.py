@@ -106,7 +106,7 @@ def render(host: str, endpoints: dict[tuple[str, str], DraftEndpoint], sources: 
         f"id: {rule_id}",
         f"name: {_q(domain)}",
         f"company: {_q('unknown (draft for ' + domain + ')')}",
-        "category: unknown",
+        "category: other                # what the company does: advertising, analytics, ... (docs/rules.md)",
         "status: experimental",
         f"description: {_q('Drafted from observed traffic; not checked against any SDK source.')}",
         "endpoints:",

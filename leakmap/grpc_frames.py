@@ -19,6 +19,7 @@ from typing import Any
 from . import compression, protobuf
 from .limits import LimitError, Limits, TookTooLong
 from .model import Request
+from .steps import DecodeError, StepFn, _as_bytes
 
 PREFIX = 5
 
@@ -85,3 +86,20 @@ def open_body(request: Request, body: bytes, limits: Limits) -> Any:
         raise LimitError(f"gRPC protobuf: {e}") from None
     except TimeoutError:
         raise TookTooLong(limits.max_seconds) from None
+
+
+def step_grpc(value: Any, limits: Limits) -> list[Any]:
+    """Decode step `grpc`: gRPC's length-prefixed messages → [message, …], each as protobuf
+    (as step `protobuf`) or, when it is not protobuf, bytes. gzip-compressed messages are
+    inflated."""
+    try:
+        return open_messages(_as_bytes(value), limits.max_fields, limits.max_decompressed, deadline=limits.deadline)
+    except GrpcError as e:
+        raise DecodeError(str(e)) from None
+    except protobuf.ProtobufLimit as e:
+        raise LimitError(f"gRPC protobuf: {e}") from None
+    except TimeoutError:
+        raise TookTooLong(limits.max_seconds) from None
+
+
+STEPS: dict[str, StepFn] = {"grpc": step_grpc}

@@ -2,15 +2,21 @@
 
 Hosts are looked up in dicts (exact host, then each parent domain down to the registrable
 domain), so the cost per request does not grow with the number of rules. Only the few
-endpoints of the matched tracker are then tested on method and path. Requests to unknown
-hosts can still be recognised by payload shape (a customer's own proxy, e.g. Mixpanel's
-`api_host`): endpoints that declare a `shape` are indexed by the last path segment, a query
-parameter name (proxies that move the intake path into a parameter) or a request header
-name (self-hosted servers at any host and path).
+endpoints of the matched tracker are then tested on method and path.
+
+Requests to hosts no rule names are recognised by shape: a customer's own proxy (Mixpanel's
+`api_host`), a self-hosted collector (Snowplow, Matomo), a CNAME (Adobe, Piano). Endpoints
+that declare a `shape`, including endpoints with no host at all, are indexed by cheap keys:
+the last path segment, the first path segment of a `path_prefix`, a query parameter name,
+a request header name. A request looks each of its own keys up in those dicts (a handful of
+hash lookups whatever the number of rules) and gets the few candidates whose key it carries;
+the pipeline then confirms each by its path (endpoints with no host), method, and payload
+(`shape.require`), and flags the match (`payload_shape`, with the key that found it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote_plus
@@ -36,6 +42,15 @@ def registrable_domain(host: str) -> str:
     return ".".join(host.rsplit(".", 2)[-2:])
 
 
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An endpoint that may describe a request on a host no rule names, and the cheap key
+    that made it one (said in the evidence: "recognised by payload shape, found by ...")."""
+
+    endpoint: Endpoint
+    found_by: str  # `path segment 'batch'`, `path prefix '/b/ss/'`, `query parameter 'x'`, `header 'x'`
+
+
 @dataclass(slots=True)
 class Match:
     endpoint: Endpoint | None  # None: the host belongs to a tracker but no endpoint fits
@@ -52,6 +67,7 @@ class HostIndex:
         self.shapes: dict[str, list[Endpoint]] = {}
         self.shape_params: dict[str, list[Endpoint]] = {}
         self.shape_headers: dict[str, list[Endpoint]] = {}
+        self.shape_prefixes: dict[str, list[tuple[str, Endpoint]]] = {}  # first path segment → (prefix, endpoint)
         for rule in rules:
             for endpoint in rule.endpoints:
                 for host in endpoint.hosts:
@@ -65,6 +81,8 @@ class HostIndex:
                     self.shape_params.setdefault(param, []).append(endpoint)
                 for header in endpoint.shape_headers:
                     self.shape_headers.setdefault(header, []).append(endpoint)
+                for prefix in endpoint.shape_prefixes:
+                    self.shape_prefixes.setdefault(prefix.split("/")[1], []).append((prefix, endpoint))
 
     def candidates(self, host: str) -> list[Endpoint]:
         """Endpoints whose hosts cover *host*: exact entries first, then `*.parent` entries
@@ -94,18 +112,32 @@ class HostIndex:
         owner = next((endpoint for endpoint in candidates if not endpoint.shared_host), None)
         return None if owner is None else Match(None, owner.rule, "host")
 
-    def shape_candidates(self, request: Request) -> list[Endpoint]:
-        """Endpoints that may describe *request* on an unknown host, by last path segment,
-        then by query parameter name, then by request header name; the caller confirms by
-        decoding and checking the endpoint's required fields."""
-        segment = request.path.rstrip("/").rsplit("/", 1)[-1]
-        found = list(self.shapes.get(segment, ())) if segment else []
+    def shape_candidates(self, request: Request) -> list[Candidate]:
+        """Endpoints that may describe *request* on a host no rule names: by its last path
+        segment, its first path segment (then the whole `path_prefix`), its query parameter
+        names, its header names; each endpoint once, in that order. The caller confirms each
+        by path, method and payload. Cost: one lookup per key the request carries."""
+        found: dict[int, Candidate] = {}
+
+        def add(endpoints: Iterable[Endpoint], found_by: str) -> None:
+            for endpoint in endpoints:
+                found.setdefault(id(endpoint), Candidate(endpoint, found_by))
+
+        path = request.path
+        segment = path.rstrip("/").rsplit("/", 1)[-1]
+        if segment:
+            add(self.shapes.get(segment, ()), f"path segment {segment!r}")
+        if self.shape_prefixes:
+            first = path.split("/", 2)[1] if path.count("/") >= 2 else ""
+            for prefix, endpoint in self.shape_prefixes.get(first, ()):
+                if path.startswith(prefix):
+                    add((endpoint,), f"path prefix {prefix!r}")
         if self.shape_params and request.query:
             names = {unquote_plus(part.split("=", 1)[0]) for part in request.query.split("&")}
-            found += [e for name in sorted(names & self.shape_params.keys()) for e in self.shape_params[name]
-                      if e not in found]
+            for name in sorted(names & self.shape_params.keys()):
+                add(self.shape_params[name], f"query parameter {name!r}")
         if self.shape_headers:
             names = {name.lower() for name, _ in request.headers}
-            found += [e for name in sorted(names & self.shape_headers.keys()) for e in self.shape_headers[name]
-                      if e not in found]
-        return found
+            for name in sorted(names & self.shape_headers.keys()):
+                add(self.shape_headers[name], f"header {name!r}")
+        return list(found.values())

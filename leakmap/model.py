@@ -84,6 +84,9 @@ class Analysis:
     endpoint: str = ""
     rule_source: str = ""
     match_via: str = ""  # host | payload_shape
+    # For a payload_shape match: the cheap key that made the endpoint a candidate before its
+    # payload confirmed it (`path segment 'batch'`, `header 'bugsnag-api-key'`, ...).
+    matched_by: str = ""
     error: str = ""
     decode_chain: list[str] = field(default_factory=list)
     payload: Any = None

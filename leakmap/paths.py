@@ -201,7 +201,14 @@ _INDEXED = r"\[\d+\]"
 
 def wildcard_regex(segments: list[str]) -> re.Pattern[str]:
     """Regex over concrete paths for a rule path with `*` (any one key) or `**` (any keys and
-    indices, at any depth: `properties.**` covers `properties.cart.items[2].sku`)."""
+    indices, at any depth: `properties.**` covers `properties.cart.items[2].sku`).
+
+    A path that names no index goes through arrays as an exact path does (`props.*` covers
+    `props.tags[1]` as `props.tags` would): whether a value is a list is the sender's choice
+    (a repeated protobuf field, a one-item array), not a different field. A path that names
+    an index (`[*]`, `[0]`) says exactly where arrays are, and matches only there."""
+    through_arrays = not any(segment.startswith("[") for segment in segments)
+    items = f"(?:{_INDEXED})*" if through_arrays else ""
     out = ""
     for segment in segments:
         dot = r"\." if out else ""
@@ -210,15 +217,15 @@ def wildcard_regex(segments: list[str]) -> re.Pattern[str]:
         elif segment.startswith("["):
             out += re.escape(segment)
         elif segment == "*":
-            out += f"(?:{dot}{_PLAIN}|{_QUOTED})"
+            out += f"(?:{dot}{_PLAIN}|{_QUOTED})" + items
         elif segment == "**":
             out += f"(?:{dot}{_PLAIN}|{_QUOTED}|{_INDEXED})(?:\\.{_PLAIN}|{_QUOTED}|{_INDEXED})*"
         elif "*" in segment:  # a glob inside one key: `["ep.*"]`, `$el_attr__*`
             plain, quoted = (re.escape(part) for part in (segment, segment))
             plain = plain.replace(r"\*", r'[^.\[\]"\s]*')
             quoted = quoted.replace(r"\*", r'(?:[^"\\]|\\.)*')
-            out += f'(?:{dot}{plain}|\\["{quoted}"\\])'
+            out += f'(?:{dot}{plain}|\\["{quoted}"\\])' + items
         else:
             text = child("", segment)
-            out += re.escape(text) if text.startswith("[") else dot + re.escape(text)
+            out += (re.escape(text) if text.startswith("[") else dot + re.escape(text)) + items
     return re.compile(out + "$")

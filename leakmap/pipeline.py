@@ -213,6 +213,7 @@ class Analyzer:
         self.replays = ReplayBook(replay_limits, self.indicators)
         self._streams: list[Any] = []  # recordings in the last decoded document (replay.Stream)
         self.index = HostIndex(rules)
+        self.shape_checks = 0  # candidates decoded to confirm a shape match (cost measure, benchmarks/)
         self.endpoints = {(rule.id, e.id): e for rule in rules for e in rule.endpoints}
         self.attributor = Attributor(label)
         self.generic = GenericPath(self.limits, self.indicators, FirstParty(first_party, label))
@@ -330,6 +331,8 @@ class Analyzer:
             analysis.rule_source = " ".join(endpoint.sources)
             log, step_errors = run_operations(doc, endpoint.operations, self.limits, self.keys, budget)
             analysis.decode_chain = log
+            if endpoint.status != "stable":  # the evidence says how far this endpoint's format is checked
+                analysis.decode_chain.insert(0, f"rule status: {endpoint.status} ({analysis.tracker}/{endpoint.id})")
             errors.extend(step_errors)
         elif isinstance(doc.get("body"), bytes) and grpc_frames.is_grpc(analysis.request):
             doc["body"] = grpc_frames.open_body(analysis.request, doc["body"], budget.step_limits())
@@ -380,20 +383,26 @@ class Analyzer:
         return node
 
     def _by_shape(self, request: Request, budget: Budget) -> Analysis | None:
-        """Recognise a tracker behind an unknown (proxy) host by what its payload contains."""
-        for endpoint in self.index.shape_candidates(request):
-            if endpoint.methods and request.method not in endpoint.methods:
+        """Recognise a tracker on a host no rule names (a proxy, a self-hosted collector, a
+        CNAME) by what the request carries: the index's candidates, each confirmed by its
+        path (an endpoint with no host declares where it listens), method and payload."""
+        for candidate in self.index.shape_candidates(request):
+            endpoint = candidate.endpoint
+            if not endpoint.shape_accepts(request.method, request.path):
                 continue
+            self.shape_checks += 1
             rule = endpoint.rule
-            analysis = Analysis(request, "decoded", rule.id, rule.company, rule.category, match_via="payload_shape")
+            analysis = Analysis(request, "decoded", rule.id, rule.company, rule.category, match_via="payload_shape",
+                                matched_by=candidate.found_by)
             doc = self._decode(analysis, endpoint, budget)
             if analysis.error.startswith(STOPPED):
                 # The request itself is the problem: report it (as no tracker's: the shape was
                 # not recognised) and try no more shapes.
                 return Analysis(request, "no_rule", error=analysis.error, payload=analysis.payload)
             if analysis.status == "decoded" and self._has_required(doc, endpoint):
-                analysis.decode_chain.insert(0, f"host {request.host} is not a known {rule.name} host: "
-                                                "recognised by payload shape (custom proxy host?)")
+                where = f"host {request.host} is not a known {rule.name} host: recognised by payload shape" \
+                    if endpoint.hosts else f"recognised by payload shape on {request.host}"
+                analysis.decode_chain.insert(0, f"{where} (found by {candidate.found_by})")
                 return analysis
         return None
 

@@ -35,6 +35,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import Any
+from .limits import Limits
+from .steps import DecodeError, StepFn, _as_text
 
 STR, NUM, ENUM, LIST, NODE = "string", "number", "enum", "list", "node"
 Field = tuple[str, str, tuple[str, ...]]  # (name, kind, enum values)
@@ -320,3 +322,19 @@ def decode(text: str, max_nodes: int = 20_000, max_depth: int = 32) -> dict[str,
     except _Rescan:
         nodes = _Builder(text, header.end(), version, True, max_nodes, max_depth).roots()
     return {"schema": f"{name}.{version}", "nodes": nodes}
+
+
+def step_nr_querypack(value: Any, limits: Limits) -> dict[str, Any]:
+    """Decode step `nr_querypack`: New Relic's querypack (`bel.7;…`, `bel.6;…`), the browser
+    agent's `/events` harvests of interactions, AJAX requests and page-view timings, in its
+    own compact text rather than JSON → {schema, nodes: [{type, fields…, attributes{}, children[]}]}."""
+    text = _as_text(value)
+    if not text.startswith("bel."):
+        raise DecodeError("not a New Relic querypack (no bel.<version>; header)")
+    try:
+        return decode(text, max_nodes=limits.max_fields, max_depth=limits.max_depth)
+    except QueryPackError as e:
+        raise DecodeError(f"querypack: {e}") from None
+
+
+STEPS: dict[str, StepFn] = {"nr_querypack": step_nr_querypack}

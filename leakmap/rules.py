@@ -1,9 +1,11 @@
 """Tracker rules: load the declarative YAML files, validate them, compile them once.
 
 A rule reads like a Sigma rule or a Nuclei template: metadata (id, name, company, category),
-then `endpoints`, each with matchers (hosts, methods, path), decoding operations, and
-extractors (`fields`: payload path → data type). README.md ("Writing rules") describes the format. A
-malformed file is reported with its file, line and what is wrong; the other rules still load.
+then `endpoints`, each with matchers (hosts, methods, path, or `shape` for endpoints with no
+host), decoding operations, and extractors (`fields`: path → data type, every path starting at
+its root: `query`, `path`, `body`, `header`, `cookie`, or `record`, each of the endpoint's
+`records`). docs/rules.md is the reference. A malformed file is reported with every error it
+holds, each with its file, line and what is wrong; the other rules still load.
 """
 
 from __future__ import annotations
@@ -15,107 +17,31 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from . import datatypes, paths, yamldoc
+from .rule_schema import (MIGRATE_HINT, NOT_PERSONAL, RECORD_ROOT, REQUEST_ROOTS, STATUSES, VALIDATOR, schema_message,
+                          unknown_type)
 from .decode import Operation, compile_steps
 from .model import Problem
 
-#: A field mapped to this value is known and kept as an uploaded field, but is not personal
-#: data; naming it stops the key-name heuristics from guessing a type for it.
-NOT_PERSONAL = "uploaded"
-
-_NAME = r"^[a-z0-9][a-z0-9_.-]*$"
-_PATHS = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}
-_FIELD_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
-_REPLY = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "if_param": {"type": "string"},  # applies when the query or form has this parameter (not "0")
-        "status": {"type": "integer"},
-        "body": {"type": "string"},
-        "content_type": {"type": "string"},
-    },
-}
-_SCALARS = {"type": ["string", "integer"]}
-_VARIANT = {
-    "type": "object",
-    "required": ["when", "fields"],
-    "additionalProperties": False,
-    "properties": {
-        # record path → the value (or one of the values) it must hold
-        "when": {"type": "object", "minProperties": 1,
-                 "additionalProperties": {"oneOf": [_SCALARS, {"type": "array", "items": _SCALARS, "minItems": 1}]}},
-        "fields": _FIELD_MAP,
-    },
-}
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["id", "name", "company", "category", "endpoints"],
-    "additionalProperties": False,
-    "properties": {
-        "id": {"type": "string", "pattern": _NAME},
-        "name": {"type": "string", "minLength": 1},
-        "company": {"type": "string", "minLength": 1},
-        "category": {"type": "string", "minLength": 1},
-        "website": {"type": "string"},
-        "country": {"type": "string"},
-        "description": {"type": "string"},
-        "references": {"type": "array", "items": {"type": "string"}},
-        # How far the rule is checked: drafts (`leakmap rules draft`) start `experimental`.
-        "status": {"enum": ["stable", "experimental", "unverified"]},
-        "endpoints": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "required": ["id", "hosts", "source"],
-                "additionalProperties": False,
-                "properties": {
-                    "id": {"type": "string", "pattern": _NAME},
-                    "description": {"type": "string"},
-                    "hosts": _PATHS,
-                    "methods": {"type": "array", "items": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "WS"]}},
-                    "path": {"type": "string"},
-                    "decode": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["at", "steps"],
-                            "additionalProperties": False,
-                            "properties": {
-                                "at": {"type": "string"},
-                                "steps": {"type": "array", "minItems": 1},
-                                "optional": {"type": "boolean"},
-                                "if_undecoded": {"type": "boolean"},
-                            },
-                        },
-                    },
-                    "records": _PATHS,
-                    "fields": _FIELD_MAP,
-                    "request_fields": _FIELD_MAP,
-                    "shape": {
-                        "type": "object",
-                        "required": ["require"],
-                        "anyOf": [{"required": ["segments"]}, {"required": ["params"]}, {"required": ["headers"]}],
-                        "additionalProperties": False,
-                        "properties": {"segments": _PATHS, "params": _PATHS, "headers": _PATHS, "require": _PATHS},
-                    },
-                    "reply": {"oneOf": [_REPLY, {"type": "array", "items": _REPLY, "minItems": 1}]},
-                    "source": {"oneOf": [{"type": "string"}, _PATHS]},
-                    "shared_host": {"type": "boolean"},
-                    "record_variants": {"type": "array", "minItems": 1, "items": _VARIANT},
-                },
-            },
-        },
-    },
-}
-_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
-
 
 class RuleError(yamldoc.DocumentError):
-    """A rule file that cannot be used; `str()` gives file:line: what is wrong."""
+    """A rule file that cannot be used; `str()` gives file:line: what is wrong (the first
+    error). `errors` holds every error found in the file, in document order, so that
+    `leakmap rules check` can list them all at once."""
+
+    def __init__(self, file: str, line: int, message: str) -> None:
+        super().__init__(file, line, message)
+        self.errors: list[RuleError] = [self]
+
+    @classmethod
+    def of(cls, errors: list["RuleError"]) -> "RuleError":
+        """One exception for all of *errors* (the first names the file's first problem)."""
+        errors = sorted(errors, key=lambda e: e.line)
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more: leakmap rules check {first.file})" if len(errors) > 1 else ""
+        combined = cls(first.file, first.line, first.message + more)
+        combined.errors = errors
+        return combined
 
 
 @dataclass(slots=True)
@@ -127,6 +53,24 @@ class FieldMap:
     # `1[0].2[3].14`): protobuf fields are lists only when repeated in that message.
     unindexed: dict[str, str] = field(default_factory=dict)
     wildcards: list[tuple[re.Pattern[str], str, str]] = field(default_factory=list)
+
+    def add(self, segments: list[str], data_type: str) -> None:
+        """Map the rule path *segments* (relative to where this map applies) to *data_type*."""
+        text = paths.render(segments)
+        # A wildcard key, or literal indices beside `[*]` (`body[3][*][0]`: position 0 of
+        # every item of the positional array at position 3), which no shape lookup can match.
+        mixed = "[*]" in segments and any(s[:1] == "[" and s[1:-1].isdigit() for s in segments)
+        if mixed or any("*" in segment for segment in segments if segment != "[*]"):
+            self.wildcards.append((paths.wildcard_regex(segments), data_type, text))
+        else:
+            self.exact[text] = data_type
+            if "[*]" not in segments:
+                self.unindexed[text] = data_type
+
+    def sort(self) -> None:
+        """Most specific wildcard first, whatever the file order (YAML merge keys do not
+        keep it): `*.$email` before `properties.*` before `*.**`."""
+        self.wildcards.sort(key=lambda w: _specificity(paths.parse(w[2])))
 
     def lookup(self, relative_path: str) -> tuple[str, str] | None:
         """(data type, rule path) for a concrete path relative to the record, or None."""
@@ -178,11 +122,13 @@ class Endpoint:
     rule: "Rule"
     id: str
     description: str
-    hosts: tuple[str, ...]
+    hosts: tuple[str, ...]  # empty: recognised on any host by its shape alone
     methods: frozenset[str]
     path: re.Pattern[str] | None
     operations: list[Operation]
     records: list[list[str]]
+    # The rule's one `fields` map, split at load time by root: with `records`, the `record.`
+    # paths (stored relative to the record) and the request paths; without, all request paths.
     fields: FieldMap
     request_fields: FieldMap
     shape_segments: tuple[str, ...]
@@ -195,6 +141,9 @@ class Endpoint:
     # Request header names (lower case) that mark the format on any host and path (servers
     # the app owner runs, whose endpoints the app configures).
     shape_headers: tuple[str, ...] = ()
+    # Path prefixes (`/b/ss/`) that mark the format on any host, for formats whose last path
+    # segment varies (Adobe's `/b/ss/<suite>/1/<version>/s<random>`).
+    shape_prefixes: tuple[str, ...] = ()
     variants: tuple[RecordVariant, ...] = ()  # looked up before `fields` for matching records
     # The hosts also serve other companies' or products' APIs (www.googleapis.com): only
     # requests this endpoint's path accepts belong to the tracker, the rest are not claimed.
@@ -205,6 +154,7 @@ class Endpoint:
     # The request parameters `reply` looks at (`if_param`, `{param:NAME}`): block mode picks
     # only these out of the request, in one pass, whatever its size. Computed at load.
     reply_params: frozenset[str] = frozenset()
+    status: str = "stable"  # stable | experimental | unverified (the rule's, unless the endpoint says)
 
     def reply(self, params: dict[str, Any]) -> dict[str, Any]:
         """The block-mode answer for a request with these query/form parameters: the first
@@ -217,6 +167,13 @@ class Endpoint:
                     return {**variant, "body": echo_params(variant["body"], params)}
                 return variant
         return {}
+
+    def shape_accepts(self, method: str, path: str) -> bool:
+        """Method and, for an endpoint with no host, path conditions of a request on a host
+        no rule names (with hosts, a proxy may have rewritten the path)."""
+        if self.methods and method not in self.methods:
+            return False
+        return bool(self.hosts) or self.path is None or self.path.search(path) is not None
 
     def accepts(self, method: str, path: str) -> bool:
         """Method and path conditions (the host was matched by the index)."""
@@ -234,38 +191,52 @@ class Rule:
     website: str
     country: str
     file: str
+    status: str = "stable"
     endpoints: list[Endpoint] = field(default_factory=list)
 
 
-def _compile_fields(mapping: dict[str, str], where: Any, fail: Any) -> FieldMap:
-    compiled = FieldMap()
+def _compile_fields(mapping: dict[str, str], where: list[Any], fail: Any, has_records: bool,
+                    record_only: bool = False) -> tuple[FieldMap, FieldMap]:
+    """One `fields` map → (record fields relative to the record, request fields from the
+    document root). Every path starts at its root; a path that does not is an error that
+    names the migration script (rules written for the two-map language)."""
+    record, request = FieldMap(), FieldMap()
+    unrooted: list[str] = []
     for path_text, data_type in mapping.items():
-        if data_type != NOT_PERSONAL and data_type not in datatypes.DATA_TYPES:
-            fail(where + [path_text], f"unknown data type {data_type!r} for field {path_text!r} "
-                 f"(see leakmap/datatypes.py, or '{NOT_PERSONAL}' for a non-personal field)")
+        here = where + [path_text]
+        if not isinstance(data_type, str) or (data_type != NOT_PERSONAL and data_type not in datatypes.DATA_TYPES):
+            fail(here, unknown_type(path_text, data_type))
+            continue
         try:
             segments = paths.parse(path_text)
         except paths.PathError as e:
-            fail(where + [path_text], str(e))
-        # A wildcard key, or literal indices beside `[*]` (`body[3][*][0]`: position 0 of
-        # every item of the positional array at position 3), which no shape lookup can match.
-        mixed = "[*]" in segments and any(s[:1] == "[" and s[1:-1].isdigit() for s in segments)
-        if mixed or any("*" in segment for segment in segments if segment != "[*]"):
-            compiled.wildcards.append((paths.wildcard_regex(segments), data_type, path_text))
+            fail(here, str(e))
+            continue
+        root = segments[0]
+        if root == RECORD_ROOT and has_records and len(segments) > 1:
+            record.add(segments[1:], data_type)
+        elif root in REQUEST_ROOTS and not record_only:
+            request.add(segments, data_type)
+        elif root == RECORD_ROOT:
+            fail(here, f"field {path_text!r}: `record.` paths need the endpoint's `records` (where its records are)"
+                 if not has_records else f"field {path_text!r}: name a key inside the record (`record.KEY`)")
         else:
-            compiled.exact[paths.render(segments)] = data_type
-            if "[*]" not in segments:
-                compiled.unindexed[paths.render(segments)] = data_type
-    # Most specific first, whatever the file order (YAML merge keys do not keep it):
-    # `*.$email` before `properties.*` before `*.**`.
-    compiled.wildcards.sort(key=lambda w: _specificity(paths.parse(w[2])))
-    return compiled
+            unrooted.append(path_text)
+    if unrooted:  # one error per map: an old file has hundreds of them
+        allowed = "`record.`" if record_only else \
+            ", ".join(f"`{r}`" for r in REQUEST_ROOTS + ((RECORD_ROOT,) if has_records else ()))
+        more = f" (and {len(unrooted) - 1} more paths of this map)" if len(unrooted) > 1 else ""
+        fail(where + [unrooted[0]], f"field {unrooted[0]!r}{more} must start at its root: {allowed} "
+                                    f"(for example `record.{unrooted[0]}`); {MIGRATE_HINT}")
+    record.sort()
+    request.sort()
+    return record, request
 
 
 def _specificity(segments: list[str]) -> tuple[int, int, bool, int]:
     """Sort key for wildcard paths: fewer `**`, fewer `*`, a literal last key (`*.email`
     before `props.*`), more literal segments, first."""
-    keys = [s for s in segments if s != "[*]"]
+    keys = [s for s in segments if s != "[*]"] or [""]
     deep = sum(s == "**" for s in keys)
     single = sum("*" in s and s != "**" for s in keys)
     literal = sum("*" not in s for s in keys)
@@ -273,28 +244,57 @@ def _specificity(segments: list[str]) -> tuple[int, int, bool, int]:
 
 
 def compile_rule(raw: Any, file: str) -> Rule:
-    """Validate one parsed rule document and compile it. Raises RuleError."""
+    """Validate one parsed rule document and compile it. Raises RuleError holding every
+    error found (schema, old spelling, data types, paths, regexes), each with its line."""
+    errors: list[RuleError] = []
 
     def fail(where: list[Any], message: str) -> None:
-        raise RuleError(file, yamldoc.line_of(raw, where), message)
+        errors.append(RuleError(file, yamldoc.line_of(raw, where), message))
 
-    schema_error = yamldoc.first_schema_error(_VALIDATOR, raw)
-    if schema_error:
-        fail(*schema_error)
     data = yamldoc.plain(raw)
+    _old_spelling(data, fail)
+    for where, message in yamldoc.schema_errors(VALIDATOR, raw, schema_message):
+        if "'request_fields'" not in message:  # said above, with how to migrate
+            fail(where, message)
+    schema_failed = bool(errors)
+    rule = None
+    try:
+        rule = _compile_rule(data, file, fail)
+    except (KeyError, TypeError, AttributeError, ValueError):
+        if not schema_failed:  # the schema let it through: a bug, not a rule error
+            raise
+    if errors or rule is None:
+        # A map shared through anchors repeats its errors at every use: say each once.
+        raise RuleError.of(list({e.message: e for e in reversed(errors)}.values()))
+    return rule
+
+
+def _old_spelling(data: Any, fail: Any) -> None:
+    """`request_fields` is the two-map spelling: say how to migrate, not just "unexpected"."""
+    for index, ep in enumerate(data.get("endpoints", []) if isinstance(data, dict) else []):
+        if isinstance(ep, dict) and "request_fields" in ep:
+            fail(["endpoints", index, "request_fields"],
+                 f"`request_fields` is gone: every path now goes in one `fields` map ({MIGRATE_HINT})")
+
+
+def _compile_rule(data: dict[str, Any], file: str, fail: Any) -> Rule | None:
+    status = data.get("status", "stable")
     rule = Rule(data["id"], data["name"], data["company"], data["category"], data.get("website", ""),
-                data.get("country", ""), file)
+                data.get("country", ""), file, status if status in STATUSES else "stable")
     seen: set[str] = set()
     for index, ep in enumerate(data["endpoints"]):
         where = ["endpoints", index]
         if ep["id"] in seen:
             fail(where + ["id"], f"duplicate endpoint id {ep['id']!r}")
         seen.add(ep["id"])
-        rule.endpoints.append(_compile_endpoint(rule, ep, where, fail))
+        endpoint = _compile_endpoint(rule, ep, where, fail)
+        if endpoint is not None:
+            rule.endpoints.append(endpoint)
     return rule
 
 
-def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: Any) -> Endpoint:
+def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: Any) -> Endpoint | None:
+    path = None
     try:
         path = re.compile(ep["path"]) if "path" in ep else None
     except re.error as e:
@@ -316,23 +316,30 @@ def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: An
                 fail(where + [key, i], str(e))
         return out
 
+    has_records = bool(ep.get("records"))
     variants = []
     for i, variant in enumerate(ep.get("record_variants", [])):
-        if not ep.get("records"):
+        if not has_records:
             fail(where + ["record_variants"], "record_variants need `records` (they apply per record)")
+            break
         when = []
         for text, accepted in variant["when"].items():
             try:
                 segments = tuple(paths.parse(text))
             except paths.PathError as e:
                 fail(where + ["record_variants", i, "when", text], str(e))
+                continue
             values = accepted if isinstance(accepted, list) else [accepted]
             when.append((segments, frozenset(str(v) for v in values)))
-        variants.append(RecordVariant(tuple(when), _compile_fields(
-            variant["fields"], where + ["record_variants", i, "fields"], fail)))
+        variant_fields, _ = _compile_fields(variant["fields"], where + ["record_variants", i, "fields"], fail,
+                                            has_records, record_only=True)
+        variants.append(RecordVariant(tuple(when), variant_fields))
 
+    record_fields, request_fields = _compile_fields(ep.get("fields", {}), where + ["fields"], fail, has_records)
+    if not has_records:  # no records: the whole request is the one record, and every path is rooted
+        record_fields, request_fields = request_fields, FieldMap()
     shape = ep.get("shape", {})
-    for host in ep["hosts"]:
+    for host in ep.get("hosts", []):
         if host != host.lower() or " " in host or "/" in host:
             fail(where + ["hosts"], f"host {host!r} must be a lower-case host name (or *.domain)")
     sources = (ep["source"],) if isinstance(ep["source"], str) else tuple(ep["source"])
@@ -341,23 +348,25 @@ def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: An
         rule=rule,
         id=ep["id"],
         description=ep.get("description", ""),
-        hosts=tuple(ep["hosts"]),
+        hosts=tuple(ep.get("hosts", [])),
         methods=frozenset(ep.get("methods", [])),
         path=path,
         operations=operations,
         records=parse_list("records", ep),
-        fields=_compile_fields(ep.get("fields", {}), where + ["fields"], fail),
-        request_fields=_compile_fields(ep.get("request_fields", {}), where + ["request_fields"], fail),
+        fields=record_fields,
+        request_fields=request_fields,
         shape_segments=tuple(shape.get("segments", [])),
         shape_require=parse_list("require", shape),
         shape_params=tuple(shape.get("params", [])),
         shape_headers=tuple(h.lower() for h in shape.get("headers", [])),
+        shape_prefixes=tuple(shape.get("path_prefix", [])),
         replies=replies,
         sources=sources,
         shared_host=bool(ep.get("shared_host", False)),
         variants=tuple(variants),
         parses_query=any(op.segments == ("query",) for op in operations),
         reply_params=_reply_params(replies),
+        status=ep.get("status", rule.status),
     )
 
 

@@ -12,6 +12,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from typing import Any
+
+from .limits import Limits
+from .steps import DecodeError, StepFn, _as_text
 
 _REVERSED_B64 = re.compile(r"^={0,2}[A-Za-z0-9+/]+$")
 
@@ -30,3 +34,14 @@ def decode(text: str) -> bytes:
         return base64.b64decode(text[::-1], validate=True)
     except binascii.Error as e:
         raise StatsigEncodingError(f"invalid base64 once reversed: {e}") from None
+
+
+def step_statsig_encoded(value: Any, limits: Limits) -> bytes:
+    """Decode step `statsig_encoded`: Statsig's browser body encoding (`se=1`), base64 reversed."""
+    try:
+        return decode(_as_text(value))
+    except StatsigEncodingError as e:
+        raise DecodeError(str(e)) from None
+
+
+STEPS: dict[str, StepFn] = {"statsig_encoded": step_statsig_encoded}

@@ -36,7 +36,8 @@ def line_of(data: Any, path: Iterable[Any]) -> int:
     line = getattr(getattr(data, "lc", None), "line", 0)
     node = data
     for key in path:
-        lc = getattr(node, "lc", None)
+        owner = _owner(node, key) if isinstance(key, str) else node
+        lc = getattr(owner, "lc", None)
         try:
             if lc is not None:
                 line = lc.key(key)[0] if isinstance(key, str) else lc.item(key)[0]
@@ -44,6 +45,19 @@ def line_of(data: Any, path: Iterable[Any]) -> int:
         except (KeyError, IndexError, TypeError, AttributeError):
             break
     return line + 1
+
+
+def _owner(node: Any, key: str, depth: int = 0) -> Any:
+    """The mapping that writes *key* itself: *node*, or a map it merges (`<<: *anchor`),
+    whose entry then has the line."""
+    if key in (getattr(getattr(node, "lc", None), "data", None) or {}) or depth > 16:
+        return node
+    for merged in getattr(node, "merge", None) or ():
+        merged = merged[1] if isinstance(merged, tuple) else merged
+        owner = _owner(merged, key, depth + 1)
+        if key in (getattr(getattr(owner, "lc", None), "data", None) or {}):
+            return owner
+    return node
 
 
 def plain(data: Any) -> Any:
@@ -57,16 +71,25 @@ def plain(data: Any) -> Any:
 
 def first_schema_error(validator: jsonschema.protocols.Validator, raw: Any) -> tuple[list[Any], str] | None:
     """(path, `where: message`) of the first schema violation in document order, or None."""
+    errors = schema_errors(validator, raw)
+    return errors[0] if errors else None
+
+
+def schema_errors(validator: jsonschema.protocols.Validator, raw: Any,
+                  rewrite: Callable[[Any, str], str | None] | None = None) -> list[tuple[list[Any], str]]:
+    """(path, `where: message`) of every schema violation, in document order. *rewrite*
+    may replace jsonschema's message for an error it knows better (None keeps it)."""
     errors = sorted(validator.iter_errors(plain(raw)), key=lambda e: [(isinstance(p, str), p) for p in e.absolute_path])
-    if not errors:
-        return None
-    error = errors[0]
-    where = "/".join(str(p) for p in error.absolute_path) or "top level"
-    path = list(error.absolute_path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
-        path += [k for k in error.instance if k not in allowed][:1]  # the line of the unexpected key
-    return path, f"{where}: {error.message}"
+    out = []
+    for error in errors:
+        where = "/".join(str(p) for p in error.absolute_path) or "top level"
+        path = list(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+            path += [k for k in error.instance if k not in allowed][:1]  # the line of the unexpected key
+        message = rewrite(error, where) if rewrite else None
+        out.append((path, message or f"{where}: {error.message}"))
+    return out
 
 
 def load(file: Path, compile: Callable[[Any, str], T], error: type[DocumentError], not_mapping: str,

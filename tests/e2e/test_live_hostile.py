@@ -40,7 +40,7 @@ endpoints:
         steps: [gzip, json]
     records: [body.events]
     fields:
-      user: user_id
+      record.user: user_id
     reply: {{status: 202, body: '{{"accepted":true}}', content_type: application/json}}
     source: tests/e2e/test_live_hostile.py (a rule for this test only)
 """
