@@ -1,0 +1,73 @@
+"""Golden tests for the mobile SDK rules whose formats rest on decompiled copies of closed SDKs
+and background knowledge (Instabug, Pangle, Yandex Mobile Ads, Huawei HMS Analytics): each
+request is matched to its endpoint, the readable parts are typed, and an encrypted body is
+reported as contacted-not-decoded with the SDK's reason instead of being guessed at."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from golden_support import (JSON_CT, analyzer_fixture, assert_finding_at as has, compact_json, make_request,
+                            request_via_mitmproxy, summary)
+
+RULES = Path(__file__).resolve().parents[2] / "tracker_rules"
+pytestmark = [
+    pytest.mark.no_real_client("instabug", "mobile-only SDKs (the npm package wraps the native SDKs)"),
+    pytest.mark.no_real_client("pangle", "mobile-only SDK, closed source"),
+    pytest.mark.no_real_client("yandex_ads", "mobile-only SDK, closed source"),
+    pytest.mark.no_real_client("huawei_hms", "mobile-only SDK inside HMS Core, closed source"),
+]
+analyzer = analyzer_fixture()
+
+
+def run(analyzer, req, tracker, endpoint, status="decoded"):
+    a = analyzer.analyze(req)
+    assert a is not None and (a.tracker, a.endpoint, a.status) == (tracker, endpoint, status), summary(a)
+    return a
+
+
+def test_instabug_token_and_user_in_query_and_body(analyzer):
+    token, uuid = "2f6b1a9e0c8d47b3a5e4f1c2d3b4a596", "6d7e8f90-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
+    a = run(analyzer, make_request("GET", f"https://api.instabug.com/api/sdk/v3/features?{urlencode({'application_token': token, 'uuid': uuid})}",
+                                   headers=[("IBG-SDK-VERSION", "13.4.1")]), "instabug", "sdk_api")
+    has(a, "project_key", token, "query.application_token")
+    has(a, "installation_id", uuid, "query.uuid")
+    has(a, "sdk_version", "13.4.1", "header.ibg-sdk-version")
+    body = {"application_token": token, "uuid": uuid, "email": "ops@example.io", "title": "Checkout crashes on pay"}
+    a = run(analyzer, make_request("POST", "https://api.instabug.com/api/sdk/v3/bugs", compact_json(body), [JSON_CT]),
+            "instabug", "sdk_api")
+    has(a, "email", "ops@example.io", "body.email")
+    has(a, "event_name", "bugs", "path.endpoint")
+
+
+def test_pangle_get_ads_body_is_opaque_query_is_read(analyzer):
+    url = "https://api16-access-sg.pangle.io/api/ad/union/sdk/get_ads/?aid=1371&device_platform=android&version_code=4250"
+    a = run(analyzer, request_via_mitmproxy("POST", url, bytes(range(256)) * 3, {"Content-Type": "application/octet-stream"}),
+            "pangle", "get_ads", status="not_decoded")
+    assert "Pangle encrypts" in a.error
+    has(a, "sdk_version", "4250", "query.version_code")
+    win = "https://api16-event-sg2.pangle.io/api/ad/union/openrtb/win/?req_id=233f1693u1450&rit=980589944&extra=oqveoB"
+    a = run(analyzer, make_request("GET", win), "pangle", "events")
+    has(a, "project_key", "980589944", "query.rit")
+
+
+def test_yandex_ads_query(analyzer):
+    query = {"uuid": "a1b2c3d4e5f60718293a4b5c6d7e8f90", "mauid": "7f3e2d1c0b9a", "ad_unit_id": "R-M-1234567-1",
+             "google_aid": "38400000-8cf0-11bd-b23e-10b96e40000d", "gdpr_consent": "CQF3fAAQF3fAAAHABBENBVFgAP"}
+    a = run(analyzer, make_request("GET", "https://mobile.yandexadexchange.net/v4/ad?" + urlencode(query)), "yandex_ads", "ad_request")
+    has(a, "installation_id", query["uuid"], "query.uuid")
+    has(a, "project_key", "R-M-1234567-1", "query.ad_unit_id")
+
+
+def test_huawei_collector_headers_and_opaque_body(analyzer):
+    headers = {"Content-Type": "application/octet-stream", "App-Id": "104523177", "Package-Name": "com.example.reader",
+               "App-Ver": "3.0.1", "Sdk-Name": "hianalytics", "Sdk-Ver": "6.9.0.300", "x-hasdk-clientid": "AAID-0f1e2d3c4b5a"}
+    a = run(analyzer, request_via_mitmproxy("POST", "https://metrics1.data.hicloud.com:6447/common/hmshioperqrt",
+                                            bytes(range(200)) * 4, headers), "huawei_hms", "collector")
+    assert "opaque: HiAnalytics encrypts" in " ".join(a.decode_chain)  # the body is named, not guessed at
+    has(a, "app_id", "com.example.reader", "header.package-name")
+    has(a, "installation_id", "AAID-0f1e2d3c4b5a", "header.x-hasdk-clientid")
+    assert a.app == "com.example.reader"
