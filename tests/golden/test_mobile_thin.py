@@ -19,6 +19,7 @@ pytestmark = [
     pytest.mark.no_real_client("pangle", "mobile-only SDK, closed source"),
     pytest.mark.no_real_client("yandex_ads", "mobile-only SDK, closed source"),
     pytest.mark.no_real_client("huawei_hms", "mobile-only SDK inside HMS Core, closed source"),
+    pytest.mark.no_real_client("batch", "mobile-only SDKs (the npm packages wrap the native SDKs)"),
 ]
 analyzer = analyzer_fixture()
 
@@ -71,3 +72,17 @@ def test_huawei_collector_headers_and_opaque_body(analyzer):
     has(a, "app_id", "com.example.reader", "header.package-name")
     has(a, "installation_id", "AAID-0f1e2d3c4b5a", "header.x-hasdk-clientid")
     assert a.app == "com.example.reader"
+
+
+def test_batch_api_key_in_path_encrypted_body_and_clear_ids(analyzer):
+    key = "5D8A1B2C3E4F5061728394A5B6C7D8E9"
+    url = f"https://ws.batch.com/a/1.13.0/st/{key}"
+    a = run(analyzer, request_via_mitmproxy("POST", url, bytes(range(256)) * 2, {"Content-Type": "application/json"}),
+            "batch", "webservices")
+    has(a, "project_key", key, "path.api_key")
+    assert "opaque: Batch encrypts" in " ".join(a.decode_chain)
+    body = {"ids": {"di": "b7e1c2d3-4f5a-4b6c-8d7e-9f0a1b2c3d4e", "cus": "member-8812", "bid": "com.example.news",
+                    "apv": "7.4.0", "dla": "fr", "dtz": "Europe/Paris"}}
+    a = run(analyzer, make_request("POST", url, compact_json(body), [JSON_CT]), "batch", "webservices")
+    has(a, "user_id", "member-8812", "body.ids.cus")
+    assert a.app == "com.example.news"
