@@ -20,6 +20,7 @@ pytestmark = [
     pytest.mark.no_real_client("yandex_ads", "mobile-only SDK, closed source"),
     pytest.mark.no_real_client("huawei_hms", "mobile-only SDK inside HMS Core, closed source"),
     pytest.mark.no_real_client("batch", "mobile-only SDKs (the npm packages wrap the native SDKs)"),
+    pytest.mark.no_real_client("appodeal", "mobile-only SDKs (Bidon for Android, iOS, Unity)"),
 ]
 analyzer = analyzer_fixture()
 
@@ -86,3 +87,28 @@ def test_batch_api_key_in_path_encrypted_body_and_clear_ids(analyzer):
     a = run(analyzer, make_request("POST", url, compact_json(body), [JSON_CT]), "batch", "webservices")
     has(a, "user_id", "member-8812", "body.ids.cus")
     assert a.app == "com.example.news"
+
+
+def test_appodeal_bidon_base_request(analyzer):
+    """Bidon's BaseRequest as its server's schema names it (bidon_backend schema/*.go)."""
+    body = {"device": {"ua": "Mozilla/5.0 (Linux; Android 14; Pixel 8)", "make": "Google", "model": "Pixel 8", "os": "android",
+                       "osv": "14", "hwv": "shiba", "h": 2400, "w": 1080, "ppi": 428, "pxratio": 2.625, "js": 1,
+                       "language": "en", "carrier": "T-Mobile", "mccmnc": "310260", "connection_type": "WIFI", "type": "PHONE",
+                       "geo": {"lat": 47.6062, "lon": -122.3321, "accuracy": 12.0, "country": "USA", "city": "Seattle",
+                               "zip": "98101", "utcoffset": -480}},
+            "session": {"id": "4f9e8d7c-6b5a-4a39-8b2c-1d0e9f8a7b6c", "launch_ts": 1767225600000, "ram_used": 512, "ram_size": 8192,
+                        "storage_free": 1024, "storage_used": 2048, "battery": 0.71, "cpu_usage": 0.2},
+            "app": {"bundle": "com.example.solitaire", "key": "3c7a91f0e2b54d6f8a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d", "framework": "android",
+                    "version": "3.3.0", "plugin_version": "0.7.1"},
+            "user": {"idfa": "38400000-8cf0-11bd-b23e-10b96e40000d", "tracking_authorization_status": "authorized",
+                     "idg": "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "coppa": False},
+            "regs": {"gdpr": False, "us_privacy": "1YNN"}, "ext": '{"mediation_mode":"bidon"}', "segment": {"uid": "s1"}}
+    req = make_request("POST", "https://b.appbaqend.com/v2/auction/interstitial", compact_json(body),
+                       [JSON_CT, ("X-Bidon-Version", "0.7.1")])
+    a = run(analyzer, req, "appodeal", "bidon")
+    has(a, "latitude", "47.6062", "body.device.geo.lat")
+    has(a, "postal_code", "98101", "body.device.geo.zip")
+    has(a, "advertising_id", "38400000-8cf0-11bd-b23e-10b96e40000d", "body.user.idfa")
+    has(a, "project_key", body["app"]["key"], "body.app.key")
+    has(a, "event_name", "auction", "path.call")
+    assert a.app == "com.example.solitaire"
