@@ -21,6 +21,7 @@ pytestmark = [
     pytest.mark.no_real_client("huawei_hms", "mobile-only SDK inside HMS Core, closed source"),
     pytest.mark.no_real_client("batch", "mobile-only SDKs (the npm packages wrap the native SDKs)"),
     pytest.mark.no_real_client("appodeal", "mobile-only SDKs (Bidon for Android, iOS, Unity)"),
+    pytest.mark.no_real_client("inmobi", "mobile-only SDK, closed source; the Prebid.js adapter needs InMobi's live auction"),
 ]
 analyzer = analyzer_fixture()
 
@@ -112,3 +113,18 @@ def test_appodeal_bidon_base_request(analyzer):
     has(a, "project_key", body["app"]["key"], "body.app.key")
     has(a, "event_name", "auction", "path.call")
     assert a.app == "com.example.solitaire"
+
+
+def test_inmobi_openrtb_request(analyzer):
+    body = {"id": "b6e1", "imp": [{"id": "1", "tagid": "1719108420057", "banner": {"w": 320, "h": 50}}],
+            "app": {"bundle": "com.example.weather", "name": "Weather Now", "ver": "9.2"},
+            "device": {"ua": "Dalvik/2.1.0 (Linux; U; Android 13; SM-A135F)", "ifa": "07745767-e48a-4b2f-bbc8-2e043760310c",
+                       "ip": "203.0.113.246", "make": "samsung", "model": "SM-A135F", "os": "android", "osv": "13",
+                       "connectiontype": 2, "geo": {"lat": 19.07, "lon": 72.87, "country": "IND"}},
+            "regs": {"coppa": 0}, "test": 0, "at": 1}
+    a = run(analyzer, make_request("POST", "https://api.w.inmobi.com/ortb/imsdk", compact_json(body),
+                                   [JSON_CT, ("X-OpenRTB-Version", "2.5")]), "inmobi", "ortb")
+    has(a, "advertising_id", "07745767-e48a-4b2f-bbc8-2e043760310c", "body.device.ifa")
+    has(a, "public_ip", "203.0.113.246", "body.device.ip")
+    has(a, "project_key", "1719108420057", "body.imp[0].tagid")
+    assert a.app == "com.example.weather"
