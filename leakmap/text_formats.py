@@ -68,15 +68,40 @@ _FORM_SAFE = re.compile(r"^[\x20-\x7e\t\r\n\u00a0-\uffff]*$")
 
 
 def step_form(value: Any, limits: Limits) -> dict[str, Any]:
+    return multidict(step_form_pairs(value, limits))
+
+
+def step_form_pairs(value: Any, limits: Limits) -> list[tuple[str, str]]:
+    """The (key, value) pairs of form data, in order (shared by `form` and `form_groups`)."""
     text = _as_text(value)
     text = text[1:] if text.startswith("?") else text  # a query string kept with its `?` (Matomo bulk)
     if "=" not in text or not _FORM_SAFE.match(text):
         raise DecodeError("not form data")
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=limits.max_fields)
+        return parse_qsl(text, keep_blank_values=True, max_num_fields=limits.max_fields)
     except ValueError as e:
         raise DecodeError(f"form: {e}") from None
-    return multidict(pairs)
+
+
+def step_form_groups(value: Any, limits: Limits, key: str) -> dict[str, Any]:
+    """Form data made of blocks: every occurrence of *key* opens a new group, so the text
+    `a=1&b=2&et=1&na=x&et=60&na=y` becomes {head: {a: 1, b: 2}, groups: [{et: 1, na: x},
+    {et: 60, na: y}]}. Beacon protocols that append one block per event to a prefix of
+    session data (Dynatrace OpenKit) need this: a plain `form` would merge every event's
+    `na` into one list and lose which event each value belongs to."""
+    head: list[tuple[str, Any]] = []
+    groups: list[list[tuple[str, Any]]] = []
+    for name, val in step_form_pairs(value, limits):
+        if name == key:
+            groups.append([])
+        (groups[-1] if groups else head).append((name, val))
+    return {"head": multidict(head), "groups": [multidict(g) for g in groups]}
+
+
+def _form_groups_step(params: Any) -> StepFn:
+    if not (isinstance(params, dict) and set(params) == {"key"} and isinstance(params["key"], str) and params["key"]):
+        raise ValueError("form_groups takes {key: <the parameter that opens each group>}")
+    return functools.partial(step_form_groups, key=params["key"])
 
 
 def step_form_nested(value: Any, limits: Limits) -> dict[str, Any]:
@@ -273,4 +298,4 @@ STEPS: dict[str, StepFn] = {
     "urldecode": step_urldecode, "expand_json": step_expand_json, "lines": step_lines, "form_lines": step_form_lines,
     "kv_pairs": step_kv_pairs, "product_tokens": step_product_tokens,
 }
-PARAMETERISED = {"split": _split_step, "opaque": _opaque_step}
+PARAMETERISED = {"split": _split_step, "opaque": _opaque_step, "form_groups": _form_groups_step}

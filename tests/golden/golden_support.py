@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -256,3 +256,19 @@ def pb_encode(schema: dict[str, dict[str, tuple[int, str]]], message: str, value
             else:
                 out += pb_bytes(number, item if kind in ("string", "bytes") else pb_encode(schema, kind, item))
     return bytes(out)
+
+
+def assert_every_key_mapped(analyzer: Analyzer, a: Analysis, tracker: str, endpoint: str,
+                            keys: Iterable[str], prefix: str = "") -> None:
+    """Each of *keys* (field paths relative to a record; the concrete path is *prefix* + key)
+    has a mapping of its own in the rule (a data type or `uploaded`, not a catch-all) and was
+    labelled with it: removing any key from the rule fails the test that lists it."""
+    from leakmap.rules import NOT_PERSONAL
+
+    fields = labels(a)
+    rules = analyzer.endpoints[(tracker, endpoint)]
+    for key in keys:
+        path = prefix + key
+        mapped = rules.fields.lookup(key) or rules.request_fields.lookup(path)
+        assert mapped is not None and "*" not in mapped[1], f"{path} has no mapping of its own"
+        assert fields.get(path) == ("" if mapped[0] == NOT_PERSONAL else mapped[0]), (path, fields.get(path), mapped)

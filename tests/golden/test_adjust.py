@@ -94,6 +94,36 @@ def test_every_android_session_key_is_mapped_by_the_rule(analyzer):
         assert labels[f"body.{key}"] == expected, key
 
 
+# ADJPackageBuilder.m@0a8cccac getSessionParameters and the iOS device parameters: the keys an iOS
+# session package carries (NSURLComponents percent-encoding of the form body).
+IOS_SESSION: dict[str, str] = {
+    "app_token": APP_TOKEN, "app_version": "341", "app_version_short": "3.4.1", "attribution_deeplink": "1",
+    "bundle_id": "com.example.shop.ios", "created_at": "2026-01-01T00:00:00.123Z+0000", "device_name": "iPhone15,2",
+    "device_type": "iPhone", "environment": "production", "fb_anon_id": "XZ0123ABCD-4567-89EF-0123-456789ABCDEF",
+    "idfa": "6D92078A-8246-4BA4-AE5B-76104861E7DC", "idfv": "3F2504E0-4F89-41D3-9A0C-0305E82C3301",
+    "att_status": "3", "tracking_enabled": "1", "installed_at": "2025-12-30T10:00:00.000Z+0000",
+    "needs_response_details": "1", "os_name": "ios", "os_version": "17.2", "started_at": "2026-01-01T00:00:00.000Z+0000",
+    "primary_dedupe_token": "9c0b1a2e-3d4f-4a5b-8c6d-7e8f9a0b1c2d", "session_count": "2", "seq": "5",
+    "ff_idfa_disabled": "0", "ff_att_disabled": "0", "ff_skadn_disabled": "0", "send_in_background_enabled": "0",
+}
+
+
+def test_every_ios_session_key_is_mapped_by_the_rule(analyzer):
+    req = Request("golden", "golden", 0.0, "POST", "https://app.adjust.com/session",
+                  [("Client-SDK", "ios5.0.0"), ("Content-Type", "application/x-www-form-urlencoded")],
+                  "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in IOS_SESSION.items()).encode())
+    a = analyze(analyzer, req, "activity")
+    assert_finding(a, "advertising_id", IOS_SESSION["idfa"], "body.idfa")
+    assert_finding(a, "vendor_id", IOS_SESSION["idfv"], "body.idfv")
+    assert a.app == "com.example.shop.ios"
+    endpoint = analyzer.endpoints[("adjust", "activity")]
+    labels = {path: label for path, _, label in a.fields}
+    for key in IOS_SESSION:
+        mapped = endpoint.fields.lookup(key)
+        assert mapped is not None and mapped[1] == key, f"{key} has no mapping of its own"
+        assert labels[f"body.{key}"] == ("" if mapped[0] == NOT_PERSONAL else mapped[0]), key
+
+
 def test_android_event_with_partner_and_callback_params(analyzer):
     # PackageBuilder.addMapJson: new JSONObject(map).toString() (org_json)
     params = {"app_token": APP_TOKEN, "event_token": "abc123", "event_count": "2", "revenue": "9.99",

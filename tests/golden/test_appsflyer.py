@@ -106,6 +106,32 @@ def test_plain_json_body_of_old_sdks_is_decoded(analyzer):
     assert_finding(a, "app_id", PACKAGE, "query.app_id")
 
 
+def test_plain_json_launch_and_event_body_of_sdk_v5_is_typed(analyzer):
+    """The event map AppsFlyer 5.x puts into its (still plain JSON) body, as a decompiled 5.x
+    build writes it: every key typed by the rule, eventValue opened as the JSON it carries."""
+    import json
+    body = {"appsflyerKey": "AbCdEfGhIjKlMnOp", "appUserId": "shop-user-991", "eventName": "af_purchase",
+            "eventValue": json.dumps({"af_revenue": "19.99", "af_content_id": "sku-42"}), "currency": "EUR",
+            "imei": "356938035643809", "android_id": "9774d56d682e549c", "uid": "1767225600123-4567890123456789012",
+            "lang": "Deutsch", "lang_code": "de", "country": "DE", "platformextension": "android_native",
+            "installDate": "2026-12-01_101010+0000", "firstLaunchDate": "2026-12-01_101500+0000",
+            "app_version_code": "412", "app_version_name": "4.1.2", "advertiserId": "38400000-8cf0-11bd-b23e-10b96e40000d",
+            "advertiserIdEnabled": "true", "counter": "7", "iaecounter": "3", "isFirstCall": "false",
+            "deviceData": {"cpu_abi": "arm64-v8a", "build_display_id": "UP1A.231005.007",
+                           "loc": {"lat": "52.5200", "lon": "13.4050", "ts": "1767225600000"}, "btl": "87.0"},
+            "device": "shiba"}
+    a = analyzer.analyze(post(f"https://inapps.appsflyer.com/api/v5.4/androidevent?buildnumber=5.4.1&app_id={PACKAGE}",
+                              json.dumps(body).encode()))
+    assert (a.endpoint, a.status, a.error) == ("event", "decoded", ""), summary(a)
+    assert_finding(a, "project_key", "AbCdEfGhIjKlMnOp", "body.appsflyerKey")
+    assert_finding(a, "user_id", "shop-user-991", "body.appUserId")
+    assert_finding(a, "device_id", "356938035643809", "body.imei")
+    assert_finding(a, "android_id", "9774d56d682e549c", "body.android_id")
+    assert_finding(a, "latitude", "52.5200", "body.deviceData.loc.lat")
+    assert_finding(a, "custom_property", "sku-42", "body.eventValue.af_content_id")
+    assert_finding(a, "session_count", "7", "body.counter")
+
+
 def test_other_service(analyzer):
     a = analyze(analyzer, post(f"https://monitorsdk.appsflyersdk.com/remote-debug/exception-manager?app_id={PACKAGE}"),
                 "other")

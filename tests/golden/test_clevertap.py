@@ -98,6 +98,23 @@ def test_queue_meta_app_launched_profile_charged(analyzer):
         assert fields[path] != "custom_property", key
 
 
+def test_queue_meta_header_device_block(analyzer):
+    """The meta header's `af` is DeviceInfo.appLaunchedFields (QueueHeaderBuilder.addAppFields@13930f4d):
+    the device block of every batch, typed like App Launched's evtData."""
+    meta = {"g": GUID, "type": "meta", "id": ACCOUNT_ID, "tk": TOKEN,
+            "af": {"Build": "801", "Version": "8.1.0", "OS Version": "14", "SDK Version": 70501, "GoogleAdID": GAID,
+                   "GoogleAdIDLimit": False, "Make": "samsung", "Model": "SM-A546E", "Carrier": "Jio 4G",
+                   "OS": "Android", "wdt": 2.8, "hgt": 6.1, "dpi": 450, "locale": "en_IN", "cc": "in", "Radio": "4G",
+                   "Latitude": 12.9716, "Longitude": 77.5946, "wv_init": True}}
+    a = analyzer.analyze(request("POST", URL, compact([meta, {"evtName": "Cart Viewed", "type": "event", "s": 1}]), HEADERS))
+    decoded(a, "queue")
+    has(a, "advertising_id", GAID, "body[0].af.GoogleAdID")
+    has(a, "device_model", "SM-A546E", "body[0].af.Model")
+    has(a, "latitude", "12.9716", "body[0].af.Latitude")
+    has(a, "country", "in", "body[0].af.cc")
+    assert labels(a)['body[0].af["OS Version"]'] == "os_version"
+
+
 def test_queue_encrypted_in_transit(analyzer):
     body = encrypt_in_transit(compact(queue()))
     assert json.loads(decrypt_in_transit(body)) == queue()  # the algorithm above is right

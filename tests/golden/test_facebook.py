@@ -497,3 +497,24 @@ def test_android_graph_batch_carries_app_events(analyze):
     assert_finding(a, "app_id", PACKAGE, f"{entry}.body.extinfo[1]")
     assert labels(a)["body.batch[1].relative_url.path"] == ""
     assert labels(a)["body.batch[1].relative_url.params.fields"] == ""
+
+
+def test_ids_in_the_query_of_graph_calls(analyze):
+    """GraphRequest puts the common parameters (and every parameter of a GET) in the query:
+    custom_audience_third_party_id sends the advertising id as `udid`; an App Events call whose
+    parameters travel in the query is typed the same as in its body."""
+    gaid = "38400000-8cf0-11bd-b23e-10b96e40000d"
+    url = ("https://graph.facebook.com/v19.0/1234567890123456/custom_audience_third_party_id?"
+           + urlencode({"udid": gaid, "limit_event_usage": "1", "sdk": "android", "format": "json",
+                        "access_token": "1234567890123456|0123456789abcdef0123456789abcdef"}))
+    a = analyze(make_request("GET", url))
+    assert (a.tracker, a.endpoint, a.status) == ("facebook", "graph_sdk", "decoded"), summary(a)
+    assert_finding(a, "advertising_id", gaid, "query.udid")
+    assert labels(a)["query.limit_event_usage"] == "consent_state"
+    url = ("https://graph.facebook.com/v19.0/1234567890123456/activities?"
+           + urlencode({"event": "MOBILE_APP_INSTALL", "advertiser_id": gaid, "anon_id": "XZ5b0c7f3e-1d2a-4b6c-9e8f-0a1b2c3d4e5f",
+                        "application_package_name": "com.example.recipes"}))
+    a = analyze(make_request("POST", url, b"", [("Content-Type", "application/x-www-form-urlencoded")]))
+    assert (a.tracker, a.endpoint) == ("facebook", "activities"), summary(a)
+    assert_finding(a, "advertising_id", gaid, "query.advertiser_id")
+    assert_finding(a, "installation_id", "XZ5b0c7f3e-1d2a-4b6c-9e8f-0a1b2c3d4e5f", "query.anon_id")

@@ -134,3 +134,16 @@ def test_ump_consent(analyzer) -> None:
 def test_lookalike_hosts_do_not_match(analyzer, url: str) -> None:
     a = analyzer.analyze(request("GET", url))
     assert a is None or a.tracker != "google_ads", summary(a)
+
+
+def test_gen_204_ping_is_its_own_endpoint(analyzer):
+    """A GMA SDK logging ping: its type in `id`, the app and advertising id as in ad requests."""
+    query = {"id": "gmob-apps", "sdkv": "afma-sdk-a-v233212999.232400000.1", "os": "android", "os_version": "14",
+             "mv": "242413037", "msid": PACKAGE, "rdid": AAID, "is_lat": "0", "err": "Timeout for show call succeed."}
+    a = analyze(analyzer, request("GET", "https://googleads.g.doubleclick.net/pagead/gen_204?" + urlencode(query)), "gen_204")
+    assert_finding(a, "event_name", "gmob-apps", "query.id")
+    assert_finding(a, "advertising_id", AAID, "query.rdid")
+    assert_finding(a, "error_report", "Timeout for show call succeed.", "query.err")
+    assert a.app == PACKAGE
+    other = analyze(analyzer, request("GET", "https://googleads.g.doubleclick.net/pagead/interaction/?ai=x"), "pagead")
+    assert other.endpoint == "pagead"
