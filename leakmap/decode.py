@@ -115,13 +115,15 @@ def step_ndjson(value: Any, limits: Limits) -> list[Any]:
 _FORM_SAFE = re.compile(r"^[\x20-\x7e\t\r\n\u00a0-\uffff]*$")
 
 
-def step_form(value: Any, limits: Limits) -> dict[str, Any]:
+def step_form(value: Any, limits: Limits, sep: str = "&") -> dict[str, Any]:
+    """`k=v&k=v` (percent-encoded) → dict; with *sep* `;` the matrix parameters that
+    Floodlight and Quantcast put in a URL path (`;src=123;type=abc`)."""
     text = _as_text(value)
-    text = text[1:] if text.startswith("?") else text  # a query string kept with its `?` (Matomo bulk)
+    text = text[1:] if text.startswith(("?", sep)) else text  # a query string kept with its `?` (Matomo bulk)
     if "=" not in text or not _FORM_SAFE.match(text):
         raise DecodeError("not form data")
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=limits.max_fields)
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=limits.max_fields, separator=sep)
     except ValueError as e:
         raise DecodeError(f"form: {e}") from None
     return multidict(pairs)
@@ -710,6 +712,13 @@ def _group_by_step(params: Any) -> StepFn:
     return functools.partial(step_group_by, index=params["index"], names={str(k): v for k, v in names.items()})
 
 
+def _form_step(params: Any) -> StepFn:
+    if not (isinstance(params, dict) and set(params) == {"sep"} and isinstance(params["sep"], str)
+            and len(params["sep"]) == 1 and params["sep"] not in "=%"):
+        raise ValueError("form takes {sep: <one separator character, such as \";\">}")
+    return functools.partial(step_form, sep=params["sep"])
+
+
 def _pairs_step(params: Any) -> StepFn:
     if not (isinstance(params, dict) and {"head"} <= set(params) <= {"head", "sep"} and isinstance(params["head"], list)
             and all(isinstance(n, str) and n for n in params["head"])
@@ -890,7 +899,7 @@ def _keyed_xor_step(params: Any) -> KeyedStep:
 # Steps that take parameters: `{split: {sep: ":", names: [a, b]}}` in a rule.
 PARAMETERISED: dict[str, Callable[[Any], StepFn | KeyedStep]] = {
     "split": _split_step, "protobuf": _protobuf_step, "opaque": _opaque_step, "aes_cbc": _aes_cbc_step,
-    "group_by": _group_by_step, "pairs": _pairs_step, "keyed_xor": _keyed_xor_step,
+    "group_by": _group_by_step, "pairs": _pairs_step, "form": _form_step, "keyed_xor": _keyed_xor_step,
 }
 
 
