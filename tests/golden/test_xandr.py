@@ -32,7 +32,7 @@ def test_ut_v3_prebid(analyzer):
     has(a, "consent_state", "CQH2gAAQH2gAAAHABBENBYFs", "body.gdpr_consent.consent_string")
     has(a, "user_agent", "Mozilla/5.0 (Macintosh) Safari/605.1.15", "body.device.useragent")
     has(a, "screen_width", "1440", "body.device.w")
-    has(a, "page_url", "https://news.example/a", "body.referrer_detection.rd_can")
+    has(a, "page_url", "https://news.example/a", "body.referrer_detection.rd_ref")  # URL-decoded by the rule
     has(a, "project_key", "13144370", "body.tags[0].id")
     has(a, "browser_id", "5739871120345567890", "cookie.uuid2")
     has(a, "sdk_version", "10.20.0", "body.sdk.version")
