@@ -34,12 +34,16 @@ pytestmark = [pytest.mark.e2e,
               pytest.mark.real_client("umami", "@umami/node (npm)"),
               pytest.mark.real_client("vercel_analytics", "@vercel/analytics/server (npm)"),
               pytest.mark.real_client("vwo", "vwo-fme-node-sdk (npm)"),
-              *(pytest.mark.real_client(rule, f"prebid.js {adapter} (npm, bundled by esbuild) in Chromium")
-                for rule, adapter in (("xandr", "appnexusBidAdapter"), ("magnite", "rubiconBidAdapter"),
-                                      ("pubmatic", "pubmaticBidAdapter"), ("openx", "openxBidAdapter"),
-                                      ("index_exchange", "ixBidAdapter"), ("adform", "adfBidAdapter"),
-                                      ("media_net", "medianetBidAdapter"), ("equativ", "smartadserverBidAdapter"),
-                                      ("taboola", "taboolaBidAdapter"), ("id5", "id5IdSystem")))]
+              pytest.mark.real_client("xandr", "prebid.js appnexusBidAdapter (npm, bundled by esbuild) in Chromium"),
+              pytest.mark.real_client("magnite", "prebid.js rubiconBidAdapter (npm, bundled by esbuild) in Chromium"),
+              pytest.mark.real_client("pubmatic", "prebid.js pubmaticBidAdapter (npm, bundled by esbuild) in Chromium"),
+              pytest.mark.real_client("openx", "prebid.js openxBidAdapter (npm, bundled by esbuild) in Chromium"),
+              pytest.mark.real_client("index_exchange", "prebid.js ixBidAdapter (npm, bundled by esbuild) in Chromium"),
+              pytest.mark.real_client("adform", "prebid.js adfBidAdapter (npm, bundled by esbuild) in Chromium"),
+              pytest.mark.real_client("media_net", "prebid.js medianetBidAdapter (npm, bundled by esbuild) in Chromium"),
+              pytest.mark.real_client("equativ", "prebid.js smartadserverBidAdapter (npm, bundled by esbuild) in Chromium"),
+              pytest.mark.real_client("taboola", "prebid.js taboolaBidAdapter (npm, bundled by esbuild) in Chromium"),
+              pytest.mark.real_client("id5", "prebid.js id5IdSystem (npm, bundled by esbuild) in Chromium")]
 
 JS_DIR = Path(__file__).resolve().parent.parent / "js" / "webstats"
 MODULES = JS_DIR / "node_modules"
