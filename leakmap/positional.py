@@ -7,8 +7,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .limits import Limits
-from .steps import DecodeError, StepFn
+from .limits import LimitError, Limits
+from .steps import DecodeError, StepFn, _as_text
 from .text_formats import multidict
 
 
@@ -37,10 +37,18 @@ def step_group_by(value: Any, limits: Limits, index: int, names: dict[str, str])
     return groups
 
 
-def step_pairs(value: Any, limits: Limits, head: list[str]) -> dict[str, Any]:
+def step_pairs(value: Any, limits: Limits, head: list[str], sep: str = "") -> dict[str, Any]:
     """A flat list `[h1, h2, k1, v1, k2, v2, ...]` → {h1 name: h1, h2 name: h2, k1: v1, k2: v2}:
     the leading items take the names in *head*, the rest alternate key and value. A key met
-    twice (or equal to a head name) keeps all its values as a list, so nothing is lost."""
+    twice (or equal to a head name) keeps all its values as a list, so nothing is lost.
+    With *sep*, the list is text joined by *sep* (Yandex Metrica's `browser-info`,
+    `k1:v1:k2:v2:`); a trailing separator is ignored."""
+    if sep and isinstance(value, (str, bytes)):
+        value = _as_text(value).split(sep, limits.max_fields)
+        if len(value) > limits.max_fields:
+            raise LimitError(f"pairs: more than {limits.max_fields} items")
+        if len(value) % 2 != len(head) % 2 and value[-1] == "":
+            value.pop()
     if not isinstance(value, list):
         raise DecodeError(f"expected a list, got {type(value).__name__}")
     rest = value[len(head):]
@@ -65,10 +73,11 @@ def _group_by_step(params: Any) -> StepFn:
 
 
 def _pairs_step(params: Any) -> StepFn:
-    if not (isinstance(params, dict) and set(params) == {"head"} and isinstance(params["head"], list)
-            and all(isinstance(n, str) and n for n in params["head"])):
-        raise ValueError("pairs takes {head: [<names of the leading items>]}")
-    return functools.partial(step_pairs, head=list(params["head"]))
+    if not (isinstance(params, dict) and {"head"} <= set(params) <= {"head", "sep"} and isinstance(params["head"], list)
+            and all(isinstance(n, str) and n for n in params["head"])
+            and isinstance(params.get("sep", ""), str)):
+        raise ValueError("pairs takes {head: [<names of the leading items>], sep: <optional separator of a text list>}")
+    return functools.partial(step_pairs, head=list(params["head"]), sep=params.get("sep", ""))
 
 
 PARAMETERISED = {"group_by": _group_by_step, "pairs": _pairs_step}

@@ -67,18 +67,20 @@ def step_ndjson(value: Any, limits: Limits) -> list[Any]:
 _FORM_SAFE = re.compile(r"^[\x20-\x7e\t\r\n\u00a0-\uffff]*$")
 
 
-def step_form(value: Any, limits: Limits) -> dict[str, Any]:
-    return multidict(step_form_pairs(value, limits))
+def step_form(value: Any, limits: Limits, sep: str = "&") -> dict[str, Any]:
+    """`k=v&k=v` (percent-encoded) → dict; with *sep* `;` the matrix parameters that
+    Floodlight and Quantcast put in a URL path (`;src=123;type=abc`)."""
+    return multidict(step_form_pairs(value, limits, sep))
 
 
-def step_form_pairs(value: Any, limits: Limits) -> list[tuple[str, str]]:
+def step_form_pairs(value: Any, limits: Limits, sep: str = "&") -> list[tuple[str, str]]:
     """The (key, value) pairs of form data, in order (shared by `form` and `form_groups`)."""
     text = _as_text(value)
-    text = text[1:] if text.startswith("?") else text  # a query string kept with its `?` (Matomo bulk)
+    text = text[1:] if text.startswith(("?", sep)) else text  # a query string kept with its `?` (Matomo bulk)
     if "=" not in text or not _FORM_SAFE.match(text):
         raise DecodeError("not form data")
     try:
-        return parse_qsl(text, keep_blank_values=True, max_num_fields=limits.max_fields)
+        return parse_qsl(text, keep_blank_values=True, max_num_fields=limits.max_fields, separator=sep)
     except ValueError as e:
         raise DecodeError(f"form: {e}") from None
 
@@ -96,6 +98,13 @@ def step_form_groups(value: Any, limits: Limits, key: str) -> dict[str, Any]:
             groups.append([])
         (groups[-1] if groups else head).append((name, val))
     return {"head": multidict(head), "groups": [multidict(g) for g in groups]}
+
+
+def _form_step(params: Any) -> StepFn:
+    if not (isinstance(params, dict) and set(params) == {"sep"} and isinstance(params["sep"], str)
+            and len(params["sep"]) == 1 and params["sep"] not in "=%"):
+        raise ValueError("form takes {sep: <one separator character, such as \";\">}")
+    return functools.partial(step_form, sep=params["sep"])
 
 
 def _form_groups_step(params: Any) -> StepFn:
@@ -298,4 +307,4 @@ STEPS: dict[str, StepFn] = {
     "urldecode": step_urldecode, "expand_json": step_expand_json, "lines": step_lines, "form_lines": step_form_lines,
     "kv_pairs": step_kv_pairs, "product_tokens": step_product_tokens,
 }
-PARAMETERISED = {"split": _split_step, "opaque": _opaque_step, "form_groups": _form_groups_step}
+PARAMETERISED = {"split": _split_step, "opaque": _opaque_step, "form": _form_step, "form_groups": _form_groups_step}

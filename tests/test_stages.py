@@ -95,6 +95,20 @@ def test_form_keeps_repeated_keys_and_rejects_binary():
         decode.step_form(b"\x1f\x8b\x08binary", LIMITS)
 
 
+def test_separated_forms_and_text_pairs():
+    """`;k=v` matrix parameters (Floodlight, Quantcast) and `k:v:k:v` text lists (Yandex's
+    browser-info, a trailing separator allowed); bad parameters are refused at rule load."""
+    matrix = decode.compile_steps([{"form": {"sep": ";"}}])
+    assert matrix.run(";src=12;cat=a%3Bb;u1=", LIMITS) == ({"src": "12", "cat": "a;b", "u1": ""}, "form")
+    text_pairs = decode.compile_steps([{"pairs": {"head": [], "sep": ":"}}])
+    assert text_pairs.run("pv:1:s:2560x1440x24:", LIMITS) == ({"pv": "1", "s": "2560x1440x24"}, "pairs")
+    with pytest.raises(decode.DecodeError, match="not 0 leading items"):
+        text_pairs.run("pv:1:s", LIMITS)
+    for bad in ({"form": {"sep": "=="}}, {"form": {}}, {"pairs": {"head": [], "sep": 1}}):
+        with pytest.raises(ValueError):
+            decode.compile_steps([bad])
+
+
 def test_any_reports_every_alternative_when_all_fail():
     chain = decode.compile_steps([{"any": [["json"], ["base64", "json"]]}])
     assert chain.run('{"a":1}', LIMITS) == ({"a": 1}, "json")

@@ -272,3 +272,46 @@ def assert_every_key_mapped(analyzer: Analyzer, a: Analysis, tracker: str, endpo
         mapped = rules.fields.lookup(key) or rules.request_fields.lookup(path)
         assert mapped is not None and "*" not in mapped[1], f"{path} has no mapping of its own"
         assert fields.get(path) == ("" if mapped[0] == NOT_PERSONAL else mapped[0]), (path, fields.get(path), mapped)
+
+
+# --- OpenRTB 2.6 bid requests, as Prebid.js's ortbConverter builds them -----------------------
+# (site, device, user with extended ids, regs with the consent strings); the exchanges' rules
+# map the same paths, so their golden tests share one request and one set of checks.
+
+OPENRTB_PAGE = "https://news.example/world/story-17"
+OPENRTB_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36"
+OPENRTB_TCF = "CQH2gAAQH2gAAAHABBENBYFsAP_gAEPgAAAAKZtV_G__bWlr8X73aftkeY1P9_h77sQxBhfJE-4FzLvW_JwXx2ExNA36tqIKmRIAu3bBIQNlGJDUTVCgaogVryDMaE2coTNKJ6BkiFMRM2dYCF5vm4tj-QKY5vr991dx2B-t7dr83dzyz4VHn3a5_2a0WJCdA5-tDfv9bROb-9IOd_x8v4v8_F_rE2_eT1l_tevp7D9-cts7_XW-9_fff79Ll_-mBwUVAgAAQAIAEAEAgAAAAIAAAEAAAAAAAEAgAAgIAgIAAAAMAAAAAAAAAAAAAAAAEgAABgAAQAAAAAA.YAAAAAAAAAAA"
+
+
+def openrtb_bid_request(**extra: Any) -> dict[str, Any]:
+    """A Prebid.js-style OpenRTB 2.6 bid request with distinct values in every typed field."""
+    return {"id": "b6f3c1e2-0a9d-4e3b-8c71-5d2e4f6a7b8c",
+            "imp": [{"id": "div-gpt-ad-1", "tagid": "slot-728x90", "banner": {"format": [{"w": 728, "h": 90}]},
+                     "ext": {"gpid": "/1234/news/top"}}],
+            "site": {"page": OPENRTB_PAGE, "ref": "https://search.example/?q=news", "domain": "news.example",
+                     "publisher": {"id": "pub-4242", "domain": "news.example"}, "keywords": "elections,weather"},
+            "device": {"ua": OPENRTB_UA, "language": "de", "w": 1920, "h": 1080, "dnt": 0, "js": 1,
+                       "ip": "198.51.100.142", "geo": {"country": "DEU", "lat": 52.5163, "lon": 13.3777},
+                       "sua": {"browsers": [{"brand": "Chromium", "version": ["142"]}], "platform": {"brand": "Linux"}}},
+            "user": {"id": "pub-user-31337", "buyeruid": "exch-buyer-8c2f", "consent": OPENRTB_TCF,
+                     "ext": {"eids": [{"source": "id5-sync.com", "uids": [{"id": "ID5*honeyid5value", "atype": 1}]},
+                                      {"source": "pubcid.org", "uids": [{"id": "f1e2d3c4-pubcid", "atype": 1}]}]}},
+            "regs": {"ext": {"gdpr": 1, "us_privacy": "1YNN"}},
+            "source": {"tid": "0b9c8d7e-6f5a-4b3c-2d1e-0f9a8b7c6d5e"}, "tmax": 1000, "cur": ["EUR"], **extra}
+
+
+def assert_openrtb_findings(a: Analysis) -> None:
+    """The findings every exchange rule must give for openrtb_bid_request()."""
+    for data_type, value, path in (
+            ("page_url", OPENRTB_PAGE, "body.site.page"),
+            ("referrer", "https://search.example/?q=news", "body.site.ref"),
+            ("project_key", "pub-4242", "body.site.publisher.id"),
+            ("user_agent", OPENRTB_UA, "body.device.ua"),
+            ("public_ip", "198.51.100.142", "body.device.ip"),
+            ("latitude", "52.5163", "body.device.geo.lat"),
+            ("user_id", "pub-user-31337", "body.user.id"),
+            ("browser_id", "exch-buyer-8c2f", "body.user.buyeruid"),
+            ("consent_state", OPENRTB_TCF, "body.user.consent"),
+            ("other_id", "ID5*honeyid5value", "body.user.ext.eids[0].uids[0].id"),
+            ("search_term", "elections,weather", "body.site.keywords")):
+        assert_finding_at(a, data_type, value, path)
