@@ -14,15 +14,18 @@ Each adapter builds its real request; the proxy answers each with "no bid" (the 
 block-mode replies), and nothing leaves the machine. The test checks each company's
 findings: the publisher or placement id as project_key, the page URL, the consent string,
 the hashed email as an identifier, the user's year of birth and gender where the adapter
-forwards first-party data, and that every request was answered by the proxy.
+forwards first-party data, and that every request was answered by the proxy. The ID5 module
+fetches an ID5 ID first (ID5's rule answers with one); it must then reach the bidders.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from support.chromium import (SITE, build_site, chromium_page, findings, not_answered, proxy_flows, require_browser,
@@ -31,6 +34,7 @@ from support.chromium import (SITE, build_site, chromium_page, findings, not_ans
 # Rule ids of the companies whose Prebid adapters run here (markers below name the adapters).
 COMPANIES = ("xandr", "magnite", "pubmatic", "openx", "index_exchange", "equativ", "adform", "medianet",
              "the_trade_desk")
+ID5_ID = "ID5*leakmapBlockModeId5Value"  # the ID5 rule's block-mode answer to the fetch call
 pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("xandr", "prebid.js appnexus adapter (npm) in Chromium"),
               pytest.mark.real_client("magnite", "prebid.js rubicon adapter (npm) in Chromium"),
@@ -40,15 +44,19 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("equativ", "prebid.js smartadserver and equativ adapters (npm) in Chromium"),
               pytest.mark.real_client("adform", "prebid.js adf adapter (npm) in Chromium"),
               pytest.mark.real_client("medianet", "prebid.js medianet adapter (npm) in Chromium"),
-              pytest.mark.real_client("the_trade_desk", "prebid.js ttd adapter (npm) in Chromium")]
+              pytest.mark.real_client("the_trade_desk", "prebid.js ttd adapter (npm) in Chromium"),
+              pytest.mark.real_client("id5", "prebid.js id5IdSystem module (npm) in Chromium")]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 ADTECH = ROOT / "tests" / "js" / "adtech"
 ESBUILD = ADTECH / "node_modules" / ".bin" / "esbuild"
-HOSTS = ("ib.adnxs.com", "fastlane.rubiconproject.com", "hbopenbid.pubmatic.com", "rtb.openx.net",
+HOSTS = ("id5-sync.com", "ib.adnxs.com", "fastlane.rubiconproject.com", "hbopenbid.pubmatic.com", "rtb.openx.net",
          "htlb.casalemedia.com", "prg.smartadserver.com", "ssb-global.smartadserver.com", "adx.adform.net",
          "prebid.media.net", "direct.adsrvr.org")
-HONEY = {"hashedEmail": "b4c9a289323b21a01c3e940f150eb9b8c542587f1abfd8f0e1cc1ffc5e475514",
+HEM = "b4c9a289323b21a01c3e940f150eb9b8c542587f1abfd8f0e1cc1ffc5e475514"
+HONEY = {"hashedEmail": HEM,
+         # ID5 partner data as its docs ask sites to pass it: base64 of `1=<sha256 email>&8=<page>`.
+         "id5PartnerData": base64.b64encode(f"1={HEM}&8={quote('https://shop.example/', safe='')}".encode()).decode(),
          "keywords": "pregnancy,vitamins", "userKeywords": "diabetes,insulin",
          "tcString": "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA"}
 PAGE_URL = f"https://{SITE}/"
@@ -59,14 +67,17 @@ SHOP_JS = shop_script(HONEY, """
     if (cmd === "addEventListener" || cmd === "getTCData") {
       callback({tcString: H.tcString, gdprApplies: true, eventStatus: "tcloaded", cmpStatus: "loaded",
                 listenerId: 1, purpose: {consents: {1: true, 2: true, 3: true, 4: true}},
-                vendor: {consents: {}}}, true);
+                vendor: {consents: {131: true}}}, true);
     } else if (cmd === "ping") { callback({cmpLoaded: true, gdprApplies: true}, true); }
   };
   run("prebid", function () {
     pbjs.setConfig({
       consentManagement: {gdpr: {cmpApi: "iab", timeout: 2000}},
-      userSync: {syncEnabled: false, userIds: [{name: "pubProvidedId", params: {eids: [
-        {source: "example-shop.test", uids: [{id: H.hashedEmail, atype: 3, ext: {stype: "hemsha256"}}]}]}}]},
+      userSync: {syncEnabled: false, auctionDelay: 3000, userIds: [
+        {name: "pubProvidedId", params: {eids: [
+          {source: "example-shop.test", uids: [{id: H.hashedEmail, atype: 3, ext: {stype: "hemsha256"}}]}]}},
+        {name: "id5Id", params: {partner: 173, pd: H.id5PartnerData},
+         storage: {type: "html5", name: "id5id", expires: 90, refreshInSeconds: 7200}}]},
       ortb2: {site: {keywords: H.keywords, content: {language: "en"}},
               user: {yob: 1984, gender: "F", keywords: H.userKeywords}}
     });
@@ -103,6 +114,10 @@ EXPECTED = [
     ("index_exchange", "project_key", "715964"), ("equativ", "project_key", "411951"),
     ("equativ", "project_key", "73"), ("medianet", "project_key", "8CUV090"),
     ("the_trade_desk", "project_key", "1427ab10f2e448057ed3b422"),
+    ("id5", "project_key", "173"), ("id5", "hashed_email", HEM), ("id5", "page_url", PAGE_URL),
+    ("id5", "consent_state", HONEY["tcString"]),
+    # The ID5 ID the page got back goes on to the bidders as a user id.
+    ("openx", "other_id", ID5_ID), ("the_trade_desk", "other_id", ID5_ID),
     ("xandr", "custom_property", "diabetes"), ("magnite", "custom_property", "pregnancy,vitamins,diabetes,insulin"),
 ]
 
@@ -130,7 +145,7 @@ def test_prebid_auction_reaches_each_ssp_rule(site: Path, proxy_factory) -> None
     missing = [e for e in EXPECTED if not with_value(rows, *e)]
     assert not missing, json.dumps(missing, indent=1)
     # Each adapter's request matched its company's rule (no SSP request left to the generic path).
-    assert {r["tracker"] for r in rows} == set(COMPANIES), {r["tracker"] for r in rows}
+    assert {r["tracker"] for r in rows} == {*COMPANIES, "id5"}, {r["tracker"] for r in rows}
     tracker_flows = [f for f in proxy_flows(proxy) if f.request.pretty_host != SITE]
     assert {f.request.pretty_host for f in tracker_flows} == set(HOSTS)
     assert not not_answered(tracker_flows)

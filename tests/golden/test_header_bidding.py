@@ -8,6 +8,7 @@ observations, cited in each rule."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 from urllib.parse import quote, urlencode
 
@@ -183,3 +184,25 @@ def test_sync_and_pixel_endpoints(analyzer, tracker, endpoint, url, path, data_t
     a = analyzer.analyze(make_request("GET", url))
     assert (a.tracker, a.endpoint, a.status, a.error) == (tracker, endpoint, "decoded", ""), summary(a)
     has(a, data_type, value, path)
+
+
+def test_id5_fetch_opens_partner_data(analyzer):
+    """ID5's `pd`: base64 of a query string whose numeric keys carry the site's hashed
+    email (1), page (8) and IP address (10), as its partner-data documentation asks."""
+    pd = base64.b64encode(f"1={HEM}&8={quote(PAGE, safe='')}&10=203.0.113.9".encode()).decode()
+    body = {"partner": 173, "gdpr": 1, "gdpr_consent": TCF, "nbPage": 2, "o": "pbjs", "tml": PAGE, "u": PAGE,
+            "ref": "https://www.google.com/", "v": "11.36.0", "pd": pd, "s": "sig-from-before"}
+    a = analyzer.analyze(make_request("POST", "https://id5-sync.com/gm/v3", compact_json(body), [TEXT_CT]))
+    assert (a.tracker, a.endpoint, a.status, a.error) == ("id5", "fetch", "decoded", ""), summary(a)
+    has(a, "project_key", "173", "body.partner")
+    has(a, "hashed_email", HEM, "body.pd.1")
+    has(a, "public_ip", "203.0.113.9", "body.pd.10")
+    has(a, "page_url", PAGE, "body.tml")
+    has(a, "consent_state", TCF, "body.gdpr_consent")
+    has(a, "other_id", "sig-from-before", "body.s")
+    config = {"name": "id5Id", "params": {"partner": 173, "pd": pd}, "storage": {"type": "html5", "name": "id5id"},
+              "bounce": True}
+    a = analyzer.analyze(make_request("POST", "https://id5-sync.com/api/config/prebid", compact_json(config),
+                                      [TEXT_CT]))
+    assert (a.tracker, a.endpoint, a.status) == ("id5", "config", "decoded"), summary(a)
+    has(a, "hashed_email", HEM, "body.params.pd.1")

@@ -14,6 +14,7 @@ import "prebid.js/modules/medianetBidAdapter.js";
 import "prebid.js/modules/ttdBidAdapter.js";
 import "prebid.js/modules/userId.js";
 import "prebid.js/modules/pubProvidedIdSystem.js";
+import "prebid.js/modules/id5IdSystem.js";
 import "prebid.js/modules/consentManagementTcf.js";
 
 pbjs.processQueue();
