@@ -32,7 +32,7 @@ from support.chromium import (SITE, build_site, chromium_page, findings, not_ans
                               serve_site, shop_page, shop_script, with_value)
 
 # Rule ids of the companies whose Prebid adapters run here (markers below name the adapters).
-COMPANIES = ("xandr", "magnite", "pubmatic", "openx", "index_exchange", "equativ", "adform", "medianet",
+COMPANIES = ("xandr", "magnite", "pubmatic", "openx", "index_exchange", "equativ", "adform", "media_net",
              "the_trade_desk")
 ID5_ID = "ID5*leakmapBlockModeId5Value"  # the ID5 rule's block-mode answer to the fetch call
 pytestmark = [pytest.mark.e2e, pytest.mark.browser,
@@ -43,7 +43,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("index_exchange", "prebid.js ix adapter (npm) in Chromium"),
               pytest.mark.real_client("equativ", "prebid.js smartadserver and equativ adapters (npm) in Chromium"),
               pytest.mark.real_client("adform", "prebid.js adf adapter (npm) in Chromium"),
-              pytest.mark.real_client("medianet", "prebid.js medianet adapter (npm) in Chromium"),
+              pytest.mark.real_client("media_net", "prebid.js medianet adapter (npm) in Chromium"),
               pytest.mark.real_client("the_trade_desk", "prebid.js ttd adapter (npm) in Chromium"),
               pytest.mark.real_client("id5", "prebid.js id5IdSystem module (npm) in Chromium")]
 
@@ -93,7 +93,7 @@ SHOP_JS = shop_script(HONEY, """
         {bidder: "smartadserver", params: {siteId: 411951, pageId: 1383641, formatId: 84313}},
         {bidder: "equativ", params: {networkId: 73}},
         {bidder: "adf", params: {mid: 1775017}},
-        {bidder: "medianet", params: {cid: "8CUV090", crid: "358025426"}},
+        {bidder: "media_net", params: {cid: "8CUV090", crid: "358025426"}},
         {bidder: "ttd", params: {supplySourceId: "examplessp", publisherId: "1427ab10f2e448057ed3b422"}}
       ]
     }]);
@@ -104,15 +104,15 @@ SHOP_JS = shop_script(HONEY, """
 # (tracker, data type, value) each company must have received, as the adapter sends it.
 EXPECTED = [
     *((t, "consent_state", HONEY["tcString"]) for t in COMPANIES),
-    *((t, "other_id", HONEY["hashedEmail"]) for t in COMPANIES if t != "medianet"),
-    ("medianet", "other_id", HONEY["hashedEmail"]),  # under ortb2.user.ext.eids
+    *((t, "other_id", HONEY["hashedEmail"]) for t in COMPANIES if t != "media_net"),
+    ("media_net", "other_id", HONEY["hashedEmail"]),  # under ortb2.user.ext.eids
     *((t, "birth_date", "1984") for t in COMPANIES if t not in ("xandr",)),
     *((t, "gender", "F") for t in COMPANIES if t not in ("xandr",)),
     *((t, "page_url", PAGE_URL) for t in COMPANIES),
     ("xandr", "project_key", "13144370"), ("magnite", "project_key", "14062"), ("magnite", "project_key", "70608"),
     ("pubmatic", "project_key", "156209"), ("openx", "project_key", "example-d.openx.net"),
     ("index_exchange", "project_key", "715964"), ("equativ", "project_key", "411951"),
-    ("equativ", "project_key", "73"), ("medianet", "project_key", "8CUV090"),
+    ("equativ", "project_key", "73"), ("media_net", "project_key", "8CUV090"),
     ("the_trade_desk", "project_key", "1427ab10f2e448057ed3b422"),
     ("id5", "project_key", "173"), ("id5", "hashed_email", HEM), ("id5", "page_url", PAGE_URL),
     ("id5", "consent_state", HONEY["tcString"]),

@@ -151,7 +151,7 @@ def test_medianet(analyzer):
                       "device": {"ua": UA}}}
     a = analyzer.analyze(make_request("POST", "https://prebid.media.net/rtb/prebid?cid=8CUV090", compact_json(body),
                                       [TEXT_CT]))
-    assert (a.tracker, a.endpoint, a.status) == ("medianet", "prebid_bid", "decoded"), summary(a)
+    assert (a.tracker, a.endpoint, a.status) == ("media_net", "prebid_bid", "decoded"), summary(a)
     has(a, "project_key", "8CUV090", "query.cid")
     has(a, "page_url", PAGE, "body.site.page")
     has(a, "consent_state", TCF, "body.ext.gdpr_consent_string")
