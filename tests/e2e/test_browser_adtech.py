@@ -93,7 +93,7 @@ SHOP_JS = shop_script(HONEY, """
         {bidder: "smartadserver", params: {siteId: 411951, pageId: 1383641, formatId: 84313}},
         {bidder: "equativ", params: {networkId: 73}},
         {bidder: "adf", params: {mid: 1775017}},
-        {bidder: "media_net", params: {cid: "8CUV090", crid: "358025426"}},
+        {bidder: "medianet", params: {cid: "8CUV090", crid: "358025426"}},
         {bidder: "ttd", params: {supplySourceId: "examplessp", publisherId: "1427ab10f2e448057ed3b422"}}
       ]
     }]);
