@@ -14,6 +14,7 @@ leaf stays linear in the payload size.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import math
@@ -171,6 +172,8 @@ def slots(doc: Any, segments: list[str], prefix: str = "") -> Iterator[tuple[Any
         keys: list[Any] = list(range(len(doc)))
     elif head == "*" and isinstance(doc, dict):
         keys = list(doc)
+    elif "*" in head and isinstance(doc, dict):  # `eid_*`: the keys a field map's glob matches too
+        keys = [k for k in doc if isinstance(k, str) and fnmatch.fnmatchcase(k, head)]
     elif head.startswith("[") and head[1:-1].isdigit() and isinstance(doc, list):
         keys = [int(head[1:-1])] if int(head[1:-1]) < len(doc) else []
     elif isinstance(doc, dict) and head in doc:

@@ -3,11 +3,8 @@ in block mode (npm, pinned in tests/js/webstats):
 
 - in Chromium, a shop page runs Plausible's official tracker (@plausible-analytics/tracker, an
   ES module, loaded as the browser loads it), GrowthBook's script-tag build
-  (@growthbook/growthbook dist/bundles/auto.min.js, with its own event tracking on) and a
-  header-bidding auction of Prebid.js (npm prebid.js, bundled by esbuild at test time with ten
-  bid adapters and the ID5 user-id module, tests/js/webstats/prebid-build.mjs, as a publisher's
-  build does): Xandr, Magnite, PubMatic, OpenX, Index Exchange, Adform, Media.net, Equativ,
-  Taboola and ID5 get their real bid and id requests;
+  (@growthbook/growthbook dist/bundles/auto.min.js, with its own event tracking on); the
+  header-bidding exchanges have their own auction test (tests/e2e/test_browser_adtech.py);
 - in Node, the server clients of Umami (@umami/node), Vercel Web Analytics
   (@vercel/analytics/server `track`) and VWO feature management (vwo-fme-node-sdk).
 
@@ -19,8 +16,6 @@ as the rule says, at the path the SDK put it, and sent to its own tracker only.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -33,17 +28,7 @@ pytestmark = [pytest.mark.e2e,
               pytest.mark.real_client("growthbook", "@growthbook/growthbook script tag (npm) in Chromium"),
               pytest.mark.real_client("umami", "@umami/node (npm)"),
               pytest.mark.real_client("vercel_analytics", "@vercel/analytics/server (npm)"),
-              pytest.mark.real_client("vwo", "vwo-fme-node-sdk (npm)"),
-              pytest.mark.real_client("xandr", "prebid.js appnexusBidAdapter (npm, bundled by esbuild) in Chromium"),
-              pytest.mark.real_client("magnite", "prebid.js rubiconBidAdapter (npm, bundled by esbuild) in Chromium"),
-              pytest.mark.real_client("pubmatic", "prebid.js pubmaticBidAdapter (npm, bundled by esbuild) in Chromium"),
-              pytest.mark.real_client("openx", "prebid.js openxBidAdapter (npm, bundled by esbuild) in Chromium"),
-              pytest.mark.real_client("index_exchange", "prebid.js ixBidAdapter (npm, bundled by esbuild) in Chromium"),
-              pytest.mark.real_client("adform", "prebid.js adfBidAdapter (npm, bundled by esbuild) in Chromium"),
-              pytest.mark.real_client("media_net", "prebid.js medianetBidAdapter (npm, bundled by esbuild) in Chromium"),
-              pytest.mark.real_client("equativ", "prebid.js smartadserverBidAdapter (npm, bundled by esbuild) in Chromium"),
-              pytest.mark.real_client("taboola", "prebid.js taboolaBidAdapter (npm, bundled by esbuild) in Chromium"),
-              pytest.mark.real_client("id5", "prebid.js id5IdSystem (npm, bundled by esbuild) in Chromium")]
+              pytest.mark.real_client("vwo", "vwo-fme-node-sdk (npm)")]
 
 JS_DIR = Path(__file__).resolve().parent.parent / "js" / "webstats"
 MODULES = JS_DIR / "node_modules"
@@ -52,19 +37,13 @@ SDK_FILES = {
     "growthbook.js": MODULES / "@growthbook" / "growthbook" / "dist" / "bundles" / "auto.min.js",
 }
 BROWSER_HOSTS = ("plausible.io", "cdn.growthbook.io", "us-east-1.gb-ingest.com")
-# Prebid.js's bidders and ID5 with their default endpoints.
-PREBID_HOSTS = ("ib.adnxs.com", "fastlane.rubiconproject.com", "hbopenbid.pubmatic.com", "rtb.openx.net",
-                "htlb.casalemedia.com", "adx.adform.net", "prebid.media.net", "prg.smartadserver.com",
-                "display.bidder.taboola.com", "direct.adsrvr.org", "id5-sync.com", "diagnostics.id5-sync.com")
 GB_KEY = "sdk-honeyGrowthBook7q"
 H = {"pl_prop": "honey-plausible-prop-3e1", "pl_event": "honey-plausible-event-9a4",
-     "gb_user": "honey-gb-user-5c2", "pb_keywords": "honey-prebid-keywords-2d", "gb_email": "gb.honey@example.org", "gb_event": "honey-gb-event-8d7"}
+     "gb_user": "honey-gb-user-5c2", "gb_email": "gb.honey@example.org", "gb_event": "honey-gb-event-8d7"}
 PAGE = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Example Shop</title>
 <script>window.growthbook_config = {{attributes: {{user_id: "{H['gb_user']}", email: "{H['gb_email']}"}}}};</script>
 <script src="/growthbook.js" data-client-key="{GB_KEY}" data-tracking="growthbook" data-no-streaming="1"></script>
-<script>window.pbjs = window.pbjs || {{que: []}};</script>
-<script src="/prebid.js"></script>
 </head><body><h1>Example Shop</h1>
 <script src="/shop.js"></script>
 <script type="module">
@@ -77,27 +56,6 @@ PAGE = f"""<!doctype html>
 </body></html>
 """
 SHOP_JS = shop_script(H, """
-  run("prebid", function () {
-    pbjs.que.push(function () {
-      pbjs.setConfig({ortb2: {site: {keywords: H.pb_keywords}},
-                      userSync: {syncEnabled: false, auctionDelay: 300,
-                                 userIds: [{name: "id5Id", params: {partner: 173},
-                                            storage: {type: "html5", name: "id5id", expires: 90}}]}});
-      pbjs.addAdUnits([{code: "div-top", mediaTypes: {banner: {sizes: [[300, 250]]}}, bids: [
-        {bidder: "appnexus", params: {placementId: 13144370}},
-        {bidder: "rubicon", params: {accountId: 14062, siteId: 70608, zoneId: 498816}},
-        {bidder: "pubmatic", params: {publisherId: "156209"}},
-        {bidder: "openx", params: {unit: "539439964", delDomain: "shop-d.openx.net"}},
-        {bidder: "ix", params: {siteId: "715966", size: [300, 250]}},
-        {bidder: "adf", params: {mid: 1775}},
-        {bidder: "medianet", params: {cid: "8CUV090"}},
-        {bidder: "smartadserver", params: {siteId: 207435, pageId: 896536, formatId: 62913}},
-        {bidder: "taboola", params: {publisherId: "shopexample", tagId: "div-top"}},
-        {bidder: "ttd", params: {supplySourceId: "supplier", publisherId: "shopexample"}}]}]);
-      pbjs.requestBids({timeout: 5000});
-    });
-  });
-
   run("growthbook", function () {
     window.growthbook_queue.push(function (gb) {
       gb.isOn("new-checkout");
@@ -127,52 +85,19 @@ BROWSER_EXPECTED = [
 ]
 
 
-PB_KW = H["pb_keywords"]
-# Every exchange got the page and the site's keywords (the honey value), and its own id for the
-# publisher's slot; the body of PubMatic's request is gzipped (`gzip=1`), Xandr's page URL is
-# percent-encoded inside the JSON.
-PREBID_EXPECTED = [
-    ("xandr", "ut_v3", "project_key", "13144370", r"body\.tags\[0\]\.id"),
-    ("xandr", "ut_v3", "page_url", PAGE_URL, r"body\.referrer_detection\.rd_ref"),
-    ("xandr", "ut_v3", "search_term", PB_KW, r"body\.keywords\[0\]\.key"),
-    ("xandr", "ut_v3", "sdk_version", "11.36.0", r"body\.sdk\.version"),
-    ("magnite", "fastlane", "project_key", "70608", r"query\.site_id"),
-    ("magnite", "fastlane", "page_url", PAGE_URL, r"query\.rf"),
-    ("magnite", "fastlane", "search_term", PB_KW, r"query\.kw"),
-    ("magnite", "fastlane", "screen_resolution", "1280x720", r"query\.p_screen_res"),
-    ("equativ", "prebid", "project_key", "207435", r"body\.siteid"),
-    ("equativ", "prebid", "page_url", PAGE_URL, r"body\.pageDomain"),
-    ("media_net", "prebid", "project_key", "8CUV090", r"query\.cid"),
-    ("index_exchange", "openrtb", "project_key", "715966", r"query\.s"),
-    ("openx", "openrtb", "project_key", "539439964", r"body\.imp\[0\]\.tagid"),
-    ("adform", "openrtb", "project_key", "1775", r"body\.imp\[0\]\.tagid"),
-    ("taboola", "hb_auction", "project_key", "shopexample", r"body\.site\.publisher\.id"),
-    ("id5", "fetch", "project_key", "173", r"body\.params\.partner"),
-] + [(tracker, endpoint, "page_url", PAGE_URL, r"body\.site\.page")
-     for tracker, endpoint in (("pubmatic", "openrtb"), ("openx", "openrtb"), ("index_exchange", "openrtb"),
-                               ("adform", "openrtb"), ("media_net", "prebid"), ("taboola", "hb_auction"))] + [
-    (tracker, endpoint, "browser", "Chromium", r"body\.device\.sua\.browsers\[\d\]\.brand")
-    for tracker, endpoint in (("pubmatic", "openrtb"), ("openx", "openrtb"), ("index_exchange", "openrtb"),
-                              ("adform", "openrtb"), ("taboola", "hb_auction"))] + [
-    (tracker, "openrtb", "search_term", PB_KW, r"body\.site\.keywords")
-    for tracker in ("pubmatic", "openx", "index_exchange", "adform")]
-
 
 def test_browser_trackers_leak_to_report(proxy_factory, tmp_path: Path) -> None:
-    require_browser([*SDK_FILES.values(), MODULES / "prebid.js" / "package.json", MODULES / ".bin" / "esbuild"],
-                    "tests/js/webstats")
+    require_browser(SDK_FILES.values(), "tests/js/webstats")
     site = build_site(tmp_path, {"index.html": PAGE, "shop.js": SHOP_JS}, SDK_FILES)
-    subprocess.run([shutil.which("node") or "node", "prebid-build.mjs", str(site / "prebid.js")], cwd=JS_DIR,
-                   check=True, timeout=60)
     proxy = serve_site(proxy_factory, site)
-    with chromium_page(proxy, (SITE, *BROWSER_HOSTS, *PREBID_HOSTS), like_a_user=True) as run:
+    with chromium_page(proxy, (SITE, *BROWSER_HOSTS), like_a_user=True) as run:
         run.page.goto(PAGE_URL, wait_until="load")
-        rows = wait_for_findings(proxy, run, BROWSER_EXPECTED + PREBID_EXPECTED, stored_at, 30,
-                                 "for plausible, growthbook and Prebid.js's bidders")
+        rows = wait_for_findings(proxy, run, BROWSER_EXPECTED, stored_at, 30,
+                                 "for plausible and growthbook")
         page_errors = run.page.evaluate("() => window.pageErrors")
         cookies = {c["name"]: c["value"] for c in run.page.context.cookies(PAGE_URL)}
 
-    assert run.hosts <= {SITE, *BROWSER_HOSTS, *PREBID_HOSTS}, run.hosts
+    assert run.hosts <= {SITE, *BROWSER_HOSTS}, run.hosts
     assert page_errors == [] and run.errors == [], (page_errors, run.errors)
     tracker_flows = [f for f in proxy_flows(proxy) if f.request.pretty_host != SITE]
     assert not not_answered(tracker_flows), not_answered(tracker_flows)
@@ -181,10 +106,6 @@ def test_browser_trackers_leak_to_report(proxy_factory, tmp_path: Path) -> None:
     assert plausible and all(f.request.headers["content-type"] == "text/plain" for f in plausible)
     # GrowthBook's random visitor id (the gbuuid cookie it sets) is its device id.
     assert stored_at(rows, "growthbook", "track", "browser_id", cookies["gbuuid"], rf"body{N}\.device_id"), cookies
-    # PubMatic's bid request went gzipped, as Prebid.js sends it, and was opened.
-    pubmatic = [f for f in tracker_flows if f.request.pretty_host == "hbopenbid.pubmatic.com"]
-    assert pubmatic and all(f.request.query.get("gzip") == "1" and f.request.raw_content[:2] == b"\x1f\x8b"
-                            for f in pubmatic), [f.request.pretty_url for f in pubmatic]
     for prefix, tracker in (("pl_", "plausible"), ("gb_", "growthbook")):
         for key, value in H.items():
             if key.startswith(prefix):
