@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from . import credentials, paths
+from . import credentials, paths, special
 from .limits import CHECK_EVERY, TookTooLong, clock
 from .model import Finding
 from .rules import NOT_PERSONAL, Endpoint, FieldMap
@@ -472,7 +472,19 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, re
             detail = f"{secret.kind}: {secret.evidence}" if secret.evidence else secret.kind
             out.add(secret.data_type, secret.value, path, "credential", detail)
             main = main or secret.data_type
+    add_special(out, path, value, main)
     return main
+
+
+def add_special(out: Extraction, path: str, value: str, main: str) -> None:
+    """A finding of a special category (GDPR Art. 9, financial) when the field's key name or
+    value holds one of its terms (leakmap/special.py); headers and cookies are the client's,
+    not the person's."""
+    if path.startswith(("header", "cookie")):
+        return
+    hit = special.in_field(paths.last_key(path), value, main)
+    if hit is not None:
+        out.add(hit[0].data_type, value, path, "special", special.detail(*hit))
 
 
 def value_patterns(value: str) -> list[tuple[str, str, str]]:

@@ -22,7 +22,7 @@ from .decode import (DecodeError, step_base64, step_form, step_jwt, step_json, s
                      step_protobuf)
 from .limits import CHECK_EVERY, LimitError, Limits, TookTooLong
 from .entities import receiver
-from .extract import Extraction, Indicator, scalar_text
+from .extract import Extraction, Indicator, add_special, scalar_text
 from .firstparty import PLAIN_HEADERS, FirstParty, is_static_asset, uploads
 from .guess import Guesser
 from .model import Analysis, Request
@@ -258,5 +258,6 @@ class GenericPath:
                 if form:
                     out.add(indicator.data_type, indicator.value, path, "indicator", form)
                     main = indicator.data_type
+            add_special(out, path, value, guess.data_type)
             out.fields.append((path, value, main))
         return out
