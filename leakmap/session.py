@@ -15,7 +15,7 @@ from .extract import Indicator
 from .match import registrable_domain
 from .model import Analysis, Problem, Request
 from .pipeline import STOPPED, Analyzer, Stats, internal_error
-from .read import read_any
+from .read import BODY_LOST, read_any
 from .replay import ReplayLimits
 from .text import display
 from .rules import load_rules
@@ -59,7 +59,7 @@ def parse_keys(texts: Iterable[str]) -> dict[str, str]:
     return keys
 
 
-HOSTILE_REASONS = (*STOPPED, "limit:")
+HOSTILE_REASONS = (*STOPPED, "limit:", BODY_LOST)  # BODY_LOST: the HAR lacks the bytes, say which request
 
 
 def request_problem(analysis: Analysis, where: str = "") -> Problem | None:
