@@ -38,7 +38,7 @@ _REPLY = {
         "content_type": {"type": "string"},
     },
 }
-_SCALARS = {"type": ["string", "integer"]}
+_SCALARS = {"type": ["string", "integer", "boolean"]}  # `when` values; booleans as JSON writes them
 _VARIANT = {
     "type": "object",
     "required": ["when", "fields"],
@@ -327,7 +327,8 @@ def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: An
             except paths.PathError as e:
                 fail(where + ["record_variants", i, "when", text], str(e))
             values = accepted if isinstance(accepted, list) else [accepted]
-            when.append((segments, frozenset(str(v) for v in values)))
+            # As extract's scalar_text writes leaves: YAML `false` matches JSON false ("false").
+            when.append((segments, frozenset(str(v).lower() if isinstance(v, bool) else str(v) for v in values)))
         variants.append(RecordVariant(tuple(when), _compile_fields(
             variant["fields"], where + ["record_variants", i, "fields"], fail)))
 
