@@ -178,6 +178,34 @@ _VALUE_CHECKS = {
     "referrer": lambda v: "/" in v,
 }
 _NOT_A_VALUE = {"", "true", "false", "null", "none", "undefined"}
+# A rule names a field's type from the SDK's source; the value must still fit it. High-
+# sensitivity types are checked (the limit-ad-tracking flag `lat=0` is no latitude, a
+# boolean no phone number), sizes whose value is "WxH" become the combined type.
+_PLAUSIBLE = {t: _VALUE_CHECKS[t] for t in ("email", "phone", "latitude", "longitude", "public_ip", "payment_card")}
+_COMBINED_SIZE = {"screen_width": "screen_resolution", "screen_height": "screen_resolution",
+                  "viewport_width": "viewport_size", "viewport_height": "viewport_size"}
+_SIZE = re.compile(r"^\d{2,5}\s*[x×*]\s*\d{2,5}$")
+IMPLAUSIBLE = "custom_property"  # what an implausible high-sensitivity value is downgraded to
+
+
+def _is_coordinate_pair(value: str) -> bool:
+    lat, sep, lon = value.partition(",")
+    return bool(sep) and _is_coordinate(lat.strip(), 90) and _is_coordinate(lon.strip(), 180)
+
+
+def plausible_type(data_type: str, value: str, rule_path: str) -> tuple[str, str]:
+    """(type, detail) of a value a rule typed *data_type*: the rule's type, the combined size
+    type for "WxH" under a width or height, or `custom_property` when the value cannot be of
+    that high-sensitivity type; the detail says why it differs from the rule."""
+    combined = _COMBINED_SIZE.get(data_type)
+    if combined and _SIZE.match(value):
+        return combined, f"{rule_path}; the value is a size W×H, not a {data_type.replace('_', ' ')}"
+    check = _PLAUSIBLE.get(data_type)
+    if data_type in ("latitude", "longitude") and _is_coordinate_pair(value):
+        return "geo_coordinates", f"{rule_path}; the value is a latitude,longitude pair"
+    if check is not None and not check(value):
+        return IMPLAUSIBLE, f"{rule_path}; not a plausible {data_type.replace('_', ' ')} (rule type downgraded)"
+    return data_type, rule_path
 
 
 def classify_key(key: str, value: str, table: dict[str, str] = KEY_NAMES) -> str:
@@ -444,13 +472,15 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, re
         # Empty values carry nothing; true/false do when a rule names the field
         # (consent given, device rooted, on Wi-Fi), not when only a catch-all saw them.
         if rule_hit and not is_catch_all and rule_hit[0] != NOT_PERSONAL and value in ("true", "false"):
-            out.add(rule_hit[0], value, path, "rule", rule_hit[1])
+            data_type, detail = plausible_type(rule_hit[0], value, rule_hit[1])
+            out.add(data_type, value, path, "rule", detail)
+            return data_type
         return rule_hit[0] if rule_hit and rule_hit[0] != NOT_PERSONAL else ""
     if rule_hit and not is_catch_all:
         if rule_hit[0] == NOT_PERSONAL:
             return ""
-        main = rule_hit[0]
-        out.add(main, value, path, "rule", rule_hit[1])
+        main, detail = plausible_type(rule_hit[0], value, rule_hit[1])
+        out.add(main, value, path, "rule", detail)
     else:
         if endpoint is not None and not path.startswith("header"):
             key = paths.last_key(path)
