@@ -17,7 +17,7 @@ import hashlib
 import ipaddress
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -396,14 +396,23 @@ def _variants(endpoint: Endpoint, records: list[tuple[str, dict[str, Any]]]) -> 
     return out
 
 
+OpenValue = Callable[[str, str], Any]  # (text, path) → the tree or text it decodes to (generic.Opener.open_text)
+# Values that may hold encoded values: percent-escapes, JSON text, a base64 run (alone or a word of a longer text).
+_ENCODED_HINT = re.compile(r"%[0-9A-Fa-f]{2}|^\s*[\[{]|(?:^|\s)[A-Za-z0-9+/_-]{16,}={0,2}(?:\s|$)")
+_BASE64_WORD = re.compile(r"(?:^|(?<=\s))[A-Za-z0-9+/_-]{16,}={0,2}(?=\s|$)")
+_NOT_OPENED = frozenset({"session_replay", "error_report", "user_agent", "page_url", "referrer", "url"})
+MAX_OPENED = 65_536  # longer values are not opened (a recording, a blob): their own steps do that
+
+
 def extract(doc: dict[str, Any], endpoint: Endpoint | None, indicators: Iterable[Indicator], max_depth: int,
-            max_fields: int = 20_000, deadline: float = math.inf) -> Extraction:
+            max_fields: int = 20_000, deadline: float = math.inf, open_value: OpenValue | None = None) -> Extraction:
     """Walk every leaf of the decoded document and label it. Every leaf is checked by the
     detectors, but past *max_fields* only fields with a specific label are kept as uploaded
     fields (a session-replay batch can hold hundreds of thousands of leaves), and past twice
     that, none; at most 5 × *max_fields* findings are kept (a real request has a few dozen).
     Once `time.thread_time()` passes *deadline* the walk stops with `stopped` set, keeping
-    what it found."""
+    what it found. *open_value* opens values encoded inside values (percent-encoding, JSON
+    text, base64) for the pattern and key-name detectors; the leaf stays as sent."""
     out = Extraction(5 * max_fields)
     indicators = list(indicators)
     records = _records(doc, endpoint) if endpoint else None
@@ -412,7 +421,7 @@ def extract(doc: dict[str, Any], endpoint: Endpoint | None, indicators: Iterable
         for number, (path, raw) in enumerate(paths.leaves(doc, max_depth=max_depth, deadline=deadline)):
             if number % CHECK_EVERY == CHECK_EVERY - 1 and deadline != math.inf and clock() > deadline:
                 raise TookTooLong(deadline)
-            dropped += _leaf(out, path, raw, endpoint, records, indicators, max_fields)
+            dropped += _leaf(out, path, raw, endpoint, records, indicators, max_fields, open_value)
     except TookTooLong:
         out.stopped = f"stopped after {number} fields"
     if dropped:
@@ -421,7 +430,7 @@ def extract(doc: dict[str, Any], endpoint: Endpoint | None, indicators: Iterable
 
 
 def _leaf(out: Extraction, path: str, raw: Any, endpoint: Endpoint | None, records: Records | None,
-          indicators: list[Indicator], max_fields: int) -> int:
+          indicators: list[Indicator], max_fields: int, open_value: OpenValue | None = None) -> int:
     """Label one leaf into *out*; returns 1 when its field was not listed (over the cap)."""
     value = scalar_text(raw)
     if value is None:
@@ -429,6 +438,8 @@ def _leaf(out: Extraction, path: str, raw: Any, endpoint: Endpoint | None, recor
             out.fields.append((path, f"<{len(raw)} bytes not decoded>", ""))
         return 0
     labelled = _label(out, path, value, endpoint, records)
+    if open_value is not None and isinstance(raw, str):
+        inside_value(out, path, value, labelled, open_value)
     for indicator in indicators:
         form = indicator.find(value)
         if form:
@@ -504,6 +515,31 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, re
             main = main or secret.data_type
     add_special(out, path, value, main)
     return main
+
+
+def inside_value(out: Extraction, path: str, value: str, main: str, open_value: OpenValue) -> None:
+    """Findings inside a value that encodes other values: an email in a percent-encoded URL
+    inside JSON, JSON inside a string, base64 (the whole value or one word of a text). The
+    inner values are typed by their key names and shapes; the finding keeps the leaf's path
+    and says in `detail` that it came from inside."""
+    if main in _NOT_OPENED or len(value) > MAX_OPENED or not _ENCODED_HINT.search(value[:4096]):
+        return
+    candidates = [value] + ([m.group(0) for m in _BASE64_WORD.finditer(value[:4096])][:8] if " " in value else [])
+    for text in candidates:
+        opened = open_value(text, path)
+        if opened == text:
+            continue
+        for inner_path, raw in paths.leaves(opened, max_depth=16):
+            inner = scalar_text(raw)
+            if not inner or inner.lower() in _NOT_A_VALUE:
+                continue
+            key = paths.last_key(inner_path) if inner_path else ""
+            by_key = classify_key(key, inner) if key else ""
+            where = f" (key {key!r} inside the value)" if key else " (decoded from the value)"
+            if by_key and by_key not in ("", main):
+                out.add(by_key, inner, path, "key_name", f"{key}{where}")
+            for data_type, matched, name in _patterns(inner):
+                out.add(data_type, matched, path, "pattern", f"{name}{where}")
 
 
 def add_special(out: Extraction, path: str, value: str, main: str) -> None:

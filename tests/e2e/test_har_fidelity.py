@@ -7,12 +7,13 @@ text). leakmap reads the writer from `log.creator` and reverses exactly that, so
 mitmdump writes next to its `.mitm` gives the same findings. Browsers (Chromium's DevTools,
 Playwright's record_har) decode bodies as UTF-8 and replace other bytes with U+FFFD: such a
 request is reported as "body lost by the HAR writer", not silently as nothing.
+
+The HAR mitmdump writes from real Python SDKs (posthog's gzip bodies with Content-Encoding)
+is compared with its dump in tests/e2e/test_special_categories.py (one mitmdump run for both).
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -22,22 +23,7 @@ from leakmap.decode import Limits
 from leakmap.session import Session
 from leakmap.store import Store
 
-pytestmark = [pytest.mark.e2e, pytest.mark.real_client("posthog", "posthog (PyPI)"),
-              pytest.mark.real_client("mixpanel", "mixpanel (PyPI)")]
-
-SDK_SCRIPT = """
-from posthog import Posthog
-from mixpanel import Mixpanel
-ph = Posthog("phc_harfidelity5f2a", host="https://us.i.posthog.com", gzip=True, sync_mode=True)
-ph.capture("checkout_started", distinct_id="har-user-7731", properties={"email": "har.honey@example.net",
-           "$os": "Linux", "plan": "pro", "$screen_width": 2560})
-ph.set(distinct_id="har-user-7731", properties={"name": "Harriet Honey", "phone": "+447700900456"})
-ph.flush()
-mp = Mixpanel("harmixpanel5f2a")
-mp.track("har-user-7731", "Gerät geöffnet", {"user_email": "har.honey@example.net", "city": "Zürich"})
-print("sent")
-"""
-
+pytestmark = [pytest.mark.e2e]
 
 def analysed(capture: Path) -> tuple[set[tuple[str, ...]], list[str]]:
     """(endpoint, data type, value, path, detector) of every finding, and the problem lines."""
@@ -49,48 +35,6 @@ def analysed(capture: Path) -> tuple[set[tuple[str, ...]], list[str]]:
         rows = {(r.endpoint, r.data_type, r.value, r.path, r.detector) for r in frame.itertuples()}
         store.close()
     return rows, problems
-
-
-def test_mitmproxy_har_gives_the_findings_of_its_dump(tmp_path, mitm_confdir):
-    from conftest import start_proxy
-
-    har = tmp_path / "live.har"
-    proxy = start_proxy(tmp_path, mitm_confdir, f"hardump={har}")
-    try:
-        result = subprocess.run([sys.executable, "-c", SDK_SCRIPT], env=proxy.client_env(), capture_output=True,
-                                text=True, timeout=90)
-    finally:
-        log = proxy.stop()
-    assert result.returncode == 0 and "sent" in result.stdout, result.stderr + log
-    assert har.is_file(), log
-    from_dump, _ = analysed(proxy.dump)
-    from_har, _ = analysed(har)
-    posthog = {row for row in from_dump if row[2] in ("har-user-7731", "har.honey@example.net", "Harriet Honey",
-                                                      "+447700900456", "2560")}
-    assert len(posthog) >= 6, from_dump  # the gzip bodies were opened
-    assert from_har == from_dump, (from_dump - from_har, from_har - from_dump)
-
-
-
-def test_a_body_the_har_writer_destroyed_is_one_problem_line(tmp_path):
-    """Playwright's record_har writes `postData.text` as `Buffer.toString()` (UTF-8, every
-    other byte U+FFFD; playwright-core server/har/harTracer.ts `_postDataForBuffer`, as
-    bundled in playwright 1.65): the gzip-js body of posthog-js cannot be recovered."""
-    import gzip
-    import json
-
-    body = gzip.compress(json.dumps({"event": "x", "properties": {"distinct_id": "lost-user"}}).encode())
-    entry = {"startedDateTime": "2026-12-07T10:00:00Z", "request": {
-        "method": "POST", "url": "https://us.i.posthog.com/e/?compression=gzip-js", "bodySize": len(body),
-        "headers": [{"name": "Content-Type", "value": "text/plain"}],
-        "postData": {"mimeType": "text/plain", "text": body.decode("utf-8", "replace"), "params": []}}}
-    har = tmp_path / "browser.har"
-    har.write_text(json.dumps({"log": {"version": "1.2", "creator": {"name": "Playwright", "version": "1.65.3"},
-                                       "entries": [entry]}}))
-    rows, problems = analysed(har)
-    assert not any(row[2] == "lost-user" for row in rows)
-    assert any("body lost by the HAR writer: Playwright 1.65.3 replaced bytes" in p and "us.i.posthog.com" in p
-               for p in problems), problems
 
 
 def test_mitmproxy_har_of_binary_bodies_gives_the_findings_of_the_dump(tmp_path):
@@ -127,3 +71,60 @@ def test_mitmproxy_har_of_binary_bodies_gives_the_findings_of_the_dump(tmp_path)
     from_dump, _ = analysed(dump)
     assert {row[2] for row in from_dump} >= {"latin1-user-9", "latin1.honey@example.net", "latin1-user-10"}
     assert analysed(har)[0] == from_dump
+
+
+# PostHog's servers tell posthog-js which body encodings they take (remote config
+# `supportedCompression`); with gzip-js the SDK posts raw gzip bytes as text/plain without
+# Content-Encoding (posthog-core.js `_onRemoteConfig`, request.js `encodePostData`):
+# mitmproxy's HAR holds them as Latin-1 text, Playwright's as UTF-8 with U+FFFD in place of
+# every other byte.
+GZIP_REPLY = '''
+import json
+from mitmproxy import http
+
+def request(flow):
+    config = {"supportedCompression": ["gzip-js"], "flags": {}, "featureFlags": {}}
+    if flow.request.pretty_host.endswith("posthog.com") and flow.request.path.split("?")[0].endswith("/config.js"):
+        flow.response = http.Response.make(200, "window._POSTHOG_REMOTE_CONFIG = window._POSTHOG_REMOTE_CONFIG || {};"
+                                           f"window._POSTHOG_REMOTE_CONFIG[{json.dumps(flow.request.path.split('/')[2])}]"
+                                           f" = {{config: {json.dumps(config)}, siteApps: []}};",
+                                           {"content-type": "application/javascript"})
+    elif flow.request.pretty_host.endswith("posthog.com") and ("/config" in flow.request.path or "/flags" in flow.request.path):
+        flow.response = http.Response.make(200, json.dumps(config), {"content-type": "application/json"})
+'''
+SHOP_JS = """
+  posthog.init("phc_harBrowserHarBrowserHarBrowser1234567890a", {api_host: "https://us.i.posthog.com"});
+  posthog.identify("har-browser-user-31", {email: "har.browser@example.net"});
+  posthog.capture("checkout_started", {honey_prop: "har-honey-prop"});
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.real_client("posthog", "posthog-js (npm) in Chromium")
+def test_browser_sdk_binary_bodies_in_mitmproxy_and_playwright_hars(proxy_factory, tmp_path):
+    from support.chromium import SERVE_PAGES, SITE, build_site, chromium_page, require_browser, shop_page, wait_until
+
+    posthog_js = Path(__file__).resolve().parents[1] / "js" / "browser" / "node_modules" / "posthog-js" / "dist" / \
+        "array.full.js"
+    require_browser([posthog_js], "tests/js/browser")
+    site = build_site(tmp_path, {"index.html": shop_page("/posthog.js"), "shop.js": SHOP_JS}, {"posthog.js": posthog_js})
+    reply = tmp_path / "gzip_reply.py"
+    reply.write_text(GZIP_REPLY)
+    mitmproxy_har, browser_har = tmp_path / "mitmproxy.har", tmp_path / "browser.har"
+    proxy = proxy_factory(f"serve_pages_dir={site}", f"serve_pages_host={SITE}", f"hardump={mitmproxy_har}",
+                          scripts=(SERVE_PAGES, reply))
+    with chromium_page(proxy, (SITE, "us.i.posthog.com", "us-assets.i.posthog.com"), like_a_user=True,
+                       record_har_path=str(browser_har)) as run:
+        run.page.goto(f"https://{SITE}/")
+        # posthog-js posts its gzip batches to /e/ (raw gzip, text/plain), seen in mitmdump's log.
+        wait_until(lambda: proxy.log.read_text(errors="replace").count("POST https://us.i.posthog.com/e/") >= 2,
+                   lambda: f"two /e/ uploads; page errors {run.errors}, failed {run.failed}", 30)
+        run.page.context.close()
+    from_dump, _ = analysed(proxy.dump)
+    opened = {row for row in from_dump if row[0] == "capture" and row[3].startswith("body.")}
+    assert len(opened) >= 10, from_dump  # the gzip batches were opened
+    from_mitmproxy_har, _ = analysed(mitmproxy_har)
+    assert from_mitmproxy_har == from_dump, (from_dump - from_mitmproxy_har, from_mitmproxy_har - from_dump)
+    from_browser_har, problems = analysed(browser_har)
+    assert not opened & from_browser_har
+    assert [p for p in problems if "body lost by the HAR writer: Playwright" in p and "us.i.posthog.com" in p], problems

@@ -1,7 +1,9 @@
-"""Special categories from real SDK traffic: the official `mixpanel` and Segment Python SDKs
-track the events of a health, dating, religion and finance app through a real mitmdump with
-the leakmap addon; every special term comes out with its category and the term as evidence,
-and the ordinary events of the same apps give none."""
+"""Special categories from real SDK traffic: the official `mixpanel`, Segment and PostHog
+Python SDKs track the events of a health, dating, religion and finance app through a real
+mitmdump with the leakmap addon; every special term comes out with its category and the term
+as evidence, and the ordinary events of the same apps give none. The same run writes
+mitmproxy's own HAR (`hardump`, PostHog's bodies gzip with Content-Encoding): it must give
+exactly the findings of the dump (HAR fidelity, tests/e2e/test_har_fidelity.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +13,11 @@ import sys
 
 import pytest
 
+from test_har_fidelity import analysed
+
 pytestmark = [pytest.mark.e2e, pytest.mark.real_client("mixpanel", "mixpanel (PyPI)"),
-              pytest.mark.real_client("segment", "segment-analytics-python (PyPI)")]
+              pytest.mark.real_client("segment", "segment-analytics-python (PyPI)"),
+              pytest.mark.real_client("posthog", "posthog (PyPI)")]
 
 SDK_SCRIPT = """
 from mixpanel import Mixpanel
@@ -28,6 +33,11 @@ analytics.track("u-77", "Prayer Times Opened", {"religion": "Muslim", "city": "L
 analytics.track("u-77", "Loan Application Submitted", {"annual_income": 52000, "amount": 9000})
 analytics.track("u-77", "Song Played", {"genre": "jazz", "duration": 215})              # ordinary
 analytics.identify("u-77", {"name": "Sam", "plan": "free"})                               # ordinary
+from posthog import Posthog
+ph = Posthog("phc_special5f2a", host="https://us.i.posthog.com", gzip=True, sync_mode=True)
+ph.capture("Symptom Logged", distinct_id="ph-user-12", properties={"symptom": "migraine", "$os": "Linux",
+           "email": "ph.honey@example.net", "$screen_width": 2560})
+ph.flush()
 print("sent")
 """
 
@@ -35,7 +45,8 @@ print("sent")
 def test_special_categories_from_real_sdks(tmp_path, mitm_confdir):
     from conftest import start_proxy
 
-    proxy = start_proxy(tmp_path, mitm_confdir)
+    har = tmp_path / "live.har"
+    proxy = start_proxy(tmp_path, mitm_confdir, f"hardump={har}")
     try:
         result = subprocess.run([sys.executable, "-c", SDK_SCRIPT], env=proxy.client_env(), capture_output=True,
                                 text=True, timeout=90)
@@ -57,7 +68,12 @@ def test_special_categories_from_real_sdks(tmp_path, mitm_confdir):
             ("segment", "religion", "Muslim", "religion term 'religion' in key name 'religion'"),
             ("segment", "financial", "Loan Application Submitted", "financial term 'loan' in value"),
             ("segment", "financial", "52000", "financial term 'annual income' in key name 'annual_income'"),
+            ("posthog", "health", "Symptom Logged", "health term 'symptom' in value"),
+            ("posthog", "health", "migraine", "health term 'symptom' in key name 'symptom'"),
             } <= found, found
     assert ordinary == 0
     assert {data_type for _, data_type, _, _ in rows} == {"health", "sex_life", "religion", "financial"}
     assert "special-category findings" in proxy.report.read_text()
+    from_dump, from_har = analysed(proxy.dump)[0], analysed(har)[0]
+    assert ("capture", "email", "ph.honey@example.net") in {row[:3] for row in from_dump}  # gzip opened
+    assert from_har == from_dump, (from_dump - from_har, from_har - from_dump)
