@@ -184,7 +184,6 @@ _NOT_A_VALUE = {"", "true", "false", "null", "none", "undefined"}
 _PLAUSIBLE = {t: _VALUE_CHECKS[t] for t in ("email", "phone", "latitude", "longitude", "public_ip", "payment_card")}
 _COMBINED_SIZE = {"screen_width": "screen_resolution", "screen_height": "screen_resolution",
                   "viewport_width": "viewport_size", "viewport_height": "viewport_size"}
-_SIZE = re.compile(r"^\d{2,5}\s*[x×*]\s*\d{2,5}$")
 IMPLAUSIBLE = "custom_property"  # what an implausible high-sensitivity value is downgraded to
 
 
@@ -198,7 +197,7 @@ def plausible_type(data_type: str, value: str, rule_path: str) -> tuple[str, str
     type for "WxH" under a width or height, or `custom_property` when the value cannot be of
     that high-sensitivity type; the detail says why it differs from the rule."""
     combined = _COMBINED_SIZE.get(data_type)
-    if combined and _SIZE.match(value):
+    if combined and _VALUE_CHECKS[combined](value):
         return combined, f"{rule_path}; the value is a size W×H, not a {data_type.replace('_', ' ')}"
     check = _PLAUSIBLE.get(data_type)
     if data_type in ("latitude", "longitude") and _is_coordinate_pair(value):
@@ -520,8 +519,8 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, re
 def inside_value(out: Extraction, path: str, value: str, main: str, open_value: OpenValue) -> None:
     """Findings inside a value that encodes other values: an email in a percent-encoded URL
     inside JSON, JSON inside a string, base64 (the whole value or one word of a text). The
-    inner values are typed by their key names and shapes; the finding keeps the leaf's path
-    and says in `detail` that it came from inside."""
+    inner values are typed by their key names and shapes and searched for special-category
+    terms; the finding keeps the leaf's path and says in `detail` that it came from inside."""
     if main in _NOT_OPENED or len(value) > MAX_OPENED or not _ENCODED_HINT.search(value[:4096]):
         return
     candidates = [value] + ([m.group(0) for m in _BASE64_WORD.finditer(value[:4096])][:8] if " " in value else [])
@@ -536,10 +535,13 @@ def inside_value(out: Extraction, path: str, value: str, main: str, open_value: 
             key = paths.last_key(inner_path) if inner_path else ""
             by_key = classify_key(key, inner) if key else ""
             where = f" (key {key!r} inside the value)" if key else " (decoded from the value)"
-            if by_key and by_key not in ("", main):
+            if by_key and by_key != main:
                 out.add(by_key, inner, path, "key_name", f"{key}{where}")
             for data_type, matched, name in _patterns(inner):
                 out.add(data_type, matched, path, "pattern", f"{name}{where}")
+            hit = special.in_field(key, inner, by_key)
+            if hit is not None:
+                out.add(hit[0].data_type, inner, path, "special", special.detail(*hit) + where)
 
 
 def add_special(out: Extraction, path: str, value: str, main: str) -> None:

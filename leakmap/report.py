@@ -300,8 +300,8 @@ def _key_findings(findings: pd.DataFrame) -> list[dict[str, Any]]:
     distinct = high.groupby(["app", "party", "data_type", "value"], sort=False).agg(
         n=("request_id", "size"), first_request=("request_id", "first"), path=("path", "first")).reset_index()
     distinct["cat"] = distinct["data_type"].map(
-        lambda t: -2 if _category(t) == SPECIAL else -1 if t in SECRET_TYPES else _KEY_CATEGORIES.index(_category(t)) if _category(t) in _KEY_CATEGORIES
-        else 9)
+        lambda t: -2 if _category(t) == SPECIAL else -1 if t in SECRET_TYPES
+        else _KEY_CATEGORIES.index(_category(t)) if _category(t) in _KEY_CATEGORIES else 9)
     distinct = distinct.sort_values(["cat", "data_type", "app", "party"]).head(KEY_FINDINGS_LIMIT)
     return [{"app": r.app, "party": r.party, "data_type": r.data_type, "category": _category(r.data_type),
              "value": str(r.value), "n": int(r.n), "first_request": int(r.first_request), "path": r.path,
@@ -380,8 +380,8 @@ def types_per_company_chart(rows: list[dict[str, Any]], limit: int = 20) -> dict
     """Horizontal bars: distinct data types each receiver got, stacked by sensitivity."""
     per_party: dict[str, dict[str, set[str]]] = {}
     for row in rows:
-        per_party.setdefault(row["party"], {SPECIAL: set(), "high": set(), "medium": set(), "low": set()})[row["sensitivity"]].add(
-            row["data_type"])
+        levels = per_party.setdefault(row["party"], {SPECIAL: set(), "high": set(), "medium": set(), "low": set()})
+        levels[row["sensitivity"]].add(row["data_type"])
     ordered = sorted(per_party.items(), key=lambda kv: (-sum(len(s) for s in kv[1].values()), kv[0]))[:limit]
     most = max((sum(len(s) for s in levels.values()) for _, levels in ordered), default=1)
     label_w, bar_h, gap = 220, 18, 6

@@ -48,14 +48,16 @@ def test_values_inside_values_are_found_on_the_rule_path(analyzer):
     props = {"token": "t0k3n", "distinct_id": "u-1",
              "ref": quote("https://x.example/?e=bob@example.net", safe=""), "blob": inner_json,
              "note": "call me: " + base64.b64encode(b"+4915112345678").decode(),
-             "j": json.dumps({"phone_number": "+4915199999999"})}
+             "j": json.dumps({"phone_number": "+4915199999999"}),
+             "k": base64.b64encode(json.dumps({"condition": "diabetes"}).encode()).decode()}
     a = analyzer.analyze(make_request("POST", "https://api.mixpanel.com/track",
                                       json.dumps([{"event": "x", "properties": props}]), [JSON_CT]))
-    found = {(f.data_type, f.value, f.path) for f in a.findings if f.detector in ("pattern", "key_name")}
+    found = {(f.data_type, f.value, f.path) for f in a.findings if f.detector in ("pattern", "key_name", "special")}
     assert {("email", "bob@example.net", "body[0].properties.ref"),
             ("email", "carol@example.net", "body[0].properties.blob"),
             ("phone", "+4915112345678", "body[0].properties.note"),
-            ("phone", "+4915199999999", "body[0].properties.j")} <= found, found
+            ("phone", "+4915199999999", "body[0].properties.j"),
+            ("health", "diabetes", "body[0].properties.k")} <= found, found
     fields = {path: value for path, value, _ in a.fields}
     assert fields["body[0].properties.blob"] == inner_json  # the raw value stays the evidence
 
