@@ -12,7 +12,9 @@ import base64
 import binascii
 import hashlib
 import json
+import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +34,7 @@ from .text import original_bytes
 
 Item = Request | Problem
 Progress = Callable[[int], None] | None  # called with the byte position reached in the file
-HAR_SUFFIXES = {".har", ".json"}
+HAR_SUFFIXES = {".har", ".json", ".zhar"}  # .zhar: mitmproxy's `save.har` to a .zhar path, zlib-compressed
 BODY_LOST = "body lost by the HAR writer"  # a not-decoded reason: the HAR does not hold the bytes sent
 
 
@@ -158,11 +160,47 @@ class HarWriter:
         return f"{self.name} {self.version}".strip() or "the HAR writer"
 
 
+class _Inflating:
+    """A `.zhar` file inflated as ijson reads it: a chunk at a time, never the whole HAR."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.inflater = zlib.decompressobj()
+        self.buffer = b""
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:  # ijson asks for 0 bytes to learn whether the file gives bytes or text
+            return b""
+        size = size if size > 0 else self.CHUNK
+        while len(self.buffer) < size and not self.inflater.eof:
+            data = self.inflater.unconsumed_tail or self.raw.read(self.CHUNK)
+            if not data:
+                break
+            try:
+                self.buffer += self.inflater.decompress(data, size)
+            except zlib.error as e:
+                raise OSError(f"not a zlib-compressed HAR (.zhar): {e}") from None
+        out, self.buffer = self.buffer[:size], self.buffer[size:]
+        return out
+
+    def tell(self) -> int:
+        return self.raw.tell()  # position in the compressed file
+
+
+@contextmanager
+def open_har(path: Path) -> Iterator[Any]:
+    """The HAR's JSON bytes as a file ijson reads: inflated for mitmproxy's `.zhar`."""
+    with path.open("rb") as f:
+        yield _Inflating(f) if path.suffix.lower() == ".zhar" else f
+
+
 def har_writer(path: Path) -> HarWriter:
     """The HAR's `log.creator`, read from the events before `log.entries` (every writer puts
     it first), so finding it costs a few hundred bytes, not a second pass over the file."""
     found: dict[str, str] = {}
-    with path.open("rb") as f:
+    with open_har(path) as f:
         try:
             for prefix, event, value in ijson.parse(f):
                 if prefix in ("log.creator.name", "log.creator.version") and event in ("string", "number"):
@@ -274,7 +312,7 @@ def read_har(path: Path, limits: Limits, label: str = "", progress: Progress = N
     index = 0
     repeats: dict[str, int] = {}  # identical entries within one file stay distinct: key#2, key#3
     writer = har_writer(path)
-    with path.open("rb") as f:
+    with open_har(path) as f:
         try:
             for index, entry in enumerate(ijson.items(f, "log.entries.item", use_float=True), 1):
                 if progress and index % 256 == 0:

@@ -38,9 +38,10 @@ def analysed(capture: Path) -> tuple[set[tuple[str, ...]], list[str]]:
 
 
 def test_mitmproxy_har_of_binary_bodies_gives_the_findings_of_the_dump(tmp_path):
-    """posthog-js's gzip-js body (raw gzip, text/plain, no Content-Encoding) and a protobuf
-    body, written by mitmproxy's own FlowWriter and savehar (`SaveHar.make_har`): savehar
-    stores them as Latin-1 text, which leakmap reverses, so the HAR gives the dump's findings."""
+    """posthog-js's gzip-js body (raw gzip, text/plain, no Content-Encoding) and a gzip body
+    with Content-Encoding, written by mitmproxy's own FlowWriter and savehar (`make_har`, and
+    `save.har` to a .zhar): savehar stores the first as Latin-1 text and the second decoded
+    under its header, which leakmap reverses, so each HAR gives the dump's findings."""
     import gzip
     import json
 
@@ -68,9 +69,11 @@ def test_mitmproxy_har_of_binary_bodies_gives_the_findings_of_the_dump(tmp_path)
         for flow in flows:
             writer.add(flow)
     har.write_text(json.dumps(SaveHar().make_har(flows)))
+    SaveHar().export_har(flows, str(tmp_path / "c.zhar"))  # mitmproxy's `save.har` command, zlib-compressed
     from_dump, _ = analysed(dump)
     assert {row[2] for row in from_dump} >= {"latin1-user-9", "latin1.honey@example.net", "latin1-user-10"}
     assert analysed(har)[0] == from_dump
+    assert analysed(tmp_path / "c.zhar")[0] == from_dump
 
 
 # PostHog's servers tell posthog-js which body encodings they take (remote config
