@@ -24,7 +24,7 @@ def test_summary_names_apps_trackers_and_counts(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "5 flows read, 0 skipped, 5 tracker requests (5 decoded, 0 not decoded)" in result.stdout
     assert "mixpanel project 3f9c2a7e51b04d88a1c6e0f2b7d4a913 → mixpanel: 21 findings" in result.stdout
-    assert "(advertising_id, custom_property, email, event_name, latitude, longitude" in result.stdout
+    assert "(advertising_id, custom_property, email, event_name, health, latitude, longitude" in result.stdout
 
 
 def test_app_label_honey_values_and_json_export(tmp_path):
