@@ -22,7 +22,6 @@ import yaml
 
 from .labels import data_file
 
-SPECIAL = "special"
 MAX_VALUE = 300  # longer text (stack traces, page text, blobs) is left to other detectors
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _SEPARATORS = re.compile(r"[\W_]+")
