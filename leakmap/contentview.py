@@ -47,13 +47,14 @@ def flow_comment(analysis: Analysis, receiver: str) -> str:
 
 def _sensitivity_first(data_type: str) -> tuple[int, str]:
     info = DATA_TYPES.get(data_type)
-    rank = {"high": 0, "medium": 1, "low": 2}.get(info.sensitivity if info else "", 3)
+    rank = {"special": -1, "high": 0, "medium": 1, "low": 2}.get(info.sensitivity if info else "", 3)
     return rank, data_type
 
 
 def console_line(analysis: Analysis, receiver: str, color: bool = False) -> str:
     """One line per tracker request for `leakmap capture`'s console: time, app, receiver and
-    data types, the high-sensitivity ones in bold red on a terminal (marked `!` otherwise).
+    data types, the high-sensitivity ones in bold red on a terminal (marked `!` otherwise),
+    special categories in bold magenta (`!!`).
     Captured text (app, receiver, error) is made printable, so no escape sequence an app
     sends can reach the terminal; only the colour codes are ours."""
     when = time.strftime("%H:%M:%S", time.localtime(analysis.request.timestamp or time.time()))
@@ -65,9 +66,14 @@ def console_line(analysis: Analysis, receiver: str, color: bool = False) -> str:
 
 
 def _highlight(data_type: str, color: bool) -> str:
-    if _sensitivity(data_type) != "high":
+    """High sensitivity in bold red (`!`), special categories (health, religion…) in bold
+    magenta (`!!`): they rank above high."""
+    level = _sensitivity(data_type)
+    if level not in ("high", "special"):
         return data_type
-    return f"\x1b[1;31m{data_type}\x1b[0m" if color else f"{data_type}!"
+    if color:
+        return f"\x1b[1;{35 if level == 'special' else 31}m{data_type}\x1b[0m"
+    return f"{data_type}{'!!' if level == 'special' else '!'}"
 
 
 def mark_flow(flow: http.HTTPFlow, analysis: Analysis, receiver: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-HIGH, MEDIUM, LOW = "high", "medium", "low"
+SPECIAL, HIGH, MEDIUM, LOW = "special", "high", "medium", "low"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,9 @@ _ALL: list[DataType] = [
     *_types("app", LOW, "app_id app_name app_version app_build sdk_name sdk_version install_time first_launch"),
     *_types("behaviour", MEDIUM, "page_url referrer url search_term revenue"),
     *_types("behaviour", LOW, "event_name screen_name interaction time_spent session_count custom_property"),
+    # Special categories of personal data (GDPR Art. 9) and financial data, ranked above
+    # "high": found by the terms of leakmap/special.py, or mapped by a rule.
+    *_types("special", SPECIAL, "health sex_life religion political_opinion ethnic_origin biometric genetic financial"),
     *_types("sensitive", HIGH, "password auth_token api_key payment_card message_content session_replay"),
     *_types("sensitive", MEDIUM, "error_report"),
     *_types("consent", LOW, "consent_state"),
@@ -54,8 +57,10 @@ _ALL: list[DataType] = [
 ]
 
 DATA_TYPES: dict[str, DataType] = {t.name: t for t in _ALL}
-CATEGORIES = ("identifiers", "contact", "location", "device", "app", "behaviour", "sensitive", "consent", "other")
-SENSITIVITY_RANK = {HIGH: 3, MEDIUM: 2, LOW: 1}
+CATEGORIES = ("special", "identifiers", "contact", "location", "device", "app", "behaviour", "sensitive", "consent",
+              "other")
+SENSITIVITY_RANK = {SPECIAL: 4, HIGH: 3, MEDIUM: 2, LOW: 1}
+SPECIAL_TYPES = frozenset(t.name for t in _ALL if t.sensitivity == SPECIAL)
 
 # TrackHAR (tweaselORG/TrackHAR, i18n/en.json) property names → ours.
 TRACKHAR_PROPERTIES: dict[str, str] = {

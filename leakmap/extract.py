@@ -17,13 +17,13 @@ import hashlib
 import ipaddress
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from . import credentials, paths
+from . import credentials, paths, special
 from .limits import CHECK_EVERY, TookTooLong, clock
 from .model import Finding
 from .rules import NOT_PERSONAL, Endpoint, FieldMap
@@ -178,6 +178,33 @@ _VALUE_CHECKS = {
     "referrer": lambda v: "/" in v,
 }
 _NOT_A_VALUE = {"", "true", "false", "null", "none", "undefined"}
+# A rule names a field's type from the SDK's source; the value must still fit it. High-
+# sensitivity types are checked (the limit-ad-tracking flag `lat=0` is no latitude, a
+# boolean no phone number), sizes whose value is "WxH" become the combined type.
+_PLAUSIBLE = {t: _VALUE_CHECKS[t] for t in ("email", "phone", "latitude", "longitude", "public_ip", "payment_card")}
+_COMBINED_SIZE = {"screen_width": "screen_resolution", "screen_height": "screen_resolution",
+                  "viewport_width": "viewport_size", "viewport_height": "viewport_size"}
+IMPLAUSIBLE = "custom_property"  # what an implausible high-sensitivity value is downgraded to
+
+
+def _is_coordinate_pair(value: str) -> bool:
+    lat, sep, lon = value.partition(",")
+    return bool(sep) and _is_coordinate(lat.strip(), 90) and _is_coordinate(lon.strip(), 180)
+
+
+def plausible_type(data_type: str, value: str, rule_path: str) -> tuple[str, str]:
+    """(type, detail) of a value a rule typed *data_type*: the rule's type, the combined size
+    type for "WxH" under a width or height, or `custom_property` when the value cannot be of
+    that high-sensitivity type; the detail says why it differs from the rule."""
+    combined = _COMBINED_SIZE.get(data_type)
+    if combined and _VALUE_CHECKS[combined](value):
+        return combined, f"{rule_path}; the value is a size W×H, not a {data_type.replace('_', ' ')}"
+    check = _PLAUSIBLE.get(data_type)
+    if data_type in ("latitude", "longitude") and _is_coordinate_pair(value):
+        return "geo_coordinates", f"{rule_path}; the value is a latitude,longitude pair"
+    if check is not None and not check(value):
+        return IMPLAUSIBLE, f"{rule_path}; not a plausible {data_type.replace('_', ' ')} (rule type downgraded)"
+    return data_type, rule_path
 
 
 def classify_key(key: str, value: str, table: dict[str, str] = KEY_NAMES) -> str:
@@ -368,14 +395,23 @@ def _variants(endpoint: Endpoint, records: list[tuple[str, dict[str, Any]]]) -> 
     return out
 
 
+OpenValue = Callable[[str, str], Any]  # (text, path) → the tree or text it decodes to (generic.Opener.open_text)
+# Values that may hold encoded values: percent-escapes, JSON text, a base64 run (alone or a word of a longer text).
+_ENCODED_HINT = re.compile(r"%[0-9A-Fa-f]{2}|^\s*[\[{]|(?:^|\s)[A-Za-z0-9+/_-]{16,}={0,2}(?:\s|$)")
+_BASE64_WORD = re.compile(r"(?:^|(?<=\s))[A-Za-z0-9+/_-]{16,}={0,2}(?=\s|$)")
+_NOT_OPENED = frozenset({"session_replay", "error_report", "user_agent", "page_url", "referrer", "url"})
+MAX_OPENED = 65_536  # longer values are not opened (a recording, a blob): their own steps do that
+
+
 def extract(doc: dict[str, Any], endpoint: Endpoint | None, indicators: Iterable[Indicator], max_depth: int,
-            max_fields: int = 20_000, deadline: float = math.inf) -> Extraction:
+            max_fields: int = 20_000, deadline: float = math.inf, open_value: OpenValue | None = None) -> Extraction:
     """Walk every leaf of the decoded document and label it. Every leaf is checked by the
     detectors, but past *max_fields* only fields with a specific label are kept as uploaded
     fields (a session-replay batch can hold hundreds of thousands of leaves), and past twice
     that, none; at most 5 × *max_fields* findings are kept (a real request has a few dozen).
     Once `time.thread_time()` passes *deadline* the walk stops with `stopped` set, keeping
-    what it found."""
+    what it found. *open_value* opens values encoded inside values (percent-encoding, JSON
+    text, base64) for the pattern and key-name detectors; the leaf stays as sent."""
     out = Extraction(5 * max_fields)
     indicators = list(indicators)
     records = _records(doc, endpoint) if endpoint else None
@@ -384,7 +420,7 @@ def extract(doc: dict[str, Any], endpoint: Endpoint | None, indicators: Iterable
         for number, (path, raw) in enumerate(paths.leaves(doc, max_depth=max_depth, deadline=deadline)):
             if number % CHECK_EVERY == CHECK_EVERY - 1 and deadline != math.inf and clock() > deadline:
                 raise TookTooLong(deadline)
-            dropped += _leaf(out, path, raw, endpoint, records, indicators, max_fields)
+            dropped += _leaf(out, path, raw, endpoint, records, indicators, max_fields, open_value)
     except TookTooLong:
         out.stopped = f"stopped after {number} fields"
     if dropped:
@@ -393,7 +429,7 @@ def extract(doc: dict[str, Any], endpoint: Endpoint | None, indicators: Iterable
 
 
 def _leaf(out: Extraction, path: str, raw: Any, endpoint: Endpoint | None, records: Records | None,
-          indicators: list[Indicator], max_fields: int) -> int:
+          indicators: list[Indicator], max_fields: int, open_value: OpenValue | None = None) -> int:
     """Label one leaf into *out*; returns 1 when its field was not listed (over the cap)."""
     value = scalar_text(raw)
     if value is None:
@@ -401,6 +437,8 @@ def _leaf(out: Extraction, path: str, raw: Any, endpoint: Endpoint | None, recor
             out.fields.append((path, f"<{len(raw)} bytes not decoded>", ""))
         return 0
     labelled = _label(out, path, value, endpoint, records)
+    if open_value is not None and isinstance(raw, str):
+        inside_value(out, path, value, labelled, open_value)
     for indicator in indicators:
         form = indicator.find(value)
         if form:
@@ -444,13 +482,15 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, re
         # Empty values carry nothing; true/false do when a rule names the field
         # (consent given, device rooted, on Wi-Fi), not when only a catch-all saw them.
         if rule_hit and not is_catch_all and rule_hit[0] != NOT_PERSONAL and value in ("true", "false"):
-            out.add(rule_hit[0], value, path, "rule", rule_hit[1])
+            data_type, detail = plausible_type(rule_hit[0], value, rule_hit[1])
+            out.add(data_type, value, path, "rule", detail)
+            return data_type
         return rule_hit[0] if rule_hit and rule_hit[0] != NOT_PERSONAL else ""
     if rule_hit and not is_catch_all:
         if rule_hit[0] == NOT_PERSONAL:
             return ""
-        main = rule_hit[0]
-        out.add(main, value, path, "rule", rule_hit[1])
+        main, detail = plausible_type(rule_hit[0], value, rule_hit[1])
+        out.add(main, value, path, "rule", detail)
     else:
         if endpoint is not None and not path.startswith("header"):
             key = paths.last_key(path)
@@ -472,7 +512,47 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, re
             detail = f"{secret.kind}: {secret.evidence}" if secret.evidence else secret.kind
             out.add(secret.data_type, secret.value, path, "credential", detail)
             main = main or secret.data_type
+    add_special(out, path, value, main)
     return main
+
+
+def inside_value(out: Extraction, path: str, value: str, main: str, open_value: OpenValue) -> None:
+    """Findings inside a value that encodes other values: an email in a percent-encoded URL
+    inside JSON, JSON inside a string, base64 (the whole value or one word of a text). The
+    inner values are typed by their key names and shapes and searched for special-category
+    terms; the finding keeps the leaf's path and says in `detail` that it came from inside."""
+    if main in _NOT_OPENED or len(value) > MAX_OPENED or not _ENCODED_HINT.search(value[:4096]):
+        return
+    candidates = [value] + ([m.group(0) for m in _BASE64_WORD.finditer(value[:4096])][:8] if " " in value else [])
+    for text in candidates:
+        opened = open_value(text, path)
+        if opened == text:
+            continue
+        for inner_path, raw in paths.leaves(opened, max_depth=16):
+            inner = scalar_text(raw)
+            if not inner or inner.lower() in _NOT_A_VALUE:
+                continue
+            key = paths.last_key(inner_path) if inner_path else ""
+            by_key = classify_key(key, inner) if key else ""
+            where = f" (key {key!r} inside the value)" if key else " (decoded from the value)"
+            if by_key and by_key != main:
+                out.add(by_key, inner, path, "key_name", f"{key}{where}")
+            for data_type, matched, name in _patterns(inner):
+                out.add(data_type, matched, path, "pattern", f"{name}{where}")
+            hit = special.in_field(key, inner, by_key)
+            if hit is not None:
+                out.add(hit[0].data_type, inner, path, "special", special.detail(*hit) + where)
+
+
+def add_special(out: Extraction, path: str, value: str, main: str) -> None:
+    """A finding of a special category (GDPR Art. 9, financial) when the field's key name or
+    value holds one of its terms (leakmap/special.py); headers and cookies are the client's,
+    not the person's."""
+    if path.startswith(("header", "cookie")):
+        return
+    hit = special.in_field(paths.last_key(path), value, main)
+    if hit is not None:
+        out.add(hit[0].data_type, value, path, "special", special.detail(*hit))
 
 
 def value_patterns(value: str) -> list[tuple[str, str, str]]:

@@ -22,7 +22,7 @@ from .decode import (DecodeError, step_base64, step_form, step_jwt, step_json, s
                      step_protobuf)
 from .limits import CHECK_EVERY, LimitError, Limits, TookTooLong
 from .entities import receiver
-from .extract import Extraction, Indicator, scalar_text
+from .extract import Extraction, Indicator, add_special, inside_value, scalar_text
 from .firstparty import PLAIN_HEADERS, FirstParty, is_static_asset, uploads
 from .guess import Guesser
 from .model import Analysis, Request
@@ -234,6 +234,7 @@ class GenericPath:
 
     def _extract(self, doc: dict[str, Any], notes: dict[str, str], limits: Limits) -> Extraction:
         out = Extraction()
+        opener = Opener(limits)  # for base64 words inside a longer text (whole values are opened already)
         for n, (path, raw) in enumerate(paths.leaves(doc, max_depth=self.limits.max_depth)):
             if n % CHECK_EVERY == 0:
                 limits.check_time()
@@ -258,5 +259,8 @@ class GenericPath:
                 if form:
                     out.add(indicator.data_type, indicator.value, path, "indicator", form)
                     main = indicator.data_type
+            add_special(out, path, value, guess.data_type)
+            if " " in value:
+                inside_value(out, path, value, guess.data_type, opener.open_text)
             out.fields.append((path, value, main))
         return out

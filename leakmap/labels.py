@@ -17,13 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from .datatypes import CATEGORIES, DATA_TYPES
+from .datatypes import CATEGORIES, DATA_TYPES, SPECIAL_TYPES
 
-SPECIAL = "special"
-# GDPR Art. 9 special categories (and financial data) as the project's data-type taxonomy names them: accepted in
-# policies and label terms before (and whether or not) a detector produces them.
-SPECIAL_TYPES = frozenset({"health", "sex_life", "religion", "political_opinion", "ethnic_origin", "biometric",
-                           "genetic", "financial"})
+SPECIAL = "special"  # the category of the GDPR Art. 9 types (and financial data), leakmap/special.py
 # `play:` and `google_play:` name the same vocabulary.
 PREFIXES = {"play": "google_play", "google_play": "google_play", "apple": "apple"}
 
@@ -89,9 +85,8 @@ def data_types_for(name: str) -> frozenset[str]:
 def category_types(name: str) -> frozenset[str]:
     """The data types of a policy's `category: NAME`: a leakmap category, `special`, or a
     label category (`play:Location`). Raises ValueError."""
-    if name in CATEGORIES or name == SPECIAL:
-        types = {t.name for t in DATA_TYPES.values() if t.category == name}
-        return frozenset(types | (SPECIAL_TYPES if name == SPECIAL else set()))
+    if name in CATEGORIES:
+        return frozenset(t.name for t in DATA_TYPES.values() if t.category == name)
     prefix, sep, rest = name.partition(":")
     if sep:
         vocabulary = _vocabulary(prefix)
@@ -99,7 +94,7 @@ def category_types(name: str) -> frozenset[str]:
             return vocabulary.categories[key(rest)]
         raise ValueError(f"{name!r}: {vocabulary.name} has no category {rest!r} "
                          f"(its categories: {', '.join(sorted(vocabulary.categories))})")
-    raise ValueError(f"unknown category {name!r} (one of {', '.join((*CATEGORIES, SPECIAL))}, "
+    raise ValueError(f"unknown category {name!r} (one of {', '.join(CATEGORIES)}, "
                      "or a label category such as play:location)")
 
 

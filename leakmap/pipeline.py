@@ -26,7 +26,7 @@ from .decode import multidict, run_operations
 from .entities import receiver
 from .extract import Indicator, extract
 from .firstparty import FirstParty
-from .generic import GenericPath
+from .generic import GenericPath, Opener
 from .limits import Budget, Limits, TookTooLong, took_too_long
 from .match import HostIndex, registrable_domain
 from .model import Analysis, Finding, Request
@@ -350,8 +350,9 @@ class Analyzer:
         self._streams = self.replays.find(doc)
         self._undo = trimmed(self._streams)  # recordings: their first events here, the rest in replay.py
         budget.check_time()
+        opener = Opener(budget.step_limits())  # values encoded inside values, on the rule path too
         extraction = extract(doc, endpoint, self.indicators, self.limits.max_depth, self.limits.max_fields,
-                             budget.deadline)
+                             budget.deadline, opener.open_text if endpoint is not None else None)
         analysis.fields, analysis.findings, analysis.identity = extraction.fields, extraction.findings, extraction.identity
         if extraction.dropped_findings:
             errors.insert(0, f"limit: {extraction.dropped_findings} more findings not kept "

@@ -12,7 +12,10 @@ import base64
 import binascii
 import hashlib
 import json
+import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ from typing import Any
 import ijson
 from mitmproxy import http, io
 from mitmproxy.exceptions import FlowReadException
+from mitmproxy.net.http.headers import infer_content_encoding
 
 from . import compression
 from .decode import Limits
@@ -30,7 +34,8 @@ from .text import original_bytes
 
 Item = Request | Problem
 Progress = Callable[[int], None] | None  # called with the byte position reached in the file
-HAR_SUFFIXES = {".har", ".json"}
+HAR_SUFFIXES = {".har", ".json", ".zhar"}  # .zhar: mitmproxy's `save.har` to a .zhar path, zlib-compressed
+BODY_LOST = "body lost by the HAR writer"  # a not-decoded reason: the HAR does not hold the bytes sent
 
 
 def decode_body(raw: bytes, content_encoding: str, limits: Limits) -> tuple[bytes, str]:
@@ -139,19 +144,138 @@ def _har_timestamp(value: Any) -> float:
         return 0.0
 
 
-def request_from_har(entry: dict[str, Any], source: str, index: int, limits: Limits, label: str = "") -> Request:
+@dataclass(frozen=True, slots=True)
+class HarWriter:
+    """`log.creator` of a HAR: which program wrote it decides how its bodies are encoded."""
+
+    name: str = ""
+    version: str = ""
+    folder: Path | None = None  # where the HAR is: Playwright's `_file` bodies sit beside it
+
+    @property
+    def is_mitmproxy(self) -> bool:
+        return self.name.lower() == "mitmproxy"
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}".strip() or "the HAR writer"
+
+
+class _Inflating:
+    """A `.zhar` file inflated as ijson reads it: a chunk at a time, never the whole HAR."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.inflater = zlib.decompressobj()
+        self.buffer = b""
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:  # ijson asks for 0 bytes to learn whether the file gives bytes or text
+            return b""
+        size = size if size > 0 else self.CHUNK
+        while len(self.buffer) < size and not self.inflater.eof:
+            data = self.inflater.unconsumed_tail or self.raw.read(self.CHUNK)
+            if not data:
+                break
+            try:
+                self.buffer += self.inflater.decompress(data, size)
+            except zlib.error as e:
+                raise OSError(f"not a zlib-compressed HAR (.zhar): {e}") from None
+        out, self.buffer = self.buffer[:size], self.buffer[size:]
+        return out
+
+    def tell(self) -> int:
+        return self.raw.tell()  # position in the compressed file
+
+
+@contextmanager
+def open_har(path: Path) -> Iterator[Any]:
+    """The HAR's JSON bytes as a file ijson reads: inflated for mitmproxy's `.zhar`."""
+    with path.open("rb") as f:
+        yield _Inflating(f) if path.suffix.lower() == ".zhar" else f
+
+
+def har_writer(path: Path) -> HarWriter:
+    """The HAR's `log.creator`, read from the events before `log.entries` (every writer puts
+    it first), so finding it costs a few hundred bytes, not a second pass over the file."""
+    found: dict[str, str] = {}
+    with open_har(path) as f:
+        try:
+            for prefix, event, value in ijson.parse(f):
+                if prefix in ("log.creator.name", "log.creator.version") and event in ("string", "number"):
+                    found[prefix.rsplit(".", 1)[1]] = str(value)
+                elif prefix == "log.entries" or len(found) == 2:
+                    break
+        except ijson.JSONError:
+            pass  # read_har reports it
+    return HarWriter(found.get("name", ""), found.get("version", ""), path.parent)
+
+
+def _mitmproxy_bytes(text: str, content_type: str) -> bytes:
+    """The body bytes mitmproxy's savehar wrote as `postData.text`: it decodes the body (freed
+    of Content-Encoding) with the charset `infer_content_encoding` names (Latin-1 when nothing
+    says more, so every byte is one character), falling back to UTF-8 with surrogate escapes
+    (mitmproxy/http.py `Message.get_text(strict=False)`); encoding the same way gives the
+    bytes back exactly."""
+    charset = infer_content_encoding(content_type)
+    try:
+        return text.encode(charset)
+    except (UnicodeEncodeError, LookupError):
+        return text.encode("utf-8", "surrogateescape")
+
+
+def _lost_body(post: dict[str, Any], text: str, sent: int, writer: HarWriter) -> str:
+    """Why the HAR holds no usable body though one was sent ("" when it holds it): browsers
+    (Chromium's DevTools, Playwright) decode request bodies as UTF-8 and replace every byte
+    that is not with U+FFFD, and Playwright leaves `application/octet-stream` bodies out."""
+    if "\ufffd" in text:
+        return f"{BODY_LOST}: {writer} replaced bytes that are not UTF-8 text with U+FFFD"
+    if not text and sent > 0 and not post.get("params"):
+        return f"{BODY_LOST}: {writer} kept none of the {sent} bytes sent"
+    return ""
+
+
+def _har_request_body(post: Any, headers: list[tuple[str, str]], sent: int, writer: HarWriter,
+                      limits: Limits) -> tuple[bytes, str]:
+    """(body freed of Content-Encoding, error) of a HAR request, reversing the writer's own
+    encoding: mitmproxy's savehar stores bodies already decoded (the header stays) and
+    binary as Latin-1 text; base64 variants are decoded; Playwright's `_file` bodies are read
+    from beside the HAR; a body the writer destroyed is the error `BODY_LOST`."""
+    if not isinstance(post, dict):
+        return b"", ""
+    content_encoding = next((v for k, v in headers if k.lower() == "content-encoding"), "")
+    text = post.get("text")
+    encoded = str(post.get("encoding") or post.get("_encoding") or "").lower() == "base64" or post.get("_base64") is True
+    if writer.is_mitmproxy and isinstance(text, str) and not encoded:
+        content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+        raw = _mitmproxy_bytes(text, content_type)
+        # Stored decoded, unless mitmproxy could not decode it either: then it is the raw body.
+        still_encoded = raw.startswith((b"\x1f\x8b", b"\x28\xb5\x2f\xfd"))
+        return decode_body(raw, content_encoding, limits) if still_encoded else (raw, "")
+    if isinstance(post.get("_file"), str) and writer.folder is not None:
+        attached = writer.folder / Path(post["_file"]).name  # a name, never a path out of the folder
+        if attached.is_file() and attached.stat().st_size <= limits.max_body:
+            return decode_body(attached.read_bytes(), content_encoding, limits)
+    raw = _har_body(post)
+    if not raw and post.get("params"):
+        raw = "&".join(f"{p['name']}={p.get('value', '')}" for p in post["params"]).encode()
+    lost = "" if encoded else _lost_body(post, text if isinstance(text, str) else "", sent, writer)
+    if lost:
+        return raw, lost
+    return decode_body(raw, content_encoding, limits)
+
+
+def request_from_har(entry: dict[str, Any], source: str, index: int, limits: Limits, label: str = "",
+                     writer: HarWriter = HarWriter()) -> Request:
     """Normalize one HAR entry. Raises ValueError/KeyError/TypeError on a broken entry."""
     req = entry["request"]
     headers = [(str(h["name"]), str(h["value"])) for h in req.get("headers", [])]
     # Some writers omit the Cookie header but list cookies separately.
     if req.get("cookies") and not any(k.lower() == "cookie" for k, _ in headers):
         headers.append(("Cookie", "; ".join(f"{c['name']}={c['value']}" for c in req["cookies"])))
-    post = req.get("postData") or {}
-    raw = _har_body(post) if isinstance(post, dict) else b""
-    if not raw and isinstance(post, dict) and post.get("params"):
-        raw = "&".join(f"{p['name']}={p.get('value', '')}" for p in post["params"]).encode()
-    content_encoding = next((v for k, v in headers if k.lower() == "content-encoding"), "")
-    body, error = decode_body(raw, content_encoding, limits)
+    sent = req.get("bodySize") if isinstance(req.get("bodySize"), int) else 0
+    body, error = _har_request_body(req.get("postData") or {}, headers, sent, writer, limits)
     url = req["url"]
     if not isinstance(url, str) or "://" not in url:
         raise ValueError(f"request.url is not an absolute URL: {str(url)[:80]!r}")
@@ -187,13 +311,14 @@ def read_har(path: Path, limits: Limits, label: str = "", progress: Progress = N
     source = str(path)
     index = 0
     repeats: dict[str, int] = {}  # identical entries within one file stay distinct: key#2, key#3
-    with path.open("rb") as f:
+    writer = har_writer(path)
+    with open_har(path) as f:
         try:
             for index, entry in enumerate(ijson.items(f, "log.entries.item", use_float=True), 1):
                 if progress and index % 256 == 0:
                     progress(f.tell())
                 try:
-                    request = request_from_har(entry, source, index, limits, label)
+                    request = request_from_har(entry, source, index, limits, label, writer)
                     seen = repeats[request.key] = repeats.get(request.key, 0) + 1
                     if seen > 1:
                         request.key = f"{request.key}#{seen}"

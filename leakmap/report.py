@@ -32,7 +32,7 @@ from markupsafe import Markup, escape
 
 from . import __version__, identifiers, paths
 from .credentials import SECRET_TYPES, SecretHider
-from .datatypes import CATEGORIES, DATA_TYPES, HIGH, LOW, SENSITIVITY_RANK
+from .datatypes import CATEGORIES, DATA_TYPES, HIGH, LOW, SENSITIVITY_RANK, SPECIAL
 from .private_files import make_private
 from .replay_report import recording_view
 from .store import Store
@@ -195,8 +195,8 @@ def _type_order(data_type: str) -> tuple[int, int, str]:
     t = DATA_TYPES.get(data_type)
     if t is None:
         return (9, 9, data_type)
-    if data_type in SECRET_TYPES:  # credentials first: what a reader most needs to act on
-        return (-4, 0, data_type)
+    if data_type in SECRET_TYPES:  # credentials first among high: what a reader most needs to act on
+        return (-SENSITIVITY_RANK[HIGH], -1, data_type)
     return (-SENSITIVITY_RANK[t.sensitivity], CATEGORIES.index(t.category), data_type)
 
 
@@ -292,18 +292,20 @@ def _matrix(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]
 
 
 def _key_findings(findings: pd.DataFrame) -> list[dict[str, Any]]:
-    """High-sensitivity values, contact and location first: what a reader must see first."""
-    high = findings[findings["rank"] == SENSITIVITY_RANK[HIGH]]
+    """Special-category and high-sensitivity values, special categories, credentials,
+    contact and location first: what a reader must see first."""
+    high = findings[findings["rank"] >= SENSITIVITY_RANK[HIGH]]
     if high.empty:
         return []
     distinct = high.groupby(["app", "party", "data_type", "value"], sort=False).agg(
         n=("request_id", "size"), first_request=("request_id", "first"), path=("path", "first")).reset_index()
     distinct["cat"] = distinct["data_type"].map(
-        lambda t: -1 if t in SECRET_TYPES else _KEY_CATEGORIES.index(_category(t)) if _category(t) in _KEY_CATEGORIES
-        else 9)
+        lambda t: -2 if _category(t) == SPECIAL else -1 if t in SECRET_TYPES
+        else _KEY_CATEGORIES.index(_category(t)) if _category(t) in _KEY_CATEGORIES else 9)
     distinct = distinct.sort_values(["cat", "data_type", "app", "party"]).head(KEY_FINDINGS_LIMIT)
     return [{"app": r.app, "party": r.party, "data_type": r.data_type, "category": _category(r.data_type),
-             "value": str(r.value), "n": int(r.n), "first_request": int(r.first_request), "path": r.path}
+             "value": str(r.value), "n": int(r.n), "first_request": int(r.first_request), "path": r.path,
+             "sensitivity": _sensitivity(r.data_type), "rank": _rank(r.data_type)}
             for r in distinct.itertuples()]
 
 
@@ -378,8 +380,8 @@ def types_per_company_chart(rows: list[dict[str, Any]], limit: int = 20) -> dict
     """Horizontal bars: distinct data types each receiver got, stacked by sensitivity."""
     per_party: dict[str, dict[str, set[str]]] = {}
     for row in rows:
-        per_party.setdefault(row["party"], {"high": set(), "medium": set(), "low": set()})[row["sensitivity"]].add(
-            row["data_type"])
+        levels = per_party.setdefault(row["party"], {SPECIAL: set(), "high": set(), "medium": set(), "low": set()})
+        levels[row["sensitivity"]].add(row["data_type"])
     ordered = sorted(per_party.items(), key=lambda kv: (-sum(len(s) for s in kv[1].values()), kv[0]))[:limit]
     most = max((sum(len(s) for s in levels.values()) for _, levels in ordered), default=1)
     label_w, bar_h, gap = 220, 18, 6
@@ -388,7 +390,7 @@ def types_per_company_chart(rows: list[dict[str, Any]], limit: int = 20) -> dict
     for i, (party, levels) in enumerate(ordered):
         x, y = label_w, i * (bar_h + gap)
         segments = []
-        for level in ("high", "medium", "low"):
+        for level in (SPECIAL, "high", "medium", "low"):
             n = len(levels[level])
             if n:
                 segments.append({"x": round(x, 1), "w": round(n * scale, 1), "level": level, "n": n,
@@ -606,6 +608,7 @@ def build_context(store: Store, redact: bool = False, evidence_limit: int = EVID
             "no_rule_requests": int((req["status"] == "no_rule").sum()),
             "findings": int(len(findings)),
             "high": int((findings["rank"] == SENSITIVITY_RANK[HIGH]).sum()),
+            "special": int((findings["rank"] == SENSITIVITY_RANK[SPECIAL]).sum()),
         },
         "apps": [{"app": s, "anchor": f"app-{i}"} for i, s in enumerate(apps, 1)],
         "parties": [{"party": p, "anchor": f"co-{i}", **meta[p]} for i, p in enumerate(parties, 1)],

@@ -41,7 +41,7 @@ _REPLY = {
         "content_type": {"type": "string"},
     },
 }
-_SCALARS = {"type": ["string", "integer"]}
+_SCALARS = {"type": ["string", "integer", "boolean"]}  # `when` values; booleans as JSON writes them
 _VARIANT = {
     "type": "object",
     "required": ["when", "fields"],

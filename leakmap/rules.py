@@ -330,7 +330,8 @@ def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: An
                 fail(where + ["record_variants", i, "when", text], str(e))
                 continue
             values = accepted if isinstance(accepted, list) else [accepted]
-            when.append((segments, frozenset(str(v) for v in values)))
+            # As extract's scalar_text writes leaves: YAML `false` matches JSON false ("false").
+            when.append((segments, frozenset(str(v).lower() if isinstance(v, bool) else str(v) for v in values)))
         variant_fields, _ = _compile_fields(variant["fields"], where + ["record_variants", i, "fields"], fail,
                                             has_records, record_only=True)
         variants.append(RecordVariant(tuple(when), variant_fields))

@@ -15,20 +15,28 @@ from .extract import Indicator
 from .match import registrable_domain
 from .model import Analysis, Problem, Request
 from .pipeline import STOPPED, Analyzer, Stats, internal_error
-from .read import read_any
+from .read import BODY_LOST, read_any
 from .replay import ReplayLimits
 from .text import display
 from .rules import load_rules
 from .store import Store
 
 
+# Honey types a tester naturally writes that leakmap's vocabulary spells otherwise.
+HONEY_ALIASES = {"first_name": "name", "last_name": "name", "full_name": "name", "given_name": "name",
+                 "family_name": "name", "surname": "name"}
+
+
 def parse_indicator(text: str) -> Indicator:
-    """`email=alice@example.com` → Indicator; a bare value is typed `other_id`."""
+    """`email=alice@example.com` → Indicator. A value without a type is an error, not a
+    silent `other_id`: the type is what the report says was leaked."""
     from .datatypes import DATA_TYPES
 
     data_type, sep, value = text.partition("=")
-    if not sep:
-        return Indicator.make("other_id", text)
+    data_type = HONEY_ALIASES.get(data_type.strip(), data_type.strip())
+    if not sep or " " in data_type:
+        raise ValueError(f"honey value {text!r} has no type: write TYPE=VALUE, e.g. email={text} or "
+                         f"other_id={text} (types: leakmap/datatypes.py, also first_name, last_name)")
     if data_type not in DATA_TYPES:
         raise ValueError(f"unknown data type {data_type!r} in honey value {text!r}")
     if not value:
@@ -59,7 +67,7 @@ def parse_keys(texts: Iterable[str]) -> dict[str, str]:
     return keys
 
 
-HOSTILE_REASONS = (*STOPPED, "limit:")
+HOSTILE_REASONS = (*STOPPED, "limit:", BODY_LOST)  # BODY_LOST: the HAR lacks the bytes, say which request
 
 
 def request_problem(analysis: Analysis, where: str = "") -> Problem | None:

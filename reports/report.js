@@ -3,7 +3,7 @@
 // with textContent or class changes; nothing here builds markup or selectors from it.
 (function () {
   "use strict";
-  var RANK = { "": 0, low: 1, medium: 2, high: 3 };
+  var RANK = { "": 0, low: 1, medium: 2, high: 3, special: 4 };
   var state = { app: "", company: "", type: "", sens: 0, q: "" };
   var filtered = Array.prototype.slice.call(document.querySelectorAll("[data-f]"));
   var cells = Array.prototype.slice.call(document.querySelectorAll("td[data-cell]"));

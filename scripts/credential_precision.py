@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Measure the credential detector's false positives on ordinary SDK traffic.
+"""Measure the credential detector's false positives on ordinary SDK traffic (with
+`--special`: the special-category detector's, leakmap/special.py).
 
 Every credential the value-based detector (leakmap/credentials.py, detector `credential`)
 reports on traffic that holds none is a false positive. Two corpora:
@@ -26,8 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 CREDENTIAL_TYPES = {"api_key", "auth_token", "password"}
 
 
+WATCHED = "credential"  # or "special" (--special)
+
+
 def is_new_credential(detector: str, data_type: str) -> bool:
     """Findings this detector adds: by value (`credential`) or from inside a recording."""
+    if WATCHED == "special":
+        return detector == "special"
     return detector == "credential" or (detector == "replay" and data_type in CREDENTIAL_TYPES)
 
 
@@ -45,7 +51,7 @@ def captures(paths: list[Path]) -> int:
         requests = sum(s.flows_read for s in session.stats.values())
         hits = frame[[is_new_credential(d, t) for d, t in zip(frame["detector"], frame["data_type"])]]
         print(f"captures: {len(paths)} files, {requests} flows, {len(store.requests_frame())} stored requests, "
-              f"{len(frame)} findings, {len(hits)} credential findings")
+              f"{len(frame)} findings, {len(hits)} {WATCHED} findings")
         for row in hits.itertuples():
             print(f"  {row.data_type} {row.url[:80]} {row.path} ({row.detail})")
         return len(hits)
@@ -64,13 +70,13 @@ def golden() -> int:
         "    if a is not None:\n"
         "        counts['findings'] += len(a.findings)\n"
         "        hits.extend((f.data_type, request.host, f.path, f.detail) for f in a.findings\n"
-        "                    if f.detector == 'credential' or (f.detector == 'replay' and f.data_type in\n"
-        "                    ('api_key', 'auth_token', 'password')))\n"
+        f"                    if f.detector == {WATCHED!r} or ({WATCHED != 'special'} and f.detector == 'replay'\n"
+        "                    and f.data_type in ('api_key', 'auth_token', 'password')))\n"
         "    return a\n"
         "pipeline.Analyzer.analyze = analyze\n"
         "def report():\n"
         "    print(f\"golden: {counts['requests']} requests analysed, {counts['findings']} findings, \"\n"
-        "          f\"{len(hits)} credential findings\")\n"
+        f"          f\"{{len(hits)}} {WATCHED} findings\")\n"
         "    for h in hits: print('  ', *h)\n"
         "atexit.register(report)\n")
     result = subprocess.run([sys.executable, "-m", "pytest", "tests/golden", "-q", "-p", plugin.stem,
@@ -87,7 +93,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("captures", nargs="*", type=Path)
     parser.add_argument("--golden", action="store_true")
+    parser.add_argument("--special", action="store_true", help="count special-category findings instead")
     args = parser.parse_args()
+    global WATCHED
+    WATCHED = "special" if args.special else "credential"
     found = 0
     if args.captures:
         found += captures(args.captures)

@@ -24,12 +24,12 @@ def test_summary_names_apps_trackers_and_counts(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "5 flows read, 0 skipped, 5 tracker requests (5 decoded, 0 not decoded)" in result.stdout
     assert "mixpanel project 3f9c2a7e51b04d88a1c6e0f2b7d4a913 → mixpanel: 21 findings" in result.stdout
-    assert "(advertising_id, custom_property, email, event_name, latitude, longitude" in result.stdout
+    assert "(advertising_id, custom_property, email, event_name, health, latitude, longitude" in result.stdout
 
 
 def test_app_label_honey_values_and_json_export(tmp_path):
     result = run("analyze", str(SAMPLE), "--app", "Notes & Fitness", "--honey", "phone=+14155550123",
-                 "--honey", "Berlin-Runners", "--findings", "out.data", "--format", "json", cwd=tmp_path)
+                 "--honey", "other_id=Berlin-Runners", "--findings", "out.data", "--format", "json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     rows = json.loads((tmp_path / "out.data").read_text())
     assert {(r["app"], r["app_signal"]) for r in rows} == {("Notes & Fitness", "capture_label")}
@@ -45,6 +45,14 @@ def test_bad_honey_value_is_a_usage_error(tmp_path):
     assert result.returncode == 2
     assert "unknown data type 'nosuchtype'" in result.stderr
     assert "Traceback" not in result.stderr
+    untyped = run("analyze", str(SAMPLE), "--honey", "Berlin-Runners", cwd=tmp_path)
+    assert untyped.returncode == 2 and "has no type" in untyped.stderr
+
+
+def test_honey_first_and_last_name_are_names():
+    from leakmap.session import parse_indicator
+
+    assert [parse_indicator(h).data_type for h in ("first_name=Jane", "last_name=Doe")] == ["name", "name"]
 
 
 def test_help_explains_exit_codes():

@@ -211,8 +211,9 @@ def test_matrix_and_evidence_of_the_real_capture(sample):
 def test_overview_puts_the_most_sensitive_first_and_sections_carry_metadata(sample):
     context = build_context(sample)
     key = context["key_findings"]
-    assert [k["category"] for k in key][:4] == ["contact"] * 4
-    assert {k["data_type"] for k in key} >= {"email", "latitude", "advertising_id"}
+    # the sample's fitness app sends a heart rate: special categories come first (GDPR Art. 9)
+    assert [k["category"] for k in key][:7] == ["special"] * 3 + ["contact"] * 4
+    assert {k["data_type"] for k in key} >= {"health", "email", "latitude", "advertising_id"}
     section = next(s for s in context["app_sections"] if s["app"] == SAMPLE_APP)
     party = section["parties"][0]
     assert party["party"] == MIXPANEL and party["country"] == "US" and party["category"] == "analytics"
@@ -225,7 +226,8 @@ def test_overview_puts_the_most_sensitive_first_and_sections_carry_metadata(samp
     html = render(context)
     assert '<th class="col"><a href="#co-1">Mixpanel</a></th>' in html and f"<h3>{MIXPANEL} (Mixpanel)</h3>" in html
     assert context["totals"] == {"apps": 2, "companies": 1, "tracker_requests": 5, "not_decoded": 0,
-                                 "no_rule_hosts": 0, "no_rule_requests": 0, "findings": 40, "high": 12}
+                                 "no_rule_hosts": 0, "no_rule_requests": 0, "findings": 43, "high": 12,
+                                 "special": 3}
     assert sum(b["t"] for b in context["time_chart"]["bars"]) == 5
     assert context["types_chart"]["bars"][0]["party"] == MIXPANEL
 
@@ -322,7 +324,7 @@ def test_redaction_masks_cookies_credentials_urls_and_client(tmp_path):
 
 def test_exports_hold_the_same_rows_in_every_format(sample, tmp_path):
     frame = findings_frame(sample, redact=False)
-    assert list(frame.columns) == EXPORT_COLUMNS and len(frame) == 40
+    assert list(frame.columns) == EXPORT_COLUMNS and len(frame) == 43
     for fmt in ("csv", "json", "parquet"):
         export_findings(frame, tmp_path / f"f.{fmt}", fmt)
     csv = pd.read_csv(tmp_path / "f.csv", dtype=str, keep_default_na=False)
@@ -352,7 +354,7 @@ def test_cli_writes_parquet_and_har(tmp_path):
                                        "--findings", str(tmp_path / "f.parquet"),
                                        "--evidence-har", str(tmp_path / "e.har"), "--redact"])
     assert result.exit_code == 0, result.output
-    assert len(pd.read_parquet(tmp_path / "f.parquet")) == 40
+    assert len(pd.read_parquet(tmp_path / "f.parquet")) == 43
     assert len(json.loads((tmp_path / "e.har").read_text())["log"]["entries"]) == 5
 
 

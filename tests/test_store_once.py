@@ -31,14 +31,14 @@ def test_a_capture_analysed_again_given_twice_or_copied_is_stored_once(tmp_path)
     once = leakmap("analyze", SAMPLE, "--db", "once.db", "-o", "once.html", cwd=tmp_path)
     assert once.returncode == 0, once.stderr
     expected = counts(tmp_path / "once.db")
-    assert expected["requests"] == 5 and expected["findings"] == 40
+    assert expected["requests"] == 5 and expected["findings"] == 43
 
     shutil.copy(SAMPLE, tmp_path / "copy.mitm")
     for args in ((SAMPLE, SAMPLE), ("copy.mitm",)):
         again = leakmap("analyze", *args, "--db", "once.db", "-o", "again.html", "--findings", "f.json", cwd=tmp_path)
         assert again.returncode == 0, again.stderr
         assert counts(tmp_path / "once.db") == expected
-        assert len(json.loads((tmp_path / "f.json").read_text())) == 40
+        assert len(json.loads((tmp_path / "f.json").read_text())) == 43
         assert "already in the store, not added again: 5 requests" in again.stdout
         assert "mixpanel project 3f9c2a7e51b04d88a1c6e0f2b7d4a913 → mixpanel: 21 findings" in again.stdout
         if len(args) == 2:

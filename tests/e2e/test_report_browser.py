@@ -122,23 +122,26 @@ def test_filters_search_and_sorting_change_what_is_shown(sample_page):
     all_rows = sample_page.visible_rows("#findings-table")
     other_app = "mixpanel project b61e0d2c9a8f4e3b8c7d6a5f4e3d2c1b"
 
-    # the filter bar counts findings, the header's unit: both say 40
+    # the filter bar counts findings, the header's unit: both say 43 (3 of them heart rates: health)
     header = page.locator("div:has(> b)").filter(has_text=re.compile(r"^\s*\d+\s*findings\s*$")).first.inner_text()
     status = page.locator("#filter-status").inner_text()
-    assert header.split()[0] == "40" and status.startswith("40 of 40 findings shown (20 rows)"), (header, status)
+    assert header.split()[0] == "43" and status.startswith("43 of 43 findings shown (21 rows)"), (header, status)
     page.select_option("#f-app", other_app)
     assert not page.locator("#matrix tbody tr", has_text=SAMPLE_APP).is_visible()
     narrowed_status = page.locator("#filter-status").inner_text()
-    assert narrowed_status.startswith(("19 of 40", "21 of 40")), narrowed_status
+    assert narrowed_status.startswith(("21 of 43", "22 of 43")), narrowed_status
     assert page.locator("#matrix tbody tr", has_text=other_app).is_visible()
     narrowed = sample_page.visible_rows("#findings-table")
     assert 0 < narrowed < all_rows
     assert set(page.locator("#findings-table tbody tr:visible td:first-child").all_inner_texts()) == {other_app}
     assert not page.locator("section.app", has_text=SAMPLE_APP).first.is_visible()
 
+    page.select_option("#f-sens", "special")  # special categories rank above high: the heart rates
+    levels = set(page.locator("#findings-table tbody tr:visible td:nth-child(5)").all_inner_texts())
+    assert levels == {"SPECIAL"}
     page.select_option("#f-sens", "high")
     levels = set(page.locator("#findings-table tbody tr:visible td:nth-child(5)").all_inner_texts())
-    assert levels == {"HIGH"}
+    assert levels == {"HIGH", "SPECIAL"}
     # the matrix follows the sensitivity filter too: only high-sensitivity types are left in it
     assert page.locator("#matrix td[data-cell] .badge.b-high:visible").count() > 0
     assert page.locator("#matrix td[data-cell] .badge.b-low:visible").count() == 0
@@ -159,9 +162,9 @@ def test_filters_search_and_sorting_change_what_is_shown(sample_page):
     page.click("#f-reset")
     header = page.locator("#findings-table th", has_text="Sensitivity")
     header.click()
-    header.click()  # descending: high first
+    header.click()  # descending: special first, then high
     first = page.locator("#findings-table tbody tr:visible td:nth-child(5)").first.inner_text()
-    assert first == "HIGH" and header.get_attribute("aria-sort") == "descending"
+    assert first == "SPECIAL" and header.get_attribute("aria-sort") == "descending"
     assert sample_page.errors == []
 
 

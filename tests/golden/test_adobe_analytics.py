@@ -87,7 +87,7 @@ def test_mobile_lifecycle_hit_post_keeps_the_context_data_nesting(analyze):
     assert_finding(a, "device_model", "SM-S918B", "body.c.a.DeviceName")
     assert_finding(a, "os_version", "Android 14", "body.c.a.OSVersion")
     assert_finding(a, "carrier", "Vodafone", "body.c.a.CarrierName")
-    assert_finding(a, "screen_width", "1440x3088", "body.c.a.Resolution")
+    assert_finding(a, "screen_resolution", "1440x3088", "body.c.a.Resolution")  # "WxH" under a width
     assert_finding(a, "language", "en-GB", "body.c.a.locale")
     assert_finding(a, "advertising_id", AAID, "body.c.a.adid")
     assert_finding(a, "session_count", "12", "body.c.a.Launches")

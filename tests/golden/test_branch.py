@@ -73,6 +73,15 @@ def test_android_install_json(analyzer):
     assert a.app_signal == "payload_project_key"
 
 
+def test_hardware_id_that_is_not_real_is_an_installation_id(analyzer):
+    """is_hardware_id_real=false: the SDK generated a random UUID (the rule's record_variants)."""
+    random_id = "5d3a4c1e-8f2b-4a6d-9c0e-7b1f2a3d4e5f"
+    a = analyze(analyzer, json_post("/v1/install", {**ANDROID_INSTALL, "hardware_id": random_id,
+                                                    "is_hardware_id_real": False}), "session")
+    assert_finding(a, "installation_id", random_id, "body.hardware_id")
+    assert not [f for f in a.findings if f.data_type == "android_id"]
+
+
 def test_every_android_install_key_is_mapped_by_the_rule(analyzer):
     """Every key the Android SDK sets on an install has its own mapping in branch.yaml."""
     a = analyze(analyzer, json_post("/v1/install", ANDROID_INSTALL), "session")

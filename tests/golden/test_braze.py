@@ -81,7 +81,7 @@ def test_data_events_and_attributes(analyzer):
     assert fields["body.api_key"] == "project_key"
     assert (fields["body.sdk_version"], fields["body.app_version"], fields["body.app_version_code"],
             fields["body.device.browser"], fields["body.device.resolution"], fields["body.device.locale"]) == \
-        ("sdk_version", "app_version", "app_build", "browser", "screen_width", "language")
+        ("sdk_version", "app_version", "app_build", "browser", "screen_resolution", "language")  # resolution "WxH"
     assert fields["body.events[0].name"] == "event_name" and fields["body.time"] == ""
     assert a.identity["project_key"] == API_KEY
 

@@ -64,7 +64,7 @@ def test_events_user_details_get(analyze):
     assert_finding(a, "revenue", "19.99", "query.events[1].sum")
     assert_finding(a, "email", EMAIL, "query.user_details.email")
     assert_finding(a, "birth_date", "1990", "query.user_details.byear")
-    assert_finding(a, "latitude", "51.5072,-0.1276", "query.location")
+    assert_finding(a, "geo_coordinates", "51.5072,-0.1276", "query.location")  # a pair under a latitude
     assert_finding(a, "custom_property", "gold", "query.user_details.custom.tier")
 
 

@@ -59,7 +59,7 @@ def test_ga4_page_view_get(analyzer) -> None:
     assert_finding(a, "referrer", REFERRER, "query.dr")
     assert_finding(a, "screen_name", "Checkout | Example Shop", "query.dt")
     assert_finding(a, "language", "de-de", "query.ul")
-    assert_finding(a, "screen_width", "1728x1117", "query.sr")
+    assert_finding(a, "screen_resolution", "1728x1117", "query.sr")  # "WxH" under a width
     assert_finding(a, "consent_state", "G111", "query.gcs")
     assert_finding(a, "os_name", "macOS", "query.uap")
     assert_finding(a, "event_name", "page_view", "query.en")

@@ -216,7 +216,7 @@ def test_browser_envelope_query_auth(analyzer):
     has(a, "referrer", "https://shop.example/cart", "body.items[0].payload.request.headers.Referer")
     has(a, "browser", "Chrome", "body.items[0].payload.contexts.browser.name")
     has(a, "screen_name", "/checkout", "body.items[0].payload.breadcrumbs[0].data.to")
-    has(a, "public_ip", "{{auto}}", "body.items[0].payload.user.ip_address")
+    has(a, "custom_property", "{{auto}}", "body.items[0].payload.user.ip_address")  # a placeholder, not an IP
     has(a, "project_key", "450812", "body.header.trace.org_id")  # the org id of the DSN host o450812
     assert labels(a)["body.items[0].payload.sdk.settings.infer_ip"] == ""
 
