@@ -74,7 +74,7 @@ def produce(db: Path, out: Path, redact: bool) -> dict[str, str]:
     texts["findings.json"] = (out / "findings.json").read_text(encoding="utf-8")
     texts["findings.parquet.json"] = _parquet_text(out / "findings.parquet")
     texts["evidence.har"] = (out / "evidence.har").read_text(encoding="utf-8")
-    return {name: normalise(text) for name, text in texts.items()}
+    return {name: normalise(text, db.parent) for name, text in texts.items()}
 
 
 def _parquet_text(path: Path) -> str:
@@ -86,10 +86,10 @@ def _parquet_text(path: Path) -> str:
     return json.dumps({"schema": schema, "rows": table.to_pylist()}, ensure_ascii=False, indent=1, default=str)
 
 
-def normalise(text: str) -> str:
+def normalise(text: str, work: Path) -> str:
     """Drop what differs between runs and checkouts: the report's build time and the
-    checkout's absolute path (the sample capture's source name)."""
-    return _GENERATED.sub("Generated <time>", text).replace(str(ROOT), "<root>")
+    absolute paths of the checkout and the work folder (in the captures' source names)."""
+    return _GENERATED.sub("Generated <time>", text).replace(str(ROOT), "<root>").replace(str(work), "<work>")
 
 
 def cases() -> Iterator[tuple[str, bool]]:
