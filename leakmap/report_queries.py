@@ -22,7 +22,7 @@ from typing import Any
 from .credentials import SECRET_TYPES, SecretHider
 from .datatypes import DATA_TYPES, HIGH
 from .redaction import Redactor
-from .report_format import NO_RULE, category, rank, type_order
+from .report_format import NO_RULE, category, rank, sensitivity, type_order
 
 MAX_VALUES_SHOWN = 5
 KEY_FINDINGS_LIMIT = 60
@@ -147,7 +147,7 @@ class ReportData:
             shown = values.get(key, [])
             rows.append({
                 "app": app, "party": party, "data_type": data_type, "category": category(data_type),
-                "sensitivity": DATA_TYPES[data_type].sensitivity if data_type in DATA_TYPES else "low",
+                "sensitivity": sensitivity(data_type),
                 "rank": rank(data_type), "values": shown, "more_values": max(0, int(distinct) - len(shown)),
                 "findings": int(n), "requests": int(requests), "first": first, "last": last,  # times: the caller
                 "first_ts": float(first), "last_ts": float(last), "first_request": int(first_request), "path": path,
@@ -218,9 +218,7 @@ class ReportData:
         for app, signal, evidence, n in self.db.execute(
                 f"SELECT app, app_signal, app_evidence, count(*) FROM {REQUESTS}"
                 f" WHERE app_signal IS NOT NULL AND app_evidence IS NOT NULL GROUP BY app, app_signal, app_evidence"):
-            shown = self.request_row({"app_evidence": evidence})["app_evidence"] if self.redactor.enabled or self.hider \
-                else evidence
-            key = (signal, shown)
+            key = (signal, self.request_row({"app_evidence": evidence})["app_evidence"])
             per_app = counted.setdefault(app, {})
             per_app[key] = per_app.get(key, 0) + int(n)
         return {app: [{"app": app, "app_signal": s, "app_evidence": e, "n": n}
