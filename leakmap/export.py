@@ -10,6 +10,7 @@ and in each file written here.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import sqlite3
 import time
@@ -21,7 +22,7 @@ from . import __version__
 from .credentials import SecretHider
 from .datatypes import DATA_TYPES
 from .private_files import make_private
-from .redaction import Redactor, clear_sql, redact_value
+from .redaction import Redactor, clear_sql, drop_sensitive_values, redact_value
 from .report_queries import secret_hider
 from .store import EXPORT_COLUMNS, Store, store_fault
 
@@ -30,15 +31,11 @@ CHUNK_ROWS = 5000
 # OWASP "CSV Injection": a spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _SUFFIXES = {".json": "json", ".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
-_NUMERIC = {"timestamp", "request_id"}
 _FINDINGS_SQL = (
     "SELECT r.app, r.app_evidence, r.app_signal, r.client, r.tracker, r.company, r.category, r.endpoint, r.url,"
     " r.method, f.data_type, f.value, f.path, f.context, f.detector, f.detail, r.flow_id, r.timestamp, r.source,"
     " r.id AS request_id, r.match_via, {clear} FROM findings f JOIN requests r ON r.id = f.request_id"
     " ORDER BY r.timestamp, r.id, f.id")
-_SELECTED = ("app", "app_evidence", "app_signal", "client", "tracker", "company", "category", "endpoint", "url",
-             "method", "data_type", "value", "path", "context", "detector", "detail", "flow_id", "timestamp",
-             "source", "request_id", "match_via")
 
 
 class ExportError(Exception):
@@ -65,32 +62,49 @@ def export_format(path: Path, fmt: str | None) -> str:
 
 # --- the findings rows --------------------------------------------------------------------------------
 
-def finding_rows(store: Store, redact: bool, show_secrets: bool = False) -> Iterator[dict[str, Any]]:
-    """The findings in the export contract's columns and order (time, request, finding),
-    redacted like the report (secrets masked unless *show_secrets*), streamed."""
+def finding_rows(store: Store, redact: bool, show_secrets: bool = False) -> Iterator[tuple[Any, ...]]:
+    """The findings as tuples in the export contract's columns (EXPORT_COLUMNS) and order
+    (time, request, finding), redacted like the report (secrets masked unless
+    *show_secrets*), streamed."""
     db = store.db
     redactor = Redactor.for_store(db, redact)
     hider = secret_hider(db, redactor, show_secrets)
     cursor = db.execute(_FINDINGS_SQL.format(clear=clear_sql("f.value") if redact else "1"))
-    while chunk := cursor.fetchmany(CHUNK_ROWS):
-        for row in chunk:
-            yield _shown(dict(zip(_SELECTED, row[:-1])), bool(row[-1]), redactor, hider)
+    try:
+        while chunk := cursor.fetchmany(CHUNK_ROWS):
+            for row in chunk:
+                yield _shown(row, redactor, hider)
+    finally:
+        cursor.close()
+        drop_sensitive_values(db)
 
 
-def _shown(row: dict[str, Any], clear: bool, redactor: Redactor, hider: SecretHider) -> dict[str, Any]:
-    data_type = row["data_type"]
-    known = DATA_TYPES.get(data_type)
-    value = row["value"]
-    if redactor.enabled and not clear and value is not None and not isinstance(value, bool):
-        value = redact_value(str(value))
-    row["value"] = value
-    redactor.columns(row, ("url", "client", "app_evidence", "source"))
+_TYPE_COLUMNS = {t: (d.category, d.sensitivity) for t, d in DATA_TYPES.items()}
+
+
+def _shown(row: tuple[Any, ...], redactor: Redactor, hider: SecretHider) -> tuple[Any, ...]:
+    """One SQL row (the _FINDINGS_SQL columns, then whether the value may be shown in clear)
+    as exported: redacted, secrets masked, the data type's category and sensitivity added."""
+    (app, evidence, signal, client, tracker, company, category, endpoint, url, method, data_type, value, path,
+     context, detector, detail, flow_id, timestamp, source, request_id, match_via, clear) = row
+    if redactor.enabled:
+        if not clear and value is not None and not isinstance(value, bool):
+            value = redact_value(str(value))
+        url, client = redactor.url(str(url)), redactor.value(str(client))
+        evidence, source = redactor.text(str(evidence)), redactor.source(str(source))
     if hider:
-        for column in ("value", "url", "app_evidence", "detail"):
-            row[column] = hider.text(row[column])
-    row["data_category"] = known.category if known else ""
-    row["sensitivity"] = known.sensitivity if known else ""
-    return {column: row[column] for column in EXPORT_COLUMNS}
+        value, url, evidence, detail = (hider.text(value), hider.text(url), hider.text(evidence),
+                                        hider.text(detail))
+    data_category, sensitivity = _TYPE_COLUMNS.get(data_type, ("", ""))
+    return (app, evidence, signal, client, tracker, company, category, endpoint, url, method, data_type,
+            data_category, sensitivity, value, path, context, detector, detail, flow_id, timestamp, source,
+            request_id, match_via)
+
+
+def finding_records(store: Store, redact: bool, show_secrets: bool = False) -> Iterator[dict[str, Any]]:
+    """finding_rows as dicts (column → value), streamed."""
+    for row in finding_rows(store, redact, show_secrets):
+        yield dict(zip(EXPORT_COLUMNS, row))
 
 
 def findings_frame(store: Store, redact: bool, show_secrets: bool = False) -> Any:
@@ -112,34 +126,32 @@ def spreadsheet_safe(value: Any) -> Any:
 
 # --- writers ------------------------------------------------------------------------------------------
 
-def write_csv(rows: Iterator[dict[str, Any]], out: IO[str]) -> int:
+def write_csv(rows: Iterator[tuple[Any, ...]], out: IO[str]) -> int:
     """CSV safe to open in a spreadsheet: formula-like text cells get a leading `'`, and every
     text cell is quoted (embedded quotes doubled), so no cell can spill into the next one."""
     writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
-    n = 0
+    starts, n = FORMULA_STARTS, 0
     for row in rows:
-        writer.writerow([row[c] if c in _NUMERIC else _text_cell(row[c]) for c in EXPORT_COLUMNS])
+        writer.writerow(["" if v is None else "'" + v if v.__class__ is str and v.startswith(starts) else v
+                         for v in row])
         n += 1
     return n
 
 
-def _text_cell(value: Any) -> Any:
-    return "" if value is None else spreadsheet_safe(value)
-
-
-def write_json(rows: Iterator[dict[str, Any]], out: IO[str]) -> int:
+def write_json(rows: Iterator[tuple[Any, ...]], out: IO[str]) -> int:
     """A JSON array of records, one at a time, laid out like `json.dumps(records, indent=1)`."""
     n = 0
     for row in rows:
         out.write("[\n " if n == 0 else ",\n ")
-        out.write(json.dumps(row, ensure_ascii=False, indent=1, default=str).replace("\n", "\n "))
+        out.write(json.dumps(dict(zip(EXPORT_COLUMNS, row)), ensure_ascii=False, indent=1,
+                             default=str).replace("\n", "\n "))
         n += 1
     out.write("\n]" if n else "[]")
     return n
 
 
-def write_parquet(rows: Iterator[dict[str, Any]], path: Path) -> int:
+def write_parquet(rows: Iterator[tuple[Any, ...]], path: Path) -> int:
     """Parquet written in row groups of CHUNK_ROWS: text columns as large strings, the time
     as double, the request id as int64 (the schema pandas wrote before)."""
     import pyarrow as pa
@@ -149,15 +161,13 @@ def write_parquet(rows: Iterator[dict[str, Any]], path: Path) -> int:
                          else pa.large_string()) for c in EXPORT_COLUMNS])
     n = 0
     with pq.ParquetWriter(str(path), schema) as writer:
-        batch: list[dict[str, Any]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) == CHUNK_ROWS:
-                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-                n, batch = n + len(batch), []
-        if batch or n == 0:
-            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+        while batch := list(itertools.islice(rows, CHUNK_ROWS)):
+            columns = list(zip(*batch))
+            writer.write_table(pa.Table.from_arrays([pa.array(c, f.type) for c, f in zip(columns, schema)],
+                                                    schema=schema))
             n += len(batch)
+        if n == 0:
+            writer.write_table(schema.empty_table())
     return n
 
 
@@ -237,6 +247,15 @@ def har_entries(store: Store, redact: bool = False, show_secrets: bool = False) 
     hider = secret_hider(db, redactor, show_secrets)
     cursor = db.execute(f"SELECT {', '.join(_HAR_REQUEST_COLUMNS)} FROM requests"
                         " WHERE status != 'no_rule' OR match_via = 'generic' ORDER BY timestamp, id")
+    try:
+        yield from _har_rows(db, cursor, redactor, hider)
+    finally:
+        cursor.close()
+        drop_sensitive_values(db)
+
+
+def _har_rows(db: sqlite3.Connection, cursor: sqlite3.Cursor, redactor: Redactor,
+              hider: SecretHider) -> Iterator[dict[str, Any]]:
     while chunk := cursor.fetchmany(500):
         for values in chunk:
             row = dict(zip(_HAR_REQUEST_COLUMNS, values))

@@ -74,6 +74,15 @@ class SensitiveValues:
         return isinstance(value, str) and self._contains(value)
 
 
+def drop_sensitive_values(db: sqlite3.Connection) -> None:
+    """Remove the temporary table once a report or export is done (a live store's
+    connection outlives them); best effort, as it runs in `finally` blocks."""
+    try:
+        db.execute(f"DROP TABLE IF EXISTS {SENSITIVE_TABLE}")
+    except sqlite3.Error:
+        pass
+
+
 @dataclass(slots=True)
 class Redactor:
     """Masks everything captured (unlabelled leaves, custom properties, cookies, secret

@@ -53,6 +53,7 @@ _type_order = type_order
 
 EVIDENCE_LIMIT = 200  # requests whose full proof is inlined; the rest are listed, proof in exports
 REQUEST_INDEX_LIMIT = 5000  # requests listed under "All requests"; the exports list them all
+IDENTIFIERS_LIMIT = 500  # identifiers listed, most bridging first; `leakmap ids` lists them all
 
 
 # --- assets and the Content-Security-Policy ----------------------------------------------------------
@@ -243,7 +244,7 @@ def _context(store: Store, data: ReportData, redact: bool, evidence_limit: int) 
 
 def identifiers_context(store: Store, redactor: Redactor) -> dict[str, Any]:
     """The Identifiers section (reports/_identifiers.html.j2): identifiers, fingerprints, graph."""
-    result = identifiers.build(store, redactor.value if redactor.enabled else None)
+    result = identifiers.build(store, redactor.value if redactor.enabled else None, IDENTIFIERS_LIMIT)
     return {"identifiers": result, "ids_graph": identifiers.graph(result)}
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from .credentials import SECRET_TYPES, SecretHider
 from .datatypes import DATA_TYPES, HIGH
-from .redaction import Redactor
+from .redaction import Redactor, drop_sensitive_values
 from .report_format import NO_RULE, category, rank, sensitivity, type_order
 
 MAX_VALUES_SHOWN = 5
@@ -65,6 +65,7 @@ class ReportData:
         """Drop the temporary tables (a live store's connection outlives the report)."""
         for table in (REQUESTS, FINDINGS):
             self.db.execute(f"DROP TABLE IF EXISTS {table}")
+        drop_sensitive_values(self.db)
 
     # --- shown values -------------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ def test_exports_stream_in_chunks(tmp_path, monkeypatch):
     store = sample_store(tmp_path / "s.db")  # 40 findings
     monkeypatch.setattr(export, "CHUNK_ROWS", 7)  # several fetches and Parquet row groups
     rows = finding_rows(store, redact=False)
-    assert next(rows)["data_type"] and not isinstance(rows, list)
+    assert next(rows)[10] and not isinstance(rows, list)  # data_type
     assert export_findings(store, tmp_path / "f.json", "json") == 40
     assert len(json.loads((tmp_path / "f.json").read_text())) == 40
     assert export_findings(store, tmp_path / "f.parquet", "parquet") == 40
