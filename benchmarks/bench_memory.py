@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -94,10 +95,10 @@ def measure_store(db: Path, code: Path | None) -> dict[str, Any]:
     """`leakmap report --db DB -o HTML --findings CSV` on a copy of *db*: time and peak RSS."""
     import shutil
 
-    work = OUT / f"{db.stem}.work.db"
+    work = OUT / f"{db.stem}.{os.getpid()}.db"  # a copy: the report may add tables, runs may overlap
     _remove_db(work)
     shutil.copyfile(db, work)
-    html, csv = OUT / f"{db.stem}.html", OUT / f"{db.stem}.csv"
+    html, csv = OUT / f"{work.stem}.html", OUT / f"{work.stem}.csv"
     prefix = ["env", f"PYTHONPATH={code}"] if code else []
     report = run_child(f"{db.stem}.report", prefix + leakmap_command() + [
         "report", "--db", str(work), "-o", str(html), "--findings", str(csv)])
