@@ -5,7 +5,7 @@ rendered, then loaded in Debian's headless Chromium.
     python benchmarks/bench_report.py [--findings 100000] [--evidence-limit 1000] [--keep DIR]
 
 Prints (and writes to benchmarks/out/report.json) the store build time, the report render
-time (pandas aggregation + Jinja2), the HTML size, and Chromium's times: navigation to
+time (SQL aggregation + Jinja2), the HTML size, and Chromium's times: navigation to
 DOMContentLoaded and to the load event (Navigation Timing), until the report's script has
 wired filters and pagination (`html[data-ready]`), and for one filter change.
 

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from .decode import Limits
-from .export import FORMATS, ExportError, export_findings, export_format, findings_frame, write_evidence_har
+from .export import FORMATS, ExportError, export_findings, export_format, write_evidence_har
 from .model import Problem
 from .replay import ReplayLimits
 from .rules import load_rules
@@ -96,10 +96,9 @@ def check_export(path: Path | None, fmt: str | None) -> str | None:
 def export_outputs(store: Store, path: Path | None, fmt: str | None, redact: bool, har: Path | None = None,
             show_secrets: bool = False) -> None:
     if path is not None:
-        frame = findings_frame(store, redact, show_secrets)
         fmt = check_export(path, fmt)
-        export_findings(frame, path, fmt or "csv")
-        click.echo(f"findings: {len(frame)} rows written to {path} ({fmt})")
+        rows = export_findings(store, path, fmt or "csv", redact, show_secrets)
+        click.echo(f"findings: {rows} rows written to {path} ({fmt})")
     if har is not None:
         n = write_evidence_har(store, har, redact, show_secrets)
         click.echo(f"evidence HAR: {n} tracker requests written to {har}")

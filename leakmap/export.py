@@ -1,29 +1,41 @@
 """Exports of the findings store: the findings as CSV, JSON or Parquet, and the tracker
 requests as an evidence HAR.
 
-Every export goes through the report's `Redactor`, so `--redact` masks the same values in the
-report and in each file written here.
+Every export streams: rows leave SQLite in chunks (`CHUNK_ROWS`) and are written as they
+come, so a store of millions of findings exports in flat memory. Every export goes through
+the report's `Redactor` and `SecretHider`, so `--redact` masks the same values in the report
+and in each file written here.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import json
+import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import IO, Any
 
 from . import __version__
+from .credentials import SecretHider
+from .datatypes import DATA_TYPES
 from .private_files import make_private
-from .report import Redactor, load_frames
-from .store import EXPORT_COLUMNS, Store
+from .redaction import Redactor, clear_sql, drop_sensitive_values, redact_value
+from .report_queries import secret_hider
+from .store import EXPORT_COLUMNS, Store, store_fault
 
 FORMATS = ("csv", "json", "parquet")
+CHUNK_ROWS = 5000
 # OWASP "CSV Injection": a spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _SUFFIXES = {".json": "json", ".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+_FINDINGS_SQL = (
+    "SELECT r.app, r.app_evidence, r.app_signal, r.client, r.tracker, r.company, r.category, r.endpoint, r.url,"
+    " r.method, f.data_type, f.value, f.path, f.context, f.detector, f.detail, r.flow_id, r.timestamp, r.source,"
+    " r.id AS request_id, r.match_via, {clear} FROM findings f JOIN requests r ON r.id = f.request_id"
+    " ORDER BY r.timestamp, r.id, f.id")
 
 
 class ExportError(Exception):
@@ -48,10 +60,59 @@ def export_format(path: Path, fmt: str | None) -> str:
     return fmt
 
 
-def findings_frame(store: Store, redact: bool, show_secrets: bool = False) -> pd.DataFrame:
-    """The findings in the export contract's columns, redacted like the report (secrets
-    masked unless *show_secrets*)."""
-    return load_frames(store, redact, show_secrets).findings[EXPORT_COLUMNS].copy()
+# --- the findings rows --------------------------------------------------------------------------------
+
+def finding_rows(store: Store, redact: bool, show_secrets: bool = False) -> Iterator[tuple[Any, ...]]:
+    """The findings as tuples in the export contract's columns (EXPORT_COLUMNS) and order
+    (time, request, finding), redacted like the report (secrets masked unless
+    *show_secrets*), streamed."""
+    db = store.db
+    redactor = Redactor.for_store(db, redact)
+    hider = secret_hider(db, redactor, show_secrets)
+    cursor = db.execute(_FINDINGS_SQL.format(clear=clear_sql("f.value") if redact else "1"))
+    try:
+        while chunk := cursor.fetchmany(CHUNK_ROWS):
+            for row in chunk:
+                yield _shown(row, redactor, hider)
+    finally:
+        cursor.close()
+        drop_sensitive_values(db)
+
+
+_TYPE_COLUMNS = {t: (d.category, d.sensitivity) for t, d in DATA_TYPES.items()}
+
+
+def _shown(row: tuple[Any, ...], redactor: Redactor, hider: SecretHider) -> tuple[Any, ...]:
+    """One SQL row (the _FINDINGS_SQL columns, then whether the value may be shown in clear)
+    as exported: redacted, secrets masked, the data type's category and sensitivity added."""
+    (app, evidence, signal, client, tracker, company, category, endpoint, url, method, data_type, value, path,
+     context, detector, detail, flow_id, timestamp, source, request_id, match_via, clear) = row
+    if redactor.enabled:
+        if not clear and value is not None and not isinstance(value, bool):
+            value = redact_value(str(value))
+        url, client = redactor.url(str(url)), redactor.value(str(client))
+        evidence, source = redactor.text(str(evidence)), redactor.source(str(source))
+    if hider:
+        value, url, evidence, detail = (hider.text(value), hider.text(url), hider.text(evidence),
+                                        hider.text(detail))
+    data_category, sensitivity = _TYPE_COLUMNS.get(data_type, ("", ""))
+    return (app, evidence, signal, client, tracker, company, category, endpoint, url, method, data_type,
+            data_category, sensitivity, value, path, context, detector, detail, flow_id, timestamp, source,
+            request_id, match_via)
+
+
+def finding_records(store: Store, redact: bool, show_secrets: bool = False) -> Iterator[dict[str, Any]]:
+    """finding_rows as dicts (column → value), streamed."""
+    for row in finding_rows(store, redact, show_secrets):
+        yield dict(zip(EXPORT_COLUMNS, row))
+
+
+def findings_frame(store: Store, redact: bool, show_secrets: bool = False) -> Any:
+    """The findings as a pandas DataFrame, for tools and tests on small stores (the exports
+    themselves stream and never build one)."""
+    import pandas as pd
+
+    return pd.DataFrame(list(finding_rows(store, redact, show_secrets)), columns=EXPORT_COLUMNS)
 
 
 def spreadsheet_safe(value: Any) -> Any:
@@ -63,29 +124,69 @@ def spreadsheet_safe(value: Any) -> Any:
     return value
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
+# --- writers ------------------------------------------------------------------------------------------
+
+def write_csv(rows: Iterator[tuple[Any, ...]], out: IO[str]) -> int:
     """CSV safe to open in a spreadsheet: formula-like text cells get a leading `'`, and every
     text cell is quoted (embedded quotes doubled), so no cell can spill into the next one."""
-    safe = frame.copy()
-    for column in safe.columns:
-        if not pd.api.types.is_numeric_dtype(safe[column]):
-            safe[column] = safe[column].map(spreadsheet_safe)
-    safe.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC)
+    writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    starts, n = FORMULA_STARTS, 0
+    for row in rows:
+        writer.writerow(["" if v is None else "'" + v if v.__class__ is str and v.startswith(starts) else v
+                         for v in row])
+        n += 1
+    return n
 
 
-def export_findings(frame: pd.DataFrame, path: Path, fmt: str) -> None:
-    """Write findings as CSV, JSON (records) or Parquet: the same rows in each."""
+def write_json(rows: Iterator[tuple[Any, ...]], out: IO[str]) -> int:
+    """A JSON array of records, one at a time, laid out like `json.dumps(records, indent=1)`."""
+    n = 0
+    for row in rows:
+        out.write("[\n " if n == 0 else ",\n ")
+        out.write(json.dumps(dict(zip(EXPORT_COLUMNS, row)), ensure_ascii=False, indent=1,
+                             default=str).replace("\n", "\n "))
+        n += 1
+    out.write("\n]" if n else "[]")
+    return n
+
+
+def write_parquet(rows: Iterator[tuple[Any, ...]], path: Path) -> int:
+    """Parquet written in row groups of CHUNK_ROWS: text columns as large strings, the time
+    as double, the request id as int64 (the schema pandas wrote before)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([(c, pa.float64() if c == "timestamp" else pa.int64() if c == "request_id"
+                         else pa.large_string()) for c in EXPORT_COLUMNS])
+    n = 0
+    with pq.ParquetWriter(str(path), schema) as writer:
+        while batch := list(itertools.islice(rows, CHUNK_ROWS)):
+            columns = list(zip(*batch))
+            writer.write_table(pa.Table.from_arrays([pa.array(c, f.type) for c, f in zip(columns, schema)],
+                                                    schema=schema))
+            n += len(batch)
+        if n == 0:
+            writer.write_table(schema.empty_table())
+    return n
+
+
+def export_findings(store: Store, path: Path, fmt: str, redact: bool = False, show_secrets: bool = False) -> int:
+    """Write the findings as CSV, JSON (records) or Parquet, the same rows in each; returns
+    how many."""
     make_private(path)  # each writer below truncates in place, keeping mode 0600
-    if fmt == "csv":
-        write_csv(frame, path)
-    elif fmt == "json":
-        path.write_text(json.dumps(frame.to_dict(orient="records"), ensure_ascii=False, indent=1, default=str),
-                        encoding="utf-8")
-    elif fmt == "parquet":
-        export_format(path, fmt)
-        frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object}).to_parquet(path, index=False)
-    else:
-        raise ExportError(f"unknown export format {fmt!r}")
+    rows = finding_rows(store, redact, show_secrets)
+    try:
+        if fmt == "parquet":
+            export_format(path, fmt)
+            return write_parquet(rows, path)
+        if fmt not in ("csv", "json"):
+            raise ExportError(f"unknown export format {fmt!r}")
+        with path.open("w", encoding="utf-8", newline="") as out:
+            return write_csv(rows, out) if fmt == "csv" else write_json(rows, out)
+    except sqlite3.Error as e:
+        store.rollback()
+        raise store_fault(store.path, e) from None
 
 
 # --- evidence HAR ------------------------------------------------------------------------------------
@@ -94,7 +195,7 @@ def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"
 
 
-def _har_entry(row: dict[str, Any], findings: pd.DataFrame, labels: dict[str, str],
+def _har_entry(row: dict[str, Any], findings: list[dict[str, Any]], labels: dict[str, str],
                redactor: Redactor) -> dict[str, Any]:
     """One tracker request, request side only: the store keeps the decoded payload, not the
     raw body, so postData holds the decoded body as JSON and says so in its comment."""
@@ -128,33 +229,77 @@ def _har_entry(row: dict[str, Any], findings: pd.DataFrame, labels: dict[str, st
                      "app_evidence": row["app_evidence"], "tracker": row["tracker"], "company": row["company"],
                      "endpoint": row["endpoint"], "status": row["status"], "error": row["error"],
                      "rule_source": row["rule_source"], "source": row["source"], "flow_id": row["flow_id"],
-                     "findings": findings[["data_type", "value", "path", "context", "detector"]]
-                     .to_dict(orient="records")},
+                     "findings": [{k: f[k] for k in ("data_type", "value", "path", "context", "detector")}
+                                  for f in findings]},
     }
 
 
+_HAR_REQUEST_COLUMNS = ("id", "timestamp", "method", "url", "client", "app", "app_signal", "app_evidence", "tracker",
+                        "company", "endpoint", "rule_source", "status", "error", "decode_chain", "payload", "source",
+                        "flow_id")
+
+
+def har_entries(store: Store, redact: bool = False, show_secrets: bool = False) -> Iterator[dict[str, Any]]:
+    """The evidence HAR's entries, streamed: the tracker requests (decoded or not) and the
+    uploads to third parties without a rule (generic path), with their findings."""
+    db = store.db
+    redactor = Redactor.for_store(db, redact)
+    hider = secret_hider(db, redactor, show_secrets)
+    cursor = db.execute(f"SELECT {', '.join(_HAR_REQUEST_COLUMNS)} FROM requests"
+                        " WHERE status != 'no_rule' OR match_via = 'generic' ORDER BY timestamp, id")
+    try:
+        yield from _har_rows(db, cursor, redactor, hider)
+    finally:
+        cursor.close()
+        drop_sensitive_values(db)
+
+
+def _har_rows(db: sqlite3.Connection, cursor: sqlite3.Cursor, redactor: Redactor,
+              hider: SecretHider) -> Iterator[dict[str, Any]]:
+    while chunk := cursor.fetchmany(500):
+        for values in chunk:
+            row = dict(zip(_HAR_REQUEST_COLUMNS, values))
+            redactor.columns(row, ("url", "client", "app_evidence", "source"))
+            for column in ("url", "payload", "app_evidence", "decode_chain"):
+                row[column] = hider.text(row[column])
+            findings = [{"data_type": t, "value": hider.text(redactor.value(v, t)), "path": p, "context": c,
+                         "detector": d} for t, v, p, c, d in db.execute(
+                "SELECT data_type, value, path, context, detector FROM findings WHERE request_id = ? ORDER BY id",
+                (row["id"],))]
+            labels = dict(db.execute("SELECT path, data_type FROM fields WHERE request_id = ? ORDER BY rowid",
+                                     (row["id"],)))
+            labels.update((f["path"], f["data_type"]) for f in findings)
+            yield _har_entry(row, findings, labels, redactor)
+
+
 def evidence_har(store: Store, redact: bool = False, show_secrets: bool = False) -> dict[str, Any]:
-    """HAR 1.2 holding only the tracker requests (decoded or not) and the uploads to third
-    parties without a rule (generic path), with their findings."""
-    frames = load_frames(store, redact, show_secrets)
-    requests = frames.requests
-    tracked = requests[(requests["status"] != "no_rule") | (requests["match_via"] == "generic")]
-    found_by = {rid: g for rid, g in frames.findings.groupby("request_id")}
-    fields_by = {rid: dict(zip(g["path"], g["data_type"])) for rid, g in frames.fields.groupby("request_id")}
-    empty = frames.findings.iloc[0:0]
-    entries = []
-    for row in tracked.to_dict(orient="records"):
-        found = found_by.get(row["id"], empty)
-        labels = {**fields_by.get(row["id"], {}), **dict(zip(found["path"], found["data_type"]))}
-        entries.append(_har_entry(row, found, labels, frames.redactor))
-    return {"log": {"version": "1.2", "creator": {"name": "leakmap", "version": __version__},
-                    "comment": "tracker requests only" + (", values redacted" if redact else ""),
-                    "entries": entries}}
+    """HAR 1.2 as one dict (tests, small stores); write_evidence_har streams it."""
+    return {"log": {**_har_log(redact), "entries": list(har_entries(store, redact, show_secrets))}}
+
+
+def _har_log(redact: bool) -> dict[str, Any]:
+    return {"version": "1.2", "creator": {"name": "leakmap", "version": __version__},
+            "comment": "tracker requests only" + (", values redacted" if redact else "")}
 
 
 def write_evidence_har(store: Store, path: Path, redact: bool = False, show_secrets: bool = False) -> int:
-    """Write the evidence HAR; returns the number of entries."""
-    har = evidence_har(store, redact, show_secrets)
+    """Write the evidence HAR entry by entry (laid out like `json.dumps(har, indent=1)`);
+    returns the number of entries."""
+    head, tail = json.dumps({"log": {**_har_log(redact), "entries": ["\0"]}}, ensure_ascii=False,
+                            indent=1).split('"\\u0000"')
     make_private(path)
-    path.write_text(json.dumps(har, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    return len(har["log"]["entries"])
+    n = 0
+    try:
+        with path.open("w", encoding="utf-8") as out:
+            for entry in har_entries(store, redact, show_secrets):
+                out.write(head if n == 0 else ",\n   ")
+                out.write(json.dumps(entry, ensure_ascii=False, indent=1, default=str).replace("\n", "\n   "))
+                n += 1
+            if n == 0:
+                out.write(json.dumps({"log": {**_har_log(redact), "entries": []}}, ensure_ascii=False, indent=1))
+            else:
+                out.write(tail)
+    except sqlite3.Error as e:
+        store.rollback()
+        raise store_fault(store.path, e) from None
+    return n

@@ -199,9 +199,12 @@ def identifier_dict(ident: Identifier, mask: Any = None) -> dict[str, Any]:
     }
 
 
-def build(store: Store, mask: Any = None) -> dict[str, Any]:
-    """The whole `leakmap ids` answer: identifiers, fingerprints and the method behind the bits."""
-    idents = [identifier_dict(i, mask) for i in collect(store)]
+def build(store: Store, mask: Any = None, limit: int | None = None) -> dict[str, Any]:
+    """The whole `leakmap ids` answer: identifiers, fingerprints and the method behind the bits.
+    *limit*: describe only the first (most bridging) identifiers in full, as the report does;
+    the summary still counts them all."""
+    collected = collect(store)
+    idents = [identifier_dict(i, mask) for i in collected[:limit]]
     prints = fingerprints(_fingerprint_rows(store))
     if mask is not None:
         for fp in prints:
@@ -210,8 +213,8 @@ def build(store: Store, mask: Any = None) -> dict[str, Any]:
     return {
         "identifiers": idents,
         "fingerprints": prints,
-        "summary": {"identifiers": len(idents), "bridging": sum(i["bridging"] for i in idents),
-                    "receivers": len({r for i in idents for r in i["receivers"]}),
+        "summary": {"identifiers": len(collected), "bridging": sum(bool(i.bridging()) for i in collected),
+                    "receivers": len({r for i in collected for r in i.receivers}),
                     "relinkable_receivers": sum(f["relinkable"] for f in prints)},
         "fingerprint_method": METHOD,
     }
@@ -274,7 +277,7 @@ def graph(result: dict[str, Any], limit: int = 30) -> dict[str, Any]:
                           "bridge": ident["bridging"]})
     unique_edges = list({tuple(sorted(e.items())): e for e in edges}.values())
     return {"width": width, "height": height + 10, "nodes": nodes, "edges": unique_edges,
-            "omitted": max(len(result["identifiers"]) - len(shown), 0)}
+            "omitted": max(result.get("summary", {}).get("identifiers", len(result["identifiers"])) - len(shown), 0)}
 
 
 def text_summary(result: dict[str, Any]) -> str:

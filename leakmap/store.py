@@ -18,14 +18,15 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, text
 from .datatypes import DATA_TYPES
 from .model import Analysis, Problem
 from .private_files import make_store_private
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # 2: requests.request_key (UNIQUE) and unique problems, so analysing a capture again adds
 # nothing; stores of version 1 are migrated when opened (see _migrate).
@@ -114,7 +115,7 @@ _FAULT_REASONS = (
 def store_fault(path: Path, error: BaseException) -> StoreError:
     """One clear line for a SQLite failure. pandas wraps SQLite's error in its own
     DatabaseError ("Execution failed on sql ..."): the line shows SQLite's words instead."""
-    cause = error.__cause__ if isinstance(error, pd.errors.DatabaseError) and error.__cause__ else error
+    cause = error.__cause__ if not isinstance(error, sqlite3.Error) and error.__cause__ else error
     text = str(cause)
     if "unable to open" in text and path.exists() and not os.access(path.parent, os.W_OK):
         text += " (its folder is read-only)"  # WAL mode needs to create files beside the store
@@ -131,10 +132,23 @@ def _faults_are_store_errors(method: Callable[..., Any]) -> Callable[..., Any]:
     def guarded(self: "Store", *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
-        except (sqlite3.Error, pd.errors.DatabaseError) as e:
+        except (sqlite3.Error, _PandasDatabaseError) as e:
             self.rollback()
             raise store_fault(self.path, e) from None
     return guarded
+
+
+class _PandasDatabaseError(Exception):
+    """Stands in for pandas' DatabaseError until pandas is imported: the live addon never
+    imports pandas (its start-up cost), so the store cannot name pandas' class up front."""
+
+
+def _pandas() -> Any:
+    """pandas, imported on first use; from then on its DatabaseError is a store fault too."""
+    global _PandasDatabaseError
+    import pandas
+    _PandasDatabaseError = pandas.errors.DatabaseError
+    return pandas
 
 
 class Store:
@@ -266,11 +280,14 @@ class Store:
     def commit(self) -> None:
         self.db.commit()
 
-    # --- reading back, for reports and exports ---------------------------------------------
+    # --- reading back ---------------------------------------------------------------------------
+    # Reports and exports aggregate in SQL and stream rows (report_queries.py, export.py); the
+    # frames below load whole tables into pandas, for tools and tests on small stores only.
 
     @_faults_are_store_errors
-    def findings_frame(self) -> pd.DataFrame:
+    def findings_frame(self) -> "pd.DataFrame":
         """All findings joined with their request, in the export contract's columns."""
+        pd = _pandas()
         frame = pd.read_sql_query(
             "SELECT r.app, r.app_evidence, r.app_signal, r.client, r.tracker, r.company, r.category, r.endpoint,"
             " r.url, r.method, f.data_type, f.value, f.path, f.context, f.detector, f.detail, r.flow_id,"
@@ -291,12 +308,12 @@ class Store:
             " JOIN requests r ON r.id = f.request_id GROUP BY r.app, r.tracker ORDER BY r.app, r.tracker").fetchall()
 
     @_faults_are_store_errors
-    def requests_frame(self) -> pd.DataFrame:
-        return pd.read_sql_query("SELECT * FROM requests ORDER BY timestamp, id", self.db)
+    def requests_frame(self) -> "pd.DataFrame":
+        return _pandas().read_sql_query("SELECT * FROM requests ORDER BY timestamp, id", self.db)
 
     @_faults_are_store_errors
-    def fields_frame(self) -> pd.DataFrame:
-        return pd.read_sql_query("SELECT * FROM fields", self.db)
+    def fields_frame(self) -> "pd.DataFrame":
+        return _pandas().read_sql_query("SELECT * FROM fields", self.db)
 
     def replays(self) -> list[dict[str, Any]]:
         """Summaries of the session recordings seen (replay.Recording.summary), oldest first."""

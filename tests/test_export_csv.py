@@ -14,7 +14,7 @@ import pytest
 from mitmproxy import io
 from mitmproxy.test import tflow
 
-from leakmap.export import export_findings, export_format, findings_frame
+from leakmap.export import export_findings, export_format
 from leakmap.store import Store
 
 LEAKMAP = Path(sys.executable).parent / "leakmap"
@@ -61,7 +61,7 @@ def exported(folder: Path, name: str) -> Path:
     store = Store(folder / "f.db")
     try:
         path = folder / name
-        export_findings(findings_frame(store, redact=False), path, export_format(path, None))
+        export_findings(store, path, export_format(path, None))
         return path
     finally:
         store.close()
