@@ -293,7 +293,7 @@ def test_redaction_covers_report_and_every_export(sample, tmp_path):
     page = render(build_context(sample, redact=True))
     har = json.dumps(evidence_har(sample, redact=True), ensure_ascii=False)
     for fmt in ("csv", "json", "parquet"):
-        assert export_findings(sample, tmp_path / f"f.{fmt}", fmt, redact=True) == 40
+        assert export_findings(sample, tmp_path / f"f.{fmt}", fmt, redact=True) == 43
     exported = [(tmp_path / "f.csv").read_text(), (tmp_path / "f.json").read_text(),
                 pd.read_parquet(tmp_path / "f.parquet").to_csv()]
     for text in (page, har, *exported):
@@ -325,7 +325,7 @@ def test_exports_hold_the_same_rows_in_every_format(sample, tmp_path):
     frame = findings_frame(sample, redact=False)
     assert list(frame.columns) == EXPORT_COLUMNS and len(frame) == 43
     for fmt in ("csv", "json", "parquet"):
-        assert export_findings(sample, tmp_path / f"f.{fmt}", fmt) == 40
+        assert export_findings(sample, tmp_path / f"f.{fmt}", fmt) == 43
     csv = pd.read_csv(tmp_path / "f.csv", dtype=str, keep_default_na=False)
     records = json.loads((tmp_path / "f.json").read_text())
     parquet = pd.read_parquet(tmp_path / "f.parquet")
