@@ -28,6 +28,7 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -68,22 +69,29 @@ class AnalysisOptions:
 
 # --- one capture, in a worker --------------------------------------------------------------
 
-# The session of this process: inherited from the CLI process by a forked --jobs worker, or
-# built on a Dask worker by its first task (the rules are compiled once per process).
-_worker_session: tuple[AnalysisOptions, Session] | None = None
+# The session a forked --jobs worker inherits from the CLI process (rules compiled once there).
+_inherited: tuple[AnalysisOptions, Session] | None = None
+# Elsewhere (a Dask worker runs several tasks at once, one per thread) each thread builds its
+# own with its first capture and keeps it: a session's analyzer and store are one thread's.
+_per_thread = threading.local()
+
+
+def _session_for(options: AnalysisOptions, store: Store) -> Session:
+    cached = getattr(_per_thread, "session", None) or _inherited
+    if cached is None or cached[0] != options:
+        cached = (options, options.session(store))
+    _per_thread.session = cached
+    cached[1].use_store(store)
+    return cached[1]
 
 
 def analyse_capture(path: Path, options: AnalysisOptions, store_path: Path,
                     on_problem: Callable[[Problem], None] | None = None,
                     progress: Callable[[int], None] | None = None) -> dict[str, Stats]:
     """Analyse one capture into a new store at *store_path*; returns its per-source counters."""
-    global _worker_session
     store = Store(store_path)
     try:
-        if _worker_session is None or _worker_session[0] != options:
-            _worker_session = (options, options.session(store))
-        session = _worker_session[1]
-        session.use_store(store)
+        session = _session_for(options, store)
         session.replay(path, options.limits, options.label, on_problem, progress, options.keylog)
         return session.stats
     finally:
@@ -116,13 +124,13 @@ def replay_in_processes(session: Session, options: AnalysisOptions, files: list[
                         report_problem: Callable[[str], None], progress: Callable[[int], None]) -> None:
     """Analyse *files* in *jobs* worker processes and merge each into *session*'s store, in
     order, as soon as it and every file before it are done. *progress* gets the bytes done so far."""
-    global _worker_session
+    global _inherited
     context = _context()
     events = context.Queue()
     sizes = [path.stat().st_size for path in files]
     positions = [0] * len(files)
     session.store.commit()
-    _worker_session = (options, session)  # forked workers start with it
+    _inherited = (options, session)  # forked workers start with it
     with tempfile.TemporaryDirectory(prefix="leakmap-jobs-") as tmp, \
             ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(events,)) as pool:
         stores = [Path(tmp) / f"capture-{n}.db" for n in range(len(files))]
@@ -136,7 +144,7 @@ def replay_in_processes(session: Session, options: AnalysisOptions, files: list[
                 positions[merged] = sizes[merged]
                 merged += 1
             progress(sum(positions))
-    _worker_session = None
+    _inherited = None
 
 
 def _drain(events: Any, positions: list[int], report_problem: Callable[[str], None], timeout: float) -> None:

@@ -74,6 +74,10 @@ def test_dataset_holds_the_findings_of_jobs_1_and_rebuilds_the_report(cluster, c
     assert rows(read_back) == rows(expected[0])
     assert {p.parent.name for p in dataset.glob("app=*/*.parquet")} == \
         {"app=" + a.replace(" ", "%20") for a in expected[0]["app"].unique()}
+    duckdb = pytest.importorskip("duckdb")  # another engine reads the same files
+    per_app = duckdb.sql(f"SELECT app, count(*) FROM read_parquet('{dataset}/*/*.parquet', hive_partitioning = true)"
+                         " GROUP BY app").fetchall()
+    assert dict(per_app) == expected[0]["app"].value_counts().to_dict()
 
     report = leakmap("report", "--dataset", dataset, "-o", tmp_path / "r.html", "--findings", tmp_path / "f.csv",
                      cwd=tmp_path)
