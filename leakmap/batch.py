@@ -136,15 +136,20 @@ def replay_in_processes(session: Session, options: AnalysisOptions, files: list[
         stores = [Path(tmp) / f"capture-{n}.db" for n in range(len(files))]
         futures = [pool.submit(_job, n, path, options, stores[n]) for n, path in enumerate(files)]
         merged = 0
-        while merged < len(files):
-            _drain(events, positions, report_problem, timeout=0.05)
-            while merged < len(files) and futures[merged].done():
-                _drain(events, positions, report_problem, timeout=0)  # its last lines first
-                _merge(session, futures[merged], stores[merged])
-                positions[merged] = sizes[merged]
-                merged += 1
-            progress(sum(positions))
-    _inherited = None
+        try:
+            while merged < len(files):
+                _drain(events, positions, report_problem, timeout=0.05)
+                while merged < len(files) and futures[merged].done():
+                    _drain(events, positions, report_problem, timeout=0)  # its last lines first
+                    _merge(session, futures[merged], stores[merged])
+                    positions[merged] = sizes[merged]
+                    merged += 1
+                progress(sum(positions))
+        except BaseException:  # a store fault, a bug, Ctrl-C: the files not started are not started
+            pool.shutdown(cancel_futures=True)
+            raise
+        finally:
+            _inherited = None
 
 
 def _drain(events: Any, positions: list[int], report_problem: Callable[[str], None], timeout: float) -> None:

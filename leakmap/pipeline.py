@@ -210,10 +210,11 @@ class Analyzer:
         self.rules = rules
         self.limits = limits or Limits()
         self.indicators = indicators or []
+        self.replays = ReplayBook(replay_limits, self.indicators)
         self._streams: list[Any] = []  # recordings in the last decoded document (replay.Stream)
         self.index = HostIndex(rules)
         self.endpoints = {(rule.id, e.id): e for rule in rules for e in rule.endpoints}
-        self._capture_options = (label, tuple(first_party), replay_limits)
+        self._capture_options = (label, tuple(first_party))
         self.start_capture()
         used = {ref.name for e in self.endpoints.values() for op in e.operations for ref in op.chain.key_refs}
         self.keys = dict(keys or {})
@@ -228,12 +229,9 @@ class Analyzer:
         analysed on its own, so the findings of a file do not depend on the files analysed
         before it: in any order, with --jobs or on a Dask cluster, they are the same.
         (Recordings cut off here keep their summary in the book, for `leakmap replay`.)"""
-        label, first_party, replay_limits = self._capture_options
-        if hasattr(self, "replays"):  # recordings end with their capture; `leakmap replay` lists them all
-            self.replays.closed.extend(recording.summary() for recording in self.replays.open.values())
-            self.replays.open.clear()
-        else:
-            self.replays = ReplayBook(replay_limits, self.indicators)
+        label, first_party = self._capture_options
+        self.replays.closed.extend(recording.summary() for recording in self.replays.open.values())
+        self.replays.open.clear()
         self.attributor = Attributor(label)
         self.generic = GenericPath(self.limits, self.indicators, FirstParty(first_party, label))
 

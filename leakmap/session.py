@@ -95,6 +95,7 @@ class Session:
         capture into a store of its own with the rules it compiled once (leakmap/batch.py)."""
         self.store = store
         self.stats: dict[str, Stats] = {}
+        self.analyzer.replays.closed.clear()  # summaries of recordings stored elsewhere: not kept for ever
         store.set_trackers(self._trackers)
         for problem in self.rule_problems:
             store.add_problem(problem)
