@@ -100,10 +100,8 @@ class Dataset:
             parts = self._write_parts(store, digest, staging)
         finally:
             store.close()
-        for app_folder in self.root.glob(f"{PARTITION}=*"):  # an earlier attempt's app no longer found
-            stale = app_folder / f"part-{digest}.parquet"
-            if app_folder.name not in parts and stale.exists():
-                stale.unlink()
+        (self.root / CAPTURES).mkdir(exist_ok=True)
+        self._drop_stale_parts(digest, set(parts))
         for folder, staged in parts.items():
             (self.root / folder).mkdir(exist_ok=True)
             os.replace(staged, self.root / folder / staged.name)
@@ -113,11 +111,27 @@ class Dataset:
                    "flows_read": sum(s.flows_read for s in stats.values()),
                    "findings": sum(s.findings for s in stats.values()),
                    "stats": {source: s.to_dict() for source, s in stats.items()}}
-        (self.root / CAPTURES).mkdir(exist_ok=True)
-        marker = staging / "summary.json"
-        marker.write_text(json.dumps(summary), encoding="utf-8")
-        os.replace(marker, self.root / CAPTURES / f"{digest}.json")
+        self._replace(staging / "summary.json", json.dumps(summary), self.root / CAPTURES / f"{digest}.json")
+        (self.root / CAPTURES / f"{digest}.publishing").unlink(missing_ok=True)
         return summary
+
+    def _drop_stale_parts(self, digest: str, folders: set[str]) -> None:
+        """An attempt that died while publishing may have put files in app folders this
+        attempt does not write (its analysis ended differently, e.g. out of time): remove
+        them. Each attempt names its folders in `<sha256>.publishing` before moving anything."""
+        intent = self.root / CAPTURES / f"{digest}.publishing"
+        try:
+            earlier = set(json.loads(intent.read_text(encoding="utf-8")))
+        except (FileNotFoundError, ValueError):
+            earlier = set()
+        for folder in earlier - folders:
+            (self.root / folder / f"part-{digest}.parquet").unlink(missing_ok=True)
+        self._replace(intent.with_name(intent.name + f".{os.getpid()}"), json.dumps(sorted(folders | earlier)), intent)
+
+    @staticmethod
+    def _replace(temporary: Path, text: str, target: Path) -> None:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, target)
 
     @staticmethod
     def _write_parts(store: Store, digest: str, staging: Path) -> dict[str, Path]:
