@@ -89,12 +89,23 @@ def main() -> None:
               help="TLS key log (SSLKEYLOGFILE) that decrypts HTTPS in pcap/pcapng captures (read with tshark); "
                    "keys embedded in a pcapng are used without it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Analyse this many capture files at once, in worker processes (one per core is a good "
+                   "choice); the findings are the same as with --jobs 1.")
+@click.option("--dask", "dask_address", metavar="SCHEDULER",
+              help="Analyse on a Dask cluster (tcp://host:8786; pip install 'leakmap[dask]') and write the "
+                   "findings as a Parquet dataset into --dataset, instead of a store and report. The workers "
+                   "must be able to read the capture paths and write the dataset folder.")
+@click.option("--dataset", "dataset_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="With --dask: the folder of the Parquet dataset, partitioned by app; captures it already "
+                   "holds are not analysed again. Build the report with `leakmap report --dataset DIR`.")
 @store_faults_exit_5
 def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None, fmt: str | None,
             har_path: Path | None, db: Path | None, label: str, rule_dirs: tuple[Path, ...], no_bundled_rules: bool,
             honey: tuple[str, ...], tracker_keys: tuple[str, ...], first_party: tuple[str, ...], redact: bool,
             show_secrets: bool, max_body: int, max_decompressed: int, max_seconds: float, quiet: bool,
-            keylog: Path | None = None, **replay_caps: int) -> None:
+            keylog: Path | None = None, jobs: int = 1, dask_address: str | None = None,
+            dataset_dir: Path | None = None, **replay_caps: int) -> None:
     """Analyze saved captures (mitmproxy .mitm/.flow dumps, HAR files, or pcap/pcapng packet
     captures with TLS keys) and write a report.
 
@@ -110,6 +121,15 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--tracker-key") from None
     limits = Limits(max_body=max_body, max_decompressed=max_decompressed, max_seconds=max_seconds)
+    from .batch import AnalysisOptions
+
+    options = AnalysisOptions(tuple(rule_dirs), not no_bundled_rules, limits, tuple(indicators), label,
+                              tuple(keys.items()), tuple(first_party), replay_limits(replay_caps), keylog)
+    if dask_address or dataset_dir:
+        from .cli_batch import analyze_on_dask
+
+        analyze_on_dask(dask_address, dataset_dir, captures, options)
+        return
     fmt = check_export(findings_path, fmt)
     with tempfile.TemporaryDirectory(prefix="leakmap-") as tmp:
         store = open_store(db or Path(tmp) / "findings.db")
@@ -121,7 +141,7 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
             raise click.BadParameter(str(e), param_hint="--tracker-key") from None
         for problem in session.rule_problems:
             click.echo(f"leakmap: rule skipped: {problem}", err=True)
-        replay_captures(session, captures, limits, label, quiet, keylog)
+        replay_captures(session, captures, limits, label, quiet, keylog, jobs, options)
         flows_read = sum(s.flows_read for s in session.stats.values())
         _print_summary(session)
         if flows_read == 0:
@@ -156,8 +176,10 @@ def _print_summary(session: Session) -> None:
 
 
 @main.command()
-@click.option("--db", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+@click.option("--db", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Findings store written by `analyze --db` or by the addon.")
+@click.option("--dataset", "dataset_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Instead of --db: a Parquet dataset written by `analyze --dask`.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"),
               show_default=True, help="HTML report to write.")
 @findings_option
@@ -166,15 +188,20 @@ def _print_summary(session: Session) -> None:
 @redact_option
 @store_faults_exit_5
 @show_secrets_option
-def report(db: Path, output: Path, findings_path: Path | None, fmt: str | None, har_path: Path | None,
-           redact: bool, show_secrets: bool) -> None:
-    """Rebuild the HTML report (and exports) from a findings store."""
+def report(db: Path | None, dataset_dir: Path | None, output: Path, findings_path: Path | None, fmt: str | None,
+           har_path: Path | None, redact: bool, show_secrets: bool) -> None:
+    """Rebuild the HTML report (and exports) from a findings store or a Parquet dataset."""
+    if (db is None) == (dataset_dir is None):
+        raise click.UsageError("give either --db STORE or --dataset DIR")
     fmt = check_export(findings_path, fmt)
-    store = open_store(db)
-    write_report(store, output, redact, show_secrets=show_secrets)
-    click.echo(f"report: {output}")
-    export_outputs(store, findings_path, fmt, redact, har_path, show_secrets)
-    store.close()
+    from .cli_batch import store_from_dataset
+
+    with tempfile.TemporaryDirectory(prefix="leakmap-") as tmp:
+        store = open_store(db) if db else store_from_dataset(dataset_dir, Path(tmp) / "findings.db")
+        write_report(store, output, redact, show_secrets=show_secrets)
+        click.echo(f"report: {output}")
+        export_outputs(store, findings_path, fmt, redact, har_path, show_secrets)
+        store.close()
 
 
 @main.group()

@@ -121,38 +121,43 @@ def replay_limits(caps: dict[str, int]) -> ReplayLimits:
 
 
 def replay_captures(session: Session, captures: tuple[Path, ...], limits: Limits, label: str, quiet: bool,
-                    keylog: Path | None = None) -> None:
+                    keylog: Path | None = None, jobs: int = 1, options: Any = None) -> None:
     """Analyse every capture file into the session's store, with a progress bar for long
-    work on a terminal; a file given twice is analysed once. *keylog*: TLS keys for pcap files."""
+    work on a terminal; a file given twice is analysed once. *keylog*: TLS keys for pcap files.
+    *jobs* > 1: in that many processes (leakmap/batch.py; *options*: its AnalysisOptions)."""
     total = sum(p.stat().st_size for p in captures if p.is_file())
     show = not quiet and sys.stderr.isatty() and total > 1_000_000
 
-    def report_problem(problem: Problem) -> None:
-        click.echo(f"\nleakmap: {problem}" if show else f"leakmap: {problem}", err=True)
+    def report_line(line: str) -> None:
+        click.echo(f"\nleakmap: {line}" if show else f"leakmap: {line}", err=True)
 
+    files: dict[Path, Path] = {}  # resolved → as given
+    for path in captures:
+        if path.is_file() and path.resolve() in files:
+            click.echo(f"leakmap: {path}: given twice, analysed once", err=True)
+        elif not path.is_file():
+            problem = Problem(str(path), "", "no such file" if not path.exists() else "not a file")
+            session.problem(problem)
+            report_line(str(problem))
+        else:
+            files[path.resolve()] = path
     with click.progressbar(length=total, label="Analyzing", file=sys.stderr, hidden=not show,
                            show_pos=False, item_show_func=lambda _: None) as bar:
+        if jobs > 1 and len(files) > 1:
+            from .batch import replay_in_processes
+
+            replay_in_processes(session, options, list(files.values()), jobs, report_line, lambda done: bar.update(done - bar.pos))
+            return
         done = 0
-        seen: set[Path] = set()
-        for path in captures:
-            if path.is_file() and path.resolve() in seen:
-                click.echo(f"leakmap: {path}: given twice, analysed once", err=True)
-                continue
-            seen.add(path.resolve())
-            if not path.is_file():
-                problem = Problem(str(path), "", "no such file" if not path.exists() else "not a file")
-                session.problem(problem)
-                report_problem(problem)
-                continue
+        for path in files.values():
             start = done
 
             def progress(position: int, start: int = start) -> None:
                 bar.update(start + position - bar.pos)
 
-            session.replay(path, limits, label, report_problem, progress, keylog)
+            session.replay(path, limits, label, lambda problem: report_line(str(problem)), progress, keylog)
             done += path.stat().st_size
             bar.update(done - bar.pos)
-
 
 
 def audit_options(command):

@@ -215,14 +215,26 @@ class Analyzer:
         self.index = HostIndex(rules)
         self.shape_checks = 0  # candidates decoded to confirm a shape match (cost measure, benchmarks/)
         self.endpoints = {(rule.id, e.id): e for rule in rules for e in rule.endpoints}
-        self.attributor = Attributor(label)
-        self.generic = GenericPath(self.limits, self.indicators, FirstParty(first_party, label))
+        self._capture_options = (label, tuple(first_party))
+        self.start_capture()
         used = {ref.name for e in self.endpoints.values() for op in e.operations for ref in op.chain.key_refs}
         self.keys = dict(keys or {})
         unknown = sorted(set(self.keys) - used)
         if unknown:
             raise ValueError(f"no rule uses a key named {unknown[0]!r} "
                              f"(keys the rules use: {', '.join(sorted(used)) or 'none'})")
+
+    def start_capture(self) -> None:
+        """Forget what was learned from earlier captures: the app's own domains, which app a
+        client or project key belongs to, open session recordings. Each capture file is
+        analysed on its own, so the findings of a file do not depend on the files analysed
+        before it: in any order, with --jobs or on a Dask cluster, they are the same.
+        (Recordings cut off here keep their summary in the book, for `leakmap replay`.)"""
+        label, first_party = self._capture_options
+        self.replays.closed.extend(recording.summary() for recording in self.replays.open.values())
+        self.replays.open.clear()
+        self.attributor = Attributor(label)
+        self.generic = GenericPath(self.limits, self.indicators, FirstParty(first_party, label))
 
     def analyze(self, request: Request) -> Analysis | None:
         """The analysis of *request*, or None when it is neither a tracker request nor

@@ -94,10 +94,17 @@ class Session:
         loaded rule uses one of their names. They are kept in memory only."""
         rules, self.rule_problems = load_rules(rule_dirs, bundled=bundled_rules)
         self.analyzer = Analyzer(rules, limits, indicators, label, keys, first_party, replay_limits)
-        self.store = store
         self.last_problem: Problem | None = None  # of the last request fed, see request_problem
-        store.set_trackers([(r.id, r.name, r.company, r.category, r.country, r.website) for r in rules])
+        self._trackers = [(r.id, r.name, r.company, r.category, r.country, r.website) for r in rules]
+        self.use_store(store)
+
+    def use_store(self, store: Store) -> None:
+        """Write into *store* from now on, with fresh counters: a worker process analyses each
+        capture into a store of its own with the rules it compiled once (leakmap/batch.py)."""
+        self.store = store
         self.stats: dict[str, Stats] = {}
+        self.analyzer.replays.closed.clear()  # summaries of recordings stored elsewhere: not kept for ever
+        store.set_trackers(self._trackers)
         for problem in self.rule_problems:
             store.add_problem(problem)
 
@@ -149,6 +156,7 @@ class Session:
         """Analyse every flow of one capture file, committing in batches for speed (a replay
         can simply be rerun, unlike a live capture)."""
         stats = self.stats_for(str(path))
+        self.analyzer.start_capture()
         for n, item in enumerate(read_any(path, limits, label, progress, keylog), 1):
             if isinstance(item, Problem):
                 self.problem(item)

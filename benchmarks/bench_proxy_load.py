@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""What does the leakmap addon cost a busy proxy? Bare `mitmdump` against
+`mitmdump -s addons/leakmap.py` on the same mixed load, alternating, median of several runs.
+
+Everything is local: an asyncio HTTP/1.1 upstream on loopback (its own process), mitmdump in
+reverse-proxy mode in front of it (`keep_host_header`, so each request keeps the Host it names
+and leakmap sees `api-js.mixpanel.com` while the bytes go to the local upstream), and an asyncio
+load client (its own process) that keeps many keep-alive connections busy. The load mixes
+Mixpanel `/track` uploads (mixpanel-js's `data=` form, one in --tracker-share) with ordinary app
+traffic: JSON API reads, JSON posts to the app's own backend and static assets.
+
+Two phases per run:
+- throughput: --connections connections send back to back (closed loop) for --seconds: req/s;
+- latency: one request every 1/--rate s on --rate/20 connections (open loop, below saturation):
+  p50 and p99, in ms.
+
+    .venv/bin/python benchmarks/bench_proxy_load.py                      # 5 alternating runs each
+    .venv/bin/python benchmarks/bench_proxy_load.py --runs 3 --seconds 4 --tracker-share 0.2
+    .venv/bin/python benchmarks/bench_proxy_load.py --checkout /path/to/other/leakmap
+
+The addon runs as a user runs it (forwarding, findings store on disk, flows marked); mitmdump
+runs with -q in both cases. Targets (issue 10): the addon costs under 5% of bare mitmdump's
+req/s and adds under 2 ms to p99. On a shared machine, compare medians of several runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import multiprocessing
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+MITMDUMP = Path(sys.executable).parent / "mitmdump"
+UPSTREAM_BODY = b'{"ok":true,"items":[1,2,3]}'
+
+
+# --- the upstream: answers every request at once, keep-alive ----------------------------------
+
+async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    answer = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+              + str(len(UPSTREAM_BODY)).encode() + b"\r\n\r\n" + UPSTREAM_BODY)
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            if length:
+                await reader.readexactly(length)
+            writer.write(answer)
+    except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+        pass
+    finally:
+        writer.close()
+
+
+def run_upstream(port: int) -> None:
+    async def main() -> None:
+        server = await asyncio.start_server(_serve, "127.0.0.1", port, backlog=1024)
+        async with server:
+            await server.serve_forever()
+    asyncio.run(main())
+
+
+# --- the load ----------------------------------------------------------------------------------
+
+def request_bytes(method: str, host: str, target: str, body: bytes = b"", content_type: str = "") -> bytes:
+    head = [f"{method} {target} HTTP/1.1", f"Host: {host}", "User-Agent: Mozilla/5.0 (Linux; Android 14) bench/1.0",
+            "Accept: */*"]
+    if body:
+        head += [f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def mixed_requests(tracker_share: float, count: int = 500, seed: int = 7) -> list[bytes]:
+    """A fixed sequence of requests; each connection walks it from its own offset."""
+    rng = random.Random(seed)
+    out = []
+    for n in range(count):
+        if rng.random() < tracker_share:
+            event = [{"event": f"Screen {n % 17}", "properties": {
+                "token": "benchtoken0123456789", "distinct_id": f"user-{n % 50}", "$os": "Android",
+                "$model": "Pixel 8", "$screen_width": 1080, "mp_lib": "web", "time": 1733500000 + n,
+                "$email": f"user{n % 50}@example.com", "$current_url": f"https://shop.example/item/{n}"}}]
+            data = base64.b64encode(json.dumps(event).encode()).decode()
+            out.append(request_bytes("POST", "api-js.mixpanel.com", "/track/?ip=1&_=" + str(n),
+                                     f"data={quote(data)}".encode(), "application/x-www-form-urlencoded"))
+        elif n % 3 == 0:
+            out.append(request_bytes("GET", "static.shop.example", f"/assets/app.{n % 9}.js"))
+        elif n % 3 == 1:
+            out.append(request_bytes("GET", "api.shop.example", f"/v1/items?page={n % 40}&sort=new"))
+        else:
+            body = json.dumps({"cart": [{"sku": f"sku-{n}", "qty": 1}], "currency": "EUR"}).encode()
+            out.append(request_bytes("POST", "api.shop.example", "/v1/cart", body, "application/json"))
+    return out
+
+
+async def _connection(port: int, requests: list[bytes], offset: int, stop_at: float, latencies: list[float],
+                      pace: float = 0.0) -> int:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    done = 0
+    next_send = time.perf_counter()
+    try:
+        while time.perf_counter() < stop_at:
+            if pace:
+                next_send += pace
+                await asyncio.sleep(max(0.0, next_send - time.perf_counter()))
+            started = time.perf_counter()
+            writer.write(requests[(offset + done) % len(requests)])
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            done += 1
+    finally:
+        writer.close()
+    return done
+
+
+async def _load(port: int, requests: list[bytes], connections: int, seconds: float, pace: float) -> list[float]:
+    latencies: list[float] = []
+    stop_at = time.perf_counter() + seconds
+    await asyncio.gather(*(_connection(port, requests, n * 37, stop_at, latencies, pace)
+                           for n in range(connections)))
+    return latencies
+
+
+def run_load(port: int, requests: list[bytes], connections: int, seconds: float, pace: float,
+             out: "multiprocessing.Queue[list[float]]") -> None:
+    out.put(asyncio.run(_load(port, requests, connections, seconds, pace)))
+
+
+def load(port: int, requests: list[bytes], connections: int, seconds: float, pace: float = 0.0) -> list[float]:
+    """Run the load client in its own process (it must not share a GIL with anything measured)."""
+    results: multiprocessing.Queue[list[float]] = multiprocessing.Queue()
+    client = multiprocessing.Process(target=run_load, args=(port, requests, connections, seconds, pace, results))
+    client.start()
+    latencies = results.get(timeout=seconds + 120)
+    client.join()
+    return latencies
+
+
+# --- the proxy ---------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_mitmdump(tmp: Path, upstream_port: int, addon: Path | None, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    args = [str(MITMDUMP), "-q", "--listen-host", "127.0.0.1", "-p", str(port), "--set", f"confdir={tmp / 'conf'}",
+            "--mode", f"reverse:http://127.0.0.1:{upstream_port}/", "--set", "keep_host_header=true"]
+    if addon is not None:
+        args += ["-s", str(addon), "--set", f"leakmap_db={tmp / 'load.db'}"]
+    process = subprocess.Popen(args, cwd=tmp, env=env, stdout=(tmp / "mitmdump.log").open("ab"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError((tmp / "mitmdump.log").read_text(errors="replace"))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    time.sleep(1.0 if addon else 0.3)  # the addon loads its rules in `configure`, before requests count
+    return process, port
+
+
+@dataclass
+class Run:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+
+
+def one_run(tmp: Path, upstream_port: int, addon: Path | None, args: argparse.Namespace,
+            requests: list[bytes], env: dict[str, str]) -> Run:
+    process, port = start_mitmdump(tmp, upstream_port, addon, env)
+    try:
+        load(port, requests, args.connections, 1.0)  # warm-up: connections, certificates, caches
+        done = load(port, requests, args.connections, args.seconds)
+        rps = len(done) / args.seconds
+        paced = load(port, requests, max(1, args.rate // 20), args.seconds, pace=max(1, args.rate // 20) / args.rate)
+        paced.sort()
+        return Run(rps, paced[len(paced) // 2] * 1000, paced[int(len(paced) * 0.99)] * 1000)
+    finally:
+        process.terminate()  # SIGTERM: the addon drains its queue and closes the store
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5, help="runs of each (bare, addon), alternating")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each phase")
+    parser.add_argument("--connections", type=int, default=32, help="keep-alive connections in the throughput phase")
+    parser.add_argument("--rate", type=int, default=200, help="requests/s in the latency phase")
+    parser.add_argument("--tracker-share", type=float, default=0.1, help="share of Mixpanel uploads in the load")
+    parser.add_argument("--checkout", type=Path, help="run this leakmap source tree's addon instead")
+    args = parser.parse_args()
+    env = dict(os.environ)
+    addon = ROOT / "addons" / "leakmap.py"
+    if args.checkout:
+        addon = args.checkout.resolve() / "addons" / "leakmap.py"
+        env["PYTHONPATH"] = str(args.checkout.resolve())
+    requests = mixed_requests(args.tracker_share)
+    upstream_port = free_port()
+    upstream = multiprocessing.Process(target=run_upstream, args=(upstream_port,), daemon=True)
+    upstream.start()
+    results: dict[str, list[Run]] = {"bare": [], "addon": []}
+    with tempfile.TemporaryDirectory(prefix="bench-proxy-load-") as tmp:
+        tmp_path = Path(tmp)
+        try:
+            for n in range(args.runs):
+                for name, script in (("bare", None), ("addon", addon)) if n % 2 == 0 else \
+                        (("addon", addon), ("bare", None)):
+                    run = one_run(tmp_path, upstream_port, script, args, requests, env)
+                    results[name].append(run)
+                    print(f"run {n + 1} {name:<5}: {run.rps:7.0f} req/s, p50 {run.p50_ms:6.2f} ms, "
+                          f"p99 {run.p99_ms:6.2f} ms", flush=True)
+            stored = _stored(tmp_path / "load.db")
+        finally:
+            upstream.terminate()
+    report(results, args, stored)
+
+
+def _stored(db: Path) -> int:
+    import sqlite3
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT count(*) FROM requests WHERE tracker = 'mixpanel'").fetchone()[0]
+
+
+def report(results: dict[str, list[Run]], args: argparse.Namespace, stored: int) -> None:
+    def median(name: str, attribute: str) -> float:
+        return statistics.median(getattr(run, attribute) for run in results[name])
+
+    bare_rps, addon_rps = median("bare", "rps"), median("addon", "rps")
+    print(f"\nmedian of {args.runs} runs, {args.connections} connections, {args.tracker_share:.0%} tracker uploads; "
+          f"latency at {args.rate} req/s:")
+    for name in ("bare", "addon"):
+        print(f"  {name:<5}: {median(name, 'rps'):7.0f} req/s, p50 {median(name, 'p50_ms'):6.2f} ms, "
+              f"p99 {median(name, 'p99_ms'):6.2f} ms")
+    print(f"  addon/bare req/s: {addon_rps / bare_rps:.3f} (cost {1 - addon_rps / bare_rps:+.1%}; target under 5%)")
+    print(f"  p99 added: {median('addon', 'p99_ms') - median('bare', 'p99_ms'):+.2f} ms (target under 2 ms); "
+          f"p50 added: {median('addon', 'p50_ms') - median('bare', 'p50_ms'):+.2f} ms")
+    print(f"  tracker requests stored by the addon (all runs): {stored}")
+
+
+if __name__ == "__main__":
+    main()

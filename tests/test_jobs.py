@@ -1,0 +1,71 @@
+"""`leakmap analyze --jobs N`: captures analysed in worker processes give the same findings,
+summary, problem lines, store and exit codes as `--jobs 1`. The captures are realistic
+mitmproxy dumps written with mitmproxy's own FlowWriter (benchmarks/bench_analyze.py's
+generator: mobile and web Mixpanel SDK formats among ordinary app traffic)."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from support.cli import leakmap
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bench_analyze import generate  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def captures(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Three dumps from different seeds, a truncated one, the first one again under another
+    name (its requests are already in the store by then) and a missing file."""
+    folder = tmp_path_factory.mktemp("captures")
+    dumps = [folder / f"app{n}.mitm" for n in range(3)]
+    for n, path in enumerate(dumps):
+        generate(path, 120, 0.2, seed=500 + n)
+    cut = folder / "cut.mitm"
+    cut.write_bytes(dumps[1].read_bytes()[: dumps[1].stat().st_size // 2])
+    shutil.copy(dumps[0], folder / "copy-of-app0.mitm")
+    return [*dumps, cut, folder / "copy-of-app0.mitm", folder / "missing.mitm"]
+
+
+def store_rows(db: Path) -> dict[str, list[tuple]]:
+    with sqlite3.connect(db) as conn:
+        return {
+            "requests": conn.execute("SELECT * FROM requests ORDER BY id").fetchall(),
+            "findings": conn.execute("SELECT * FROM findings ORDER BY id").fetchall(),
+            "fields": conn.execute("SELECT * FROM fields ORDER BY rowid").fetchall(),
+            "problems": conn.execute("SELECT * FROM problems ORDER BY id").fetchall(),
+            "sources": conn.execute("SELECT source, stats FROM sources ORDER BY source").fetchall(),
+        }
+
+
+def test_jobs_give_the_same_findings_store_and_lines_as_one_process(tmp_path: Path, captures: list[Path]):
+    results, stores = {}, {}
+    for jobs in (1, 2):
+        out = tmp_path / f"jobs{jobs}"
+        out.mkdir()
+        results[jobs] = leakmap("analyze", *captures, "--jobs", jobs, "--db", out / "s.db", "-o", out / "r.html",
+                                "--findings", out / "f.csv", cwd=tmp_path)
+        assert results[jobs].returncode == 0, results[jobs].stderr
+        stores[jobs] = store_rows(out / "s.db")
+    one, two = results[1], results[2]
+    assert (tmp_path / "jobs1/f.csv").read_bytes() == (tmp_path / "jobs2/f.csv").read_bytes()
+    assert stores[1] == stores[2]  # same ids, order, fields, problems and per-source counters
+    assert one.stdout.replace("jobs1", "jobsN") == two.stdout.replace("jobs2", "jobsN")
+    assert sorted(one.stderr.splitlines()) == sorted(two.stderr.splitlines())
+    assert "already in the store, not added again:" in two.stdout  # the copy of app0
+    assert "corrupt or truncated dump" in two.stderr and "missing.mitm: no such file" in two.stderr
+    assert len(stores[2]["findings"]) > 500
+
+
+def test_jobs_exit_3_when_nothing_could_be_read(tmp_path: Path):
+    for name in ("a.har", "b.har"):
+        (tmp_path / name).write_text("not a HAR at all")
+    result = leakmap("analyze", "a.har", "b.har", "--jobs", "2", "-o", "r.html", cwd=tmp_path)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stderr.count("a.har") >= 1 and "b.har" in result.stderr
