@@ -37,8 +37,10 @@ _E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
+@lru_cache(maxsize=65536)
 def normalize_key(key: str) -> str:
-    """`$userEmail` → `user_email`: the form KEY_NAMES is written in."""
+    """`$userEmail` → `user_email`: the form KEY_NAMES is written in. Cached: every record
+    repeats the same keys, and this runs for every leaf."""
     return _NON_ALNUM.sub("_", _CAMEL.sub("_", key.lstrip("$_@")).lower()).strip("_")
 
 

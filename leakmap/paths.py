@@ -18,7 +18,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .limits import TookTooLong, clock
@@ -59,6 +59,45 @@ def parse(path: str) -> list[str]:
 def shape(concrete: str) -> str:
     """The rule-path shape of a concrete path: `a[3].b` → `a[*].b`."""
     return _INDEX.sub("[*]", concrete)
+
+
+_POSITION = re.compile(r"\[\d")  # a rule path naming a literal position (`extinfo[1]`)
+
+
+class LookupMemo:
+    """Memoised answers of a field map (rules.FieldMap.lookup). A miss tries every wildcard
+    regex of the map, and a payload repeats the same few shapes in every record and request,
+    so the answer is kept per shape of the concrete path (`a[3].b` → `a[*].b`), which decides
+    it, unless a rule path names a literal position; then per concrete path. At most
+    MAX_ENTRIES answers, then it starts afresh: payload keys are attacker-controlled. A memo
+    pickles empty (the compiled-rule cache stores rules, not answers)."""
+
+    __slots__ = ("_answers", "_by_shape")
+    MAX_ENTRIES = 50_000
+
+    def __init__(self) -> None:
+        self._answers: dict[str, Any] = {}
+        self._by_shape: bool | None = None
+
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        return LookupMemo, ()
+
+    def get(self, concrete: str, compute: Callable[[str], Any], exact: Iterable[str],
+            wildcards: Iterable[tuple[Any, str, str]]) -> Any:
+        """The answer for *concrete*: remembered, or `compute(concrete)` remembered.
+        *exact* and *wildcards* are the map's rule paths (read once, to choose the key)."""
+        if self._by_shape is None:
+            texts = [*exact, *(text for _, _, text in wildcards)]
+            self._by_shape = not any(_POSITION.search(text) for text in texts)
+        key = _INDEX.sub("[*]", concrete) if self._by_shape else concrete
+        try:
+            return self._answers[key]
+        except KeyError:
+            pass
+        if len(self._answers) >= self.MAX_ENTRIES:
+            self._answers.clear()
+        answer = self._answers[key] = compute(concrete)
+        return answer
 
 
 def _shorten(key: str) -> str:
@@ -140,7 +179,7 @@ def _items(container: dict[str, Any] | list[Any]) -> Iterator[tuple[Any, Any]]:
 def last_key(concrete: str) -> str:
     """The last dict key named in a concrete path (`a[2].$email` → `$email`), or "".
     String operations only: it runs for every uploaded field."""
-    path = INDEX_SUFFIX.sub("", concrete)
+    path = INDEX_SUFFIX.sub("", concrete) if concrete.endswith("]") else concrete
     if path.endswith('"]'):
         opening = _opening_quote(path, len(path) - 2)
         if opening > 0:

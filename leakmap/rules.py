@@ -127,9 +127,16 @@ class FieldMap:
     # `1[0].2[3].14`): protobuf fields are lists only when repeated in that message.
     unindexed: dict[str, str] = field(default_factory=dict)
     wildcards: list[tuple[re.Pattern[str], str, str]] = field(default_factory=list)
+    # Answers by path shape (see paths.LookupMemo): every record repeats the same shapes.
+    memo: paths.LookupMemo = field(default_factory=paths.LookupMemo, repr=False, compare=False)
 
     def lookup(self, relative_path: str) -> tuple[str, str] | None:
         """(data type, rule path) for a concrete path relative to the record, or None."""
+        if not self.exact and not self.wildcards:
+            return None
+        return self.memo.get(relative_path, self._lookup, self.exact, self.wildcards)
+
+    def _lookup(self, relative_path: str) -> tuple[str, str] | None:
         if relative_path in self.exact:  # a literal index: positional arrays (`extinfo[1]`)
             return self.exact[relative_path], relative_path
         key = paths.shape(relative_path)
