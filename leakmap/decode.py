@@ -21,12 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import padding as crypto_padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from mitmproxy.net.http import multipart
-
 from . import compression, grpc_frames, lzdecode, paths, protobuf, querypack, statsig_encoding
 from .text import is_clean, original_bytes
 from .limits import DEFAULT_MAX_BODY, DEFAULT_MAX_DECOMPRESSED, Budget, LimitError, Limits, TookTooLong
@@ -394,6 +388,8 @@ def step_multipart(value: Any, limits: Limits) -> dict[str, Any]:
     if not first.startswith(b"--") or len(first) < 3:
         raise DecodeError("not multipart (no boundary line)")
     boundary = first[2:].decode("latin-1")
+    from mitmproxy.net.http import multipart  # imported when used: HAR replays do not need mitmproxy
+
     parts = multipart.decode_multipart(f"multipart/form-data; boundary={boundary}", data)
     if not parts:
         raise DecodeError("not multipart (no parts)")
@@ -483,6 +479,9 @@ def step_clevertap_decrypt(value: Any, limits: Limits) -> bytes:
     decrypt it."""
     if not isinstance(value, dict) or not {"itp", "itk", "itv"} <= set(value):
         raise DecodeError("not a CleverTap encrypted body (itp/itk/itv)")
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         key, iv, data = (base64.b64decode(value[name]) for name in ("itk", "itv", "itp"))
         return AESGCM(key).decrypt(iv, data, None)
@@ -612,6 +611,9 @@ def step_aes_cbc(value: Any, limits: Limits, key: bytes, iv: bytes) -> bytes:
     data = _as_bytes(value)
     if not data or len(data) % 16:
         raise DecodeError(f"not AES-CBC: {len(data)} bytes is not a whole number of blocks")
+    from cryptography.hazmat.primitives import padding as crypto_padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
     unpadder = crypto_padding.PKCS7(128).unpadder()
     try:

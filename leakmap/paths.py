@@ -238,9 +238,31 @@ _QUOTED = r'\["(?:[^"\\]|\\.)*"\]'
 _INDEXED = r"\[\d+\]"
 
 
-def wildcard_regex(segments: list[str]) -> re.Pattern[str]:
+class LazyPattern:
+    """A regex compiled when first used. The bundled rules hold about a thousand wildcard
+    paths and a run uses the few of the endpoints its traffic reaches: compiling them all at
+    load was most of the rules' load time, and a pickled rule (the compiled-rule cache)
+    would compile them all again when read."""
+
+    __slots__ = ("pattern", "_compiled")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled: re.Pattern[str] | None = None
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:
+        return LazyPattern, (self.pattern,)
+
+    def match(self, text: str) -> re.Match[str] | None:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern)
+        return self._compiled.match(text)
+
+
+def wildcard_regex(segments: list[str]) -> LazyPattern:
     """Regex over concrete paths for a rule path with `*` (any one key) or `**` (any keys and
-    indices, at any depth: `properties.**` covers `properties.cart.items[2].sku`)."""
+    indices, at any depth: `properties.**` covers `properties.cart.items[2].sku`). Built
+    from escaped segments, so it is always valid; compiled when first used."""
     out = ""
     for segment in segments:
         dot = r"\." if out else ""
@@ -260,4 +282,4 @@ def wildcard_regex(segments: list[str]) -> re.Pattern[str]:
         else:
             text = child("", segment)
             out += re.escape(text) if text.startswith("[") else dot + re.escape(text)
-    return re.compile(out + "$")
+    return LazyPattern(out + "$")

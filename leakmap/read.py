@@ -17,16 +17,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 import ijson
-from mitmproxy import http, io
-from mitmproxy.exceptions import FlowReadException
 
 from . import compression
-from .decode import Limits
+from .limits import Limits
 from .model import Problem, Request
 from .read_pcap import is_pcap, read_pcap
-from .websocket import requests_from_websocket
 from .text import original_bytes
+
+if TYPE_CHECKING:
+    from mitmproxy import http
+
+# mitmproxy is imported by read_mitm only: reading a HAR does not pay its start-up.
 
 Item = Request | Problem
 Progress = Callable[[int], None] | None  # called with the byte position reached in the file
@@ -94,6 +98,11 @@ def decode_request_body(request: Request, limits: Limits) -> None:
 
 def read_mitm(path: Path, limits: Limits, label: str = "", progress: Progress = None) -> Iterator[Item]:
     """Stream HTTP flows from a mitmproxy dump; a truncated or corrupt tail is one Problem."""
+    from mitmproxy import http, io
+    from mitmproxy.exceptions import FlowReadException
+
+    from .websocket import requests_from_websocket
+
     source = str(path)
     with path.open("rb") as f:
         index = 0

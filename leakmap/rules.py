@@ -8,6 +8,7 @@ malformed file is reported with its file, line and what is wrong; the other rule
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,9 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
-from . import datatypes, paths, yamldoc
+from . import datatypes, paths, rules_cache, yamldoc
 from .decode import Operation, compile_steps
 from .model import Problem
 
@@ -111,7 +110,15 @@ SCHEMA: dict[str, Any] = {
         },
     },
 }
-_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+@functools.cache
+def _validator() -> Any:
+    """The schema's validator, built on first use: a run whose rules all come from the
+    compiled-rule cache does not import jsonschema."""
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(SCHEMA)
 
 
 class RuleError(yamldoc.DocumentError):
@@ -285,7 +292,7 @@ def compile_rule(raw: Any, file: str) -> Rule:
     def fail(where: list[Any], message: str) -> None:
         raise RuleError(file, yamldoc.line_of(raw, where), message)
 
-    schema_error = yamldoc.first_schema_error(_VALIDATOR, raw)
+    schema_error = yamldoc.first_schema_error(_validator(), raw)
     if schema_error:
         fail(*schema_error)
     data = yamldoc.plain(raw)
@@ -393,8 +400,14 @@ def rule_files(locations: Iterable[Path]) -> list[Path]:
 
 
 def load_file(file: Path) -> Rule:
-    """Parse, validate and compile one rule file. Raises RuleError with file:line (see
-    yamldoc.load: libyaml first, ruamel for the line numbers only when something is wrong)."""
+    """Parse, validate and compile one rule file, or take it from the compiled-rule cache
+    (rules_cache.py) when neither the file nor leakmap changed. Raises RuleError with
+    file:line (see yamldoc.load: libyaml first, ruamel for the line numbers only when
+    something is wrong)."""
+    return rules_cache.load(file, _compile_file)
+
+
+def _compile_file(file: Path) -> Rule:
     return yamldoc.load(file, compile_rule, RuleError,
                         "a rule file must be a mapping with id, name, company, category, endpoints")
 
