@@ -243,43 +243,48 @@ def ensure_trackhar() -> None:
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=TRACKHAR_DIR, check=True)
 
 
-def timed(argv: list[str], log: Path) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) of the child, and its output."""
+def timed(argv: list[str], log: Path, env: dict[str, str]) -> tuple[float, float, float, str]:
+    """Wall seconds, CPU seconds (user + system), peak RSS (MB) of the child, and its output.
+    On a shared machine the wall time also counts waiting for a core; the CPU time does not."""
     start = time.perf_counter()
     with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     text = log.read_text(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{argv[:3]} failed, see {log}:\n{text[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, text
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text
 
 
-def leakmap_command() -> list[str]:
-    script = Path(sys.executable).parent / "leakmap"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "leakmap.cli"]
-
-
-def commands(har: Path) -> dict[str, list[str]]:
+def commands(har: Path, code: Path | None) -> dict[str, list[str]]:
+    """The three runs. *code*: another leakmap source tree to time (e.g. `git archive` of an
+    older commit), run with this environment's Python and packages."""
     findings, report = OUT / "trackhar-bench-findings.csv", OUT / "trackhar-bench-report.html"
+    leakmap = [sys.executable, "-c", "from leakmap.cli import entry; entry()"]
+    if code is None and (Path(sys.executable).parent / "leakmap").exists():
+        leakmap = [str(Path(sys.executable).parent / "leakmap")]
     return {"trackhar": ["node", str(RUNNER), str(har)],
-            "no-report": leakmap_command() + ["analyze", str(har), "--findings", str(findings), "--no-report", "-q"],
-            "full": leakmap_command() + ["analyze", str(har), "--findings", str(findings), "-o", str(report), "-q"]}
+            "no-report": leakmap + ["analyze", str(har), "--findings", str(findings), "--no-report", "-q"],
+            "full": leakmap + ["analyze", str(har), "--findings", str(findings), "-o", str(report), "-q"]}
 
 
-def measure(har: Path, rounds: int) -> dict[str, dict[str, Any]]:
-    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands(har)}
+def measure(har: Path, rounds: int, code: Path | None, skip: set[str]) -> dict[str, dict[str, Any]]:
+    env = {**os.environ, **({"PYTHONPATH": str(code)} if code else {})}
+    argv = {name: command for name, command in commands(har, code).items() if name not in skip}
+    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in argv}
     details: dict[str, str] = {}
     for round_ in range(rounds):
         names = list(runs) if round_ % 2 == 0 else list(reversed(runs))  # alternate the order
         for name in names:
-            wall, rss, text = timed(commands(har)[name], OUT / f"trackhar-bench-{name}.log")
-            runs[name].append((wall, rss))
+            wall, cpu, rss, text = timed(argv[name], OUT / f"trackhar-bench-{name}.log", env)
+            runs[name].append((wall, cpu, rss))
             details[name] = text.strip().splitlines()[-1] if text.strip() else ""
-            print(f"  round {round_ + 1} {name:<10} {wall:6.2f} s  {rss:6.0f} MB", flush=True)
-    return {name: {"median_s": statistics.median(w for w, _ in values), "walls_s": [round(w, 3) for w, _ in values],
-                   "peak_rss_mb": max(r for _, r in values), "last_line": details[name]}
+            print(f"  round {round_ + 1} {name:<10} {wall:6.2f} s wall {cpu:6.2f} s CPU {rss:6.0f} MB", flush=True)
+    return {name: {"median_s": statistics.median(w for w, _, _ in values),
+                   "median_cpu_s": statistics.median(c for _, c, _ in values),
+                   "walls_s": [round(w, 3) for w, _, _ in values], "cpus_s": [round(c, 3) for _, c, _ in values],
+                   "peak_rss_mb": max(r for _, _, r in values), "last_line": details[name]}
             for name, values in runs.items()}
 
 
@@ -288,6 +293,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds; the median is reported [5]")
     parser.add_argument("--requests", type=int, default=8400, help="SDK requests to record [8400]")
     parser.add_argument("--rerecord", action="store_true", help="record the HAR again even if cached")
+    parser.add_argument("--code", type=Path, help="time the leakmap source tree in this folder (before/after)")
+    parser.add_argument("--skip", action="append", default=[], choices=["trackhar", "no-report", "full"],
+                        help="leave a run out (repeatable)")
     parser.add_argument("--drive", choices=SDKS, help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
@@ -306,17 +314,21 @@ def main() -> None:
     if shutil.which("node") is None:
         raise SystemExit("node is not installed")
     ensure_trackhar()
-    results = measure(har, args.rounds)
-    trackhar, no_report, full = (results[n]["median_s"] for n in ("trackhar", "no-report", "full"))
+    results = measure(har, args.rounds, args.code, set(args.skip))
     print(f"\nmedian of {args.rounds} rounds on {entries:,} entries:")
     for name, r in results.items():
-        print(f"  {name:<10} {r['median_s']:6.2f} s   peak RSS {r['peak_rss_mb']:5.0f} MB   ({r['last_line'][:90]})")
-    print(f"  leakmap --no-report / TrackHAR: {no_report / trackhar:.2f}")
-    print(f"  leakmap full / --no-report:     {full / no_report:.2f}")
+        print(f"  {name:<10} {r['median_s']:7.2f} s wall {r['median_cpu_s']:7.2f} s CPU   "
+              f"peak RSS {r['peak_rss_mb']:5.0f} MB   ({r['last_line'][:80]})")
+    ratios = {}
+    for label, top, bottom in (("leakmap --no-report / TrackHAR", "no-report", "trackhar"),
+                               ("leakmap full / --no-report", "full", "no-report")):
+        if top in results and bottom in results:
+            ratios[label] = {unit: results[top][key] / results[bottom][key]
+                             for unit, key in (("wall", "median_s"), ("cpu", "median_cpu_s"))}
+            print(f"  {label}: {ratios[label]['wall']:.2f} (wall), {ratios[label]['cpu']:.2f} (CPU)")
     (OUT / "trackhar-results.json").write_text(json.dumps(
         {"har": str(har), "entries": entries, "har_bytes": har.stat().st_size, "rounds": args.rounds,
-         "results": results, "ratio_no_report_to_trackhar": no_report / trackhar,
-         "ratio_full_to_no_report": full / no_report}, indent=2))
+         "code": str(args.code or ROOT), "results": results, "ratios": ratios}, indent=2))
 
 
 if __name__ == "__main__":

@@ -180,12 +180,13 @@ _VALUE_CHECKS = {
     "referrer": lambda v: "/" in v,
 }
 _NOT_A_VALUE = {"", "true", "false", "null", "none", "undefined"}
+_LONGEST_NOT_A_VALUE = max(map(len, _NOT_A_VALUE))  # longer values are not lower-cased to check
 
 
 def classify_key(key: str, value: str, table: dict[str, str] = KEY_NAMES) -> str:
     """Data type named by *key* in *table*, if *value* fits it, else ""."""
     data_type = table.get(normalize_key(key), "")
-    if not data_type or value.lower() in _NOT_A_VALUE:
+    if not data_type or (len(value) <= _LONGEST_NOT_A_VALUE and value.lower() in _NOT_A_VALUE):
         return ""
     if data_type == "email" and _HEX_HASH.match(value):
         return "hashed_email"
@@ -442,7 +443,7 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, re
             rule_hit = endpoint.request_fields.lookup(path)
     main = ""
     is_catch_all = rule_hit is not None and _is_catch_all(rule_hit[1])
-    if value.lower() in _NOT_A_VALUE:
+    if len(value) <= _LONGEST_NOT_A_VALUE and value.lower() in _NOT_A_VALUE:
         # Empty values carry nothing; true/false do when a rule names the field
         # (consent given, device rooted, on Wi-Fi), not when only a catch-all saw them.
         if rule_hit and not is_catch_all and rule_hit[0] != NOT_PERSONAL and value in ("true", "false"):

@@ -18,6 +18,7 @@ import hashlib
 import json
 import math
 import re
+from functools import lru_cache
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -89,7 +90,7 @@ class LookupMemo:
         if self._by_shape is None:
             texts = [*exact, *(text for _, _, text in wildcards)]
             self._by_shape = not any(_POSITION.search(text) for text in texts)
-        key = _INDEX.sub("[*]", concrete) if self._by_shape else concrete
+        key = _INDEX.sub("[*]", concrete) if self._by_shape and "[" in concrete else concrete
         try:
             return self._answers[key]
         except KeyError:
@@ -105,15 +106,25 @@ def _shorten(key: str) -> str:
     return f"{key[:120]}…({len(key)} characters, sha1 {digest})"
 
 
-def child(prefix: str, key: Any) -> str:
-    """Concrete path of dict item *key* under *prefix*."""
-    key = str(key)
+def _key_part(key: str) -> str:
+    """How *key* is written in a concrete path: as it is, or quoted in brackets."""
     if len(key) > MAX_KEY_CHARS:
         key = _shorten(key)
-    part = key if _PLAIN_KEY.match(key) else json.dumps(key, ensure_ascii=False).join("[]")
+    return key if _PLAIN_KEY.match(key) else json.dumps(key, ensure_ascii=False).join("[]")
+
+
+# Payloads repeat the same keys in every record: their path parts are remembered (only keys of
+# a bounded length, so a hostile payload cannot make the cache hold megabytes).
+_cached_key_part = lru_cache(maxsize=16384)(_key_part)
+
+
+def child(prefix: str, key: Any) -> str:
+    """Concrete path of dict item *key* under *prefix*."""
+    key = key if type(key) is str else str(key)
+    part = _cached_key_part(key) if len(key) <= MAX_KEY_CHARS else _key_part(key)
     if not prefix:
         return part
-    return f"{prefix}{part}" if part.startswith("[") else f"{prefix}.{part}"
+    return prefix + part if part[0] == "[" else f"{prefix}.{part}"
 
 
 def item(prefix: str, index: int) -> str:
