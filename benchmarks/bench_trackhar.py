@@ -21,8 +21,11 @@ in block mode (the proxy answers every tracker itself: nothing leaves the machin
 mitmproxy's own HAR export turns the dump into the HAR (`mitmdump -nr X.mitm --set
 hardump=X.har`). Recorded once and cached in benchmarks/out/ (`--rerecord` to do it again).
 
-Run:  .venv/bin/python benchmarks/bench_trackhar.py [--rounds 5] [--requests 8400]
+Run:  .venv/bin/python benchmarks/bench_trackhar.py [--rounds 5] [--requests 8400] [--skip full]
+      .venv/bin/python benchmarks/bench_trackhar.py --code /tmp/old --skip trackhar --skip no-report
+      (--code: time another leakmap source tree, e.g. `git archive main | tar -x -C /tmp/old`)
 TrackHAR is installed with `npm ci` in benchmarks/trackhar/ (done by this script when missing).
+Results also go to benchmarks/out/trackhar-results.json.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ entry rewritten. A cache entry that cannot be read (corrupt, truncated, written 
 Python) is a miss too. An entry is unpickled only if it and its folder belong to this user
 and nobody else can write them, since unpickling runs code. When the folder cannot be created
 or written (read-only home, a sandbox), leakmap silently compiles every run.
-`LEAKMAP_NO_RULE_CACHE=1` turns the cache off.
+At most MAX_ENTRIES files are kept, the most recently written. `LEAKMAP_NO_RULE_CACHE=1`
+turns the cache off.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from . import __version__
 T = TypeVar("T")
 FORMAT = "1"  # bump when the entry layout changes
 DISABLE_ENV = "LEAKMAP_NO_RULE_CACHE"
+MAX_ENTRIES = 256  # rule files remembered (the bundled rules are about 50)
 
 
 def cache_dir() -> Path:
@@ -117,5 +119,14 @@ def _write(entry: Path, key: str, value: object) -> None:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+        _prune(entry.parent)
     except Exception:
         return
+
+
+def _prune(folder: Path) -> None:
+    """Keep the newest MAX_ENTRIES entries: rule files in temporary folders (tests, scripts)
+    would otherwise leave one entry each, forever."""
+    found = sorted(folder.glob("rules-*.pickle"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    for stale in found[MAX_ENTRIES:]:
+        stale.unlink(missing_ok=True)

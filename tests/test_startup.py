@@ -183,6 +183,18 @@ def test_invalid_rule_is_reported_every_time(cache_home, tmp_path):
     assert entries(cache_home) == []
 
 
+def test_cache_keeps_the_newest_entries(cache_home, tmp_path, monkeypatch):
+    monkeypatch.setattr(rules_cache, "MAX_ENTRIES", 2)
+    for n in range(4):
+        rule_file = tmp_path / f"rule{n}.yaml"
+        shutil.copy(MIXPANEL_RULE, rule_file)
+        rules_cache.load(rule_file, Counting())
+    assert len(entries(cache_home)) == 2
+    compile_ = Counting()
+    rules_cache.load(tmp_path / "rule3.yaml", compile_)  # the newest is still there
+    assert compile_.calls == 0
+
+
 def test_cache_can_be_turned_off(cache_home, monkeypatch):
     monkeypatch.setenv(rules_cache.DISABLE_ENV, "1")
     rules.load_rules()
