@@ -6,8 +6,6 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from cryptography.hazmat.primitives import padding as crypto_padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from .limits import Limits
 from .steps import DecodeError, StepFn, _as_bytes
@@ -20,6 +18,9 @@ def step_aes_cbc(value: Any, limits: Limits, key: bytes, iv: bytes) -> bytes:
     data = _as_bytes(value)
     if not data or len(data) % 16:
         raise DecodeError(f"not AES-CBC: {len(data)} bytes is not a whole number of blocks")
+    from cryptography.hazmat.primitives import padding as crypto_padding  # imported when used
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
     unpadder = crypto_padding.PKCS7(128).unpadder()
     try:

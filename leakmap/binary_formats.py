@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from mitmproxy.net.http import multipart
 
 from . import compression, lzdecode, protobuf
 from .limits import LimitError, Limits, TookTooLong
@@ -156,6 +155,8 @@ def step_multipart(value: Any, limits: Limits) -> dict[str, Any]:
     if not first.startswith(b"--") or len(first) < 3:
         raise DecodeError("not multipart (no boundary line)")
     boundary = first[2:].decode("latin-1")
+    from mitmproxy.net.http import multipart  # imported when used: HAR replays do not need mitmproxy
+
     parts = multipart.decode_multipart(f"multipart/form-data; boundary={boundary}", data)
     if not parts:
         raise DecodeError("not multipart (no parts)")

@@ -7,8 +7,6 @@ import base64
 import binascii
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .limits import Limits
 from .steps import DecodeError, StepFn
@@ -21,6 +19,9 @@ def step_clevertap_decrypt(value: Any, limits: Limits) -> bytes:
     decrypt it."""
     if not isinstance(value, dict) or not {"itp", "itk", "itv"} <= set(value):
         raise DecodeError("not a CleverTap encrypted body (itp/itk/itv)")
+    from cryptography.exceptions import InvalidTag  # imported when used: start-up stays light
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         key, iv, data = (base64.b64decode(value[name]) for name in ("itk", "itv", "itp"))
         return AESGCM(key).decrypt(iv, data, None)

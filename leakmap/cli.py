@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,12 +24,14 @@ from .cli_common import (EXIT_BAD_RULES, EXIT_BAD_STORE, EXIT_INTERNAL, EXIT_NOT
                          store_faults_exit_5, tracker_key_option)
 from .cli_explore import discover, ids_command, replay_command, rules_draft
 from .cli_rules import rules_schema, types_command
-from .decode import DEFAULT_MAX_BODY, DEFAULT_MAX_DECOMPRESSED, Limits
-from .limits import DEFAULT_MAX_SECONDS
-from .report import write_report
-from .rules import bundled_rules_dir, load_file, load_rules, rule_files, RuleError
-from .session import Session, parse_indicator, parse_keys
-from .store import StoreError
+from .limits import DEFAULT_MAX_BODY, DEFAULT_MAX_DECOMPRESSED, DEFAULT_MAX_SECONDS, Limits
+
+if TYPE_CHECKING:
+    from .session import Session
+
+# Start-up: `leakmap --help` and `leakmap addon-path` import only click and these light
+# modules; each command imports the stages it runs (pandas, mitmproxy, jinja2, the rules'
+# JSON Schema) when it runs (tests/test_startup.py).
 
 EPILOG = """\b
 Exit codes: 0 success (problems with some inputs are listed but do not fail the run),
@@ -58,6 +61,9 @@ def main() -> None:
 @click.argument("captures", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"),
               show_default=True, help="HTML report to write.")
+@click.option("--no-report", is_flag=True,
+              help="Write no HTML report: analyse into the store and write the exports (--findings, --har, --db) "
+                   "only. Much faster on large captures; `leakmap report --db` builds the report later.")
 @findings_option
 @format_option
 @har_option
@@ -105,13 +111,16 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
             honey: tuple[str, ...], tracker_keys: tuple[str, ...], first_party: tuple[str, ...], redact: bool,
             show_secrets: bool, max_body: int, max_decompressed: int, max_seconds: float, quiet: bool,
             keylog: Path | None = None, jobs: int = 1, dask_address: str | None = None,
-            dataset_dir: Path | None = None, **replay_caps: int) -> None:
+            dataset_dir: Path | None = None, no_report: bool = False, **replay_caps: int) -> None:
     """Analyze saved captures (mitmproxy .mitm/.flow dumps, HAR files, or pcap/pcapng packet
-    captures with TLS keys) and write a report.
+    captures with TLS keys) and write a report (unless --no-report).
 
     Every file is streamed; an unreadable entry is reported with where it is and skipped.
     The run fails (exit 3) only when nothing at all could be read.
     """
+    from .report import write_report
+    from .session import Session, parse_indicator, parse_keys
+
     try:
         indicators = [parse_indicator(h) for h in honey]
     except ValueError as e:
@@ -147,8 +156,9 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
         if flows_read == 0:
             store.close()
             fail("no flow could be read from any input", EXIT_NOTHING_READ)
-        write_report(store, output, redact, show_secrets=show_secrets)
-        click.echo(f"report: {output}")
+        if not no_report:
+            write_report(store, output, redact, show_secrets=show_secrets)
+            click.echo(f"report: {output}")
         export_outputs(store, findings_path, fmt, redact, har_path, show_secrets)
         store.close()
 
@@ -193,6 +203,8 @@ def report(db: Path | None, dataset_dir: Path | None, output: Path, findings_pat
     """Rebuild the HTML report (and exports) from a findings store or a Parquet dataset."""
     if (db is None) == (dataset_dir is None):
         raise click.UsageError("give either --db STORE or --dataset DIR")
+    from .report import write_report
+
     fmt = check_export(findings_path, fmt)
     from .cli_batch import store_from_dataset
 
@@ -213,6 +225,8 @@ def rules() -> None:
 @rules_option
 def rules_list(rule_dirs: tuple[Path, ...]) -> None:
     """List the loaded rules: id, company, category, endpoints and hosts."""
+    from .rules import load_rules
+
     loaded, problems = load_rules(rule_dirs)
     for rule in sorted(loaded, key=lambda r: r.id):
         hosts = sorted({h for e in rule.endpoints for h in e.hosts})
@@ -232,6 +246,8 @@ def rules_list(rule_dirs: tuple[Path, ...]) -> None:
 def rules_check(paths: tuple[Path, ...]) -> None:
     """Validate rule files (default: the bundled rules). Prints every error of a file, each
     as file:line: what is wrong; exit 4 if any file is invalid."""
+    from .rules import RuleError, bundled_rules_dir, load_file, rule_files
+
     files = rule_files(paths or (bundled_rules_dir(),))
     bad = 0
     for file in files:
@@ -280,6 +296,7 @@ def capture(ctx: click.Context, label: str, db: str, output: str, block: bool, r
 
     from .addon import script_path
     from .listen_plan import plan
+    from .session import parse_keys
 
     listening = plan(ctx.args, lan, no_auth)
     args = ["-q", "-s", str(script_path()), "--set", f"leakmap_db={db}", "--set", f"leakmap_report={output}",
@@ -333,9 +350,11 @@ def entry() -> None:
     LEAKMAP_DEBUG is set."""
     try:
         main()
-    except StoreError as e:  # a command that does not handle store faults itself
-        fail(str(e), EXIT_BAD_STORE)
     except Exception as e:  # click handles its own errors and exits before this
+        from .store import StoreError
+
+        if isinstance(e, StoreError):  # a command that does not handle store faults itself
+            fail(str(e), EXIT_BAD_STORE)
         if os.environ.get("LEAKMAP_DEBUG"):
             raise
         click.echo(f"leakmap: internal error: {type(e).__name__}: {e} (set LEAKMAP_DEBUG=1 for details)", err=True)

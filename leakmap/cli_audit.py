@@ -12,11 +12,7 @@ from pathlib import Path
 
 import click
 
-from . import diff as diffs
-from . import policy as policies
-from . import policy_formats
 from .cli_common import audit_options, fail, findings_store
-from .report import write_report
 
 
 @click.command("diff", epilog="\b\nExit codes: 0 no difference, 1 differences, 2 wrong usage, 3 nothing could be read,\n"
@@ -45,6 +41,8 @@ def diff_command(sides: tuple[Path, ...], base_paths: tuple[Path, ...], new_path
       leakmap diff rejected.mitm accepted.mitm -o consent.html
       leakmap diff --base v1-a.mitm --base v1-b.mitm --new v2.mitm --format json
     """
+    from . import diff as diffs
+
     if len(sides) not in (0, 2) or (sides and (base_paths or new_paths)):
         raise click.UsageError("give BASE and NEW, or --base and --new")
     base_side, new_side = (sides[:1], sides[1:]) if sides else (base_paths, new_paths)
@@ -91,6 +89,10 @@ def check(captures: tuple[Path, ...], policy_path: Path | None, db: Path | None,
       leakmap check --policy privacy-policy.yaml ui-tests.mitm --sarif leakmap.sarif --junit leakmap.xml
       leakmap check --policy privacy-policy.yaml --db capture.db
     """
+    from . import policy as policies
+    from . import policy_formats
+    from .report import write_report
+
     if print_schema:
         click.echo(json.dumps(policies.schema(), indent=2))
         return

@@ -14,17 +14,23 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .decode import Limits
-from .export import FORMATS, ExportError, export_findings, export_format, write_evidence_har
+from .limits import Limits
 from .model import Problem
-from .replay import ReplayLimits
-from .rules import load_rules
-from .session import Session, parse_indicator, parse_keys
-from .store import Store, StoreError
+from .replay_recording import ReplayLimits
+
+if TYPE_CHECKING:
+    from .session import Session
+    from .store import Store
+
+# `leakmap --help` imports the command modules: what they import at module level stays light
+# (no pandas, mitmproxy, jinja2, jsonschema); each command imports what it uses when it runs.
+# export.FORMATS, spelled here so that defining --format does not import the exporters
+# (tests/test_startup.py checks the two agree).
+FORMATS = ("csv", "json", "parquet")
 
 EXIT_INTERNAL = 70
 EXIT_NOTHING_READ = 3
@@ -66,6 +72,8 @@ def store_faults_exit_5(command: Callable[..., None]) -> Callable[..., None]:
     command with exit 5 and the store's one-line reason, like one that cannot be opened."""
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> None:
+        from .store import StoreError
+
         try:
             command(*args, **kwargs)
         except StoreError as e:
@@ -74,6 +82,8 @@ def store_faults_exit_5(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def open_store(path: Path) -> Store:
+    from .store import Store, StoreError
+
     try:
         return Store(path)
     except StoreError as e:
@@ -86,6 +96,8 @@ def check_export(path: Path | None, fmt: str | None) -> str | None:
     cannot be written, e.g. Parquet without pyarrow."""
     if path is None:
         return fmt
+    from .export import ExportError, export_format
+
     try:
         return export_format(path, fmt)
     except ExportError as e:
@@ -95,6 +107,8 @@ def check_export(path: Path | None, fmt: str | None) -> str | None:
 
 def export_outputs(store: Store, path: Path | None, fmt: str | None, redact: bool, har: Path | None = None,
             show_secrets: bool = False) -> None:
+    from .export import export_findings, write_evidence_har
+
     if path is not None:
         fmt = check_export(path, fmt)
         rows = export_findings(store, path, fmt or "csv", redact, show_secrets)
@@ -191,6 +205,8 @@ def findings_store(paths: Sequence[Path], db: Path | None, label: str, rule_dirs
                     no_bundled_rules: bool, honey: tuple[str, ...], tracker_keys: tuple[str, ...]) -> Iterator[Store]:
     """The findings of PATHS: one findings store as it is, or capture files analysed (quietly,
     problems on stderr) into *db* or a temporary store that is deleted afterwards."""
+    from .session import Session, parse_indicator, parse_keys
+
     stores = [p for p in paths if is_store(p)]
     if stores and (len(paths) > 1 or db is not None):
         raise click.UsageError(f"{stores[0]} is a findings store: give one store, or capture files, not both")
@@ -233,6 +249,8 @@ no_bundled_option = click.option("--no-bundled-rules", is_flag=True, help="Use o
 
 
 def parse_honey(honey: tuple[str, ...]) -> list:
+    from .session import parse_indicator
+
     try:
         return [parse_indicator(h) for h in honey]
     except ValueError as e:
@@ -248,6 +266,8 @@ def emit(text: str, output: Path | None) -> None:
 
 
 def loaded_rules(rule_dirs: tuple[Path, ...], no_bundled_rules: bool) -> list:
+    from .rules import load_rules
+
     loaded, problems = load_rules(rule_dirs, bundled=not no_bundled_rules)
     for problem in problems:
         click.echo(f"leakmap: rule skipped: {problem}", err=True)

@@ -15,10 +15,8 @@ import click
 from .cli_common import (EXIT_INTERNAL, EXIT_NOTHING_READ, emit, fail, findings_store, honey_option, loaded_rules,
                          no_bundled_option, open_store, parse_honey, redact_option, replay_captures, replay_limit_options,
                          replay_limits, rules_option, show_secrets_option)
-from .decode import Limits
+from .limits import Limits
 from .private_files import make_private
-from .rules import RuleError, load_file
-from .session import Session, parse_indicator
 
 
 @click.command("replay")
@@ -45,6 +43,7 @@ def replay_command(captures: tuple[Path, ...], out_format: str, html_dir: Path |
     """
     from .credentials import SECRET_TYPES, SecretHider
     from .replay_report import recording_view, secret_values, write_pages
+    from .session import Session, parse_indicator
 
     try:
         indicators = [parse_indicator(h) for h in honey]
@@ -184,6 +183,7 @@ def rules_draft(host: str, captures: tuple[Path, ...], output: Path, rule_dirs: 
     `leakmap rules check`, try it with `leakmap analyze --rules DRAFT`. Exit 3 when no
     request to HOST (that no loaded rule covers) was found."""
     from . import draft
+    from .rules import RuleError, load_file
 
     if not re.fullmatch(r"(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*", host):
         raise click.BadParameter("a host name such as collect.example.com, or *.example.com", param_hint="HOST")

@@ -37,8 +37,10 @@ _E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
+@lru_cache(maxsize=65536)
 def normalize_key(key: str) -> str:
-    """`$userEmail` → `user_email`: the form KEY_NAMES is written in."""
+    """`$userEmail` → `user_email`: the form KEY_NAMES is written in. Cached: every record
+    repeats the same keys, and this runs for every leaf."""
     return _NON_ALNUM.sub("_", _CAMEL.sub("_", key.lstrip("$_@")).lower()).strip("_")
 
 
@@ -178,6 +180,7 @@ _VALUE_CHECKS = {
     "referrer": lambda v: "/" in v,
 }
 _NOT_A_VALUE = {"", "true", "false", "null", "none", "undefined"}
+_LONGEST_NOT_A_VALUE = max(map(len, _NOT_A_VALUE))  # longer values are not lower-cased to check
 # A rule names a field's type from the SDK's source; the value must still fit it. High-
 # sensitivity types are checked (the limit-ad-tracking flag `lat=0` is no latitude, a
 # boolean no phone number), sizes whose value is "WxH" become the combined type.
@@ -210,7 +213,7 @@ def plausible_type(data_type: str, value: str, rule_path: str) -> tuple[str, str
 def classify_key(key: str, value: str, table: dict[str, str] = KEY_NAMES) -> str:
     """Data type named by *key* in *table*, if *value* fits it, else ""."""
     data_type = table.get(normalize_key(key), "")
-    if not data_type or value.lower() in _NOT_A_VALUE:
+    if not data_type or (len(value) <= _LONGEST_NOT_A_VALUE and value.lower() in _NOT_A_VALUE):
         return ""
     if data_type == "email" and _HEX_HASH.match(value):
         return "hashed_email"
@@ -478,7 +481,7 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, re
             rule_hit = endpoint.request_fields.lookup(path)
     main = ""
     is_catch_all = rule_hit is not None and _is_catch_all(rule_hit[1])
-    if value.lower() in _NOT_A_VALUE:
+    if len(value) <= _LONGEST_NOT_A_VALUE and value.lower() in _NOT_A_VALUE:
         # Empty values carry nothing; true/false do when a rule names the field
         # (consent given, device rooted, on Wi-Fi), not when only a catch-all saw them.
         if rule_hit and not is_catch_all and rule_hit[0] != NOT_PERSONAL and value in ("true", "false"):

@@ -19,7 +19,8 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterator
+from functools import lru_cache
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .limits import TookTooLong, clock
@@ -62,20 +63,69 @@ def shape(concrete: str) -> str:
     return _INDEX.sub("[*]", concrete)
 
 
+_POSITION = re.compile(r"\[\d")  # a rule path naming a literal position (`extinfo[1]`)
+
+
+class LookupMemo:
+    """Memoised answers of a field map (rules.FieldMap.lookup). A miss tries every wildcard
+    regex of the map, and a payload repeats the same few shapes in every record and request,
+    so the answer is kept per shape of the concrete path (`a[3].b` → `a[*].b`), which decides
+    it, unless a rule path names a literal position; then per concrete path. At most
+    MAX_ENTRIES answers, then it starts afresh: payload keys are attacker-controlled. A memo
+    pickles empty (the compiled-rule cache stores rules, not answers)."""
+
+    __slots__ = ("_answers", "_by_shape")
+    MAX_ENTRIES = 50_000
+
+    def __init__(self) -> None:
+        self._answers: dict[str, Any] = {}
+        self._by_shape: bool | None = None
+
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        return LookupMemo, ()
+
+    def get(self, concrete: str, compute: Callable[[str], Any], exact: Iterable[str],
+            wildcards: Iterable[tuple[Any, str, str]]) -> Any:
+        """The answer for *concrete*: remembered, or `compute(concrete)` remembered.
+        *exact* and *wildcards* are the map's rule paths (read once, to choose the key)."""
+        if self._by_shape is None:
+            texts = [*exact, *(text for _, _, text in wildcards)]
+            self._by_shape = not any(_POSITION.search(text) for text in texts)
+        key = _INDEX.sub("[*]", concrete) if self._by_shape and "[" in concrete else concrete
+        try:
+            return self._answers[key]
+        except KeyError:
+            pass
+        if len(self._answers) >= self.MAX_ENTRIES:
+            self._answers.clear()
+        answer = self._answers[key] = compute(concrete)
+        return answer
+
+
 def _shorten(key: str) -> str:
     digest = hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     return f"{key[:120]}…({len(key)} characters, sha1 {digest})"
 
 
-def child(prefix: str, key: Any) -> str:
-    """Concrete path of dict item *key* under *prefix*."""
-    key = str(key)
+def _key_part(key: str) -> str:
+    """How *key* is written in a concrete path: as it is, or quoted in brackets."""
     if len(key) > MAX_KEY_CHARS:
         key = _shorten(key)
-    part = key if _PLAIN_KEY.match(key) else json.dumps(key, ensure_ascii=False).join("[]")
+    return key if _PLAIN_KEY.match(key) else json.dumps(key, ensure_ascii=False).join("[]")
+
+
+# Payloads repeat the same keys in every record: their path parts are remembered (only keys of
+# a bounded length, so a hostile payload cannot make the cache hold megabytes).
+_cached_key_part = lru_cache(maxsize=16384)(_key_part)
+
+
+def child(prefix: str, key: Any) -> str:
+    """Concrete path of dict item *key* under *prefix*."""
+    key = key if type(key) is str else str(key)
+    part = _cached_key_part(key) if len(key) <= MAX_KEY_CHARS else _key_part(key)
     if not prefix:
         return part
-    return f"{prefix}{part}" if part.startswith("[") else f"{prefix}.{part}"
+    return prefix + part if part[0] == "[" else f"{prefix}.{part}"
 
 
 def item(prefix: str, index: int) -> str:
@@ -141,7 +191,7 @@ def _items(container: dict[str, Any] | list[Any]) -> Iterator[tuple[Any, Any]]:
 def last_key(concrete: str) -> str:
     """The last dict key named in a concrete path (`a[2].$email` → `$email`), or "".
     String operations only: it runs for every uploaded field."""
-    path = INDEX_SUFFIX.sub("", concrete)
+    path = INDEX_SUFFIX.sub("", concrete) if concrete.endswith("]") else concrete
     if path.endswith('"]'):
         opening = _opening_quote(path, len(path) - 2)
         if opening > 0:
@@ -202,9 +252,31 @@ _QUOTED = r'\["(?:[^"\\]|\\.)*"\]'
 _INDEXED = r"\[\d+\]"
 
 
-def wildcard_regex(segments: list[str]) -> re.Pattern[str]:
+class LazyPattern:
+    """A regex compiled when first used. The bundled rules hold about a thousand wildcard
+    paths and a run uses the few of the endpoints its traffic reaches: compiling them all at
+    load was most of the rules' load time, and a pickled rule (the compiled-rule cache)
+    would compile them all again when read."""
+
+    __slots__ = ("pattern", "_compiled")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled: re.Pattern[str] | None = None
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:
+        return LazyPattern, (self.pattern,)
+
+    def match(self, text: str) -> re.Match[str] | None:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern)
+        return self._compiled.match(text)
+
+
+def wildcard_regex(segments: list[str]) -> LazyPattern:
     """Regex over concrete paths for a rule path with `*` (any one key) or `**` (any keys and
-    indices, at any depth: `properties.**` covers `properties.cart.items[2].sku`).
+    indices, at any depth: `properties.**` covers `properties.cart.items[2].sku`). Built
+    from escaped segments, so it is always valid; compiled when first used.
 
     A path that names no index goes through arrays as an exact path does (`props.*` covers
     `props.tags[1]` as `props.tags` would): whether a value is a list is the sender's choice
@@ -231,4 +303,4 @@ def wildcard_regex(segments: list[str]) -> re.Pattern[str]:
         else:
             text = child("", segment)
             out += (re.escape(text) if text.startswith("[") else dot + re.escape(text)) + items
-    return re.compile(out + "$")
+    return LazyPattern(out + "$")

@@ -403,6 +403,8 @@ class Analyzer:
             endpoint = candidate.endpoint
             if not endpoint.shape_accepts(request.method, request.path):
                 continue
+            if not self._may_fit(request, endpoint, budget):
+                continue
             self.shape_checks += 1
             rule = endpoint.rule
             analysis = Analysis(request, "decoded", rule.id, rule.company, rule.category, match_via="payload_shape",
@@ -418,6 +420,22 @@ class Analyzer:
                 analysis.decode_chain.insert(0, f"{where} (found by {candidate.found_by})")
                 return analysis
         return None
+
+    def _may_fit(self, request: Request, endpoint: Endpoint, budget: Budget) -> bool:
+        """Whether *request*, decoded by *endpoint*'s steps alone (no extraction, evidence or
+        recording search), holds the fields its shape requires. Ordinary API calls end in
+        the same path segments as trackers' intakes (`/events`, `/session`, `/sync`): they
+        are turned down here at the cost of their decoding only. A failure says yes, so the
+        full analysis reports it as before. The trial spends the request's time, not its
+        decompression allowance (the full analysis decodes again)."""
+        trial = Budget(self.limits)
+        trial.deadline = budget.deadline
+        try:
+            doc, _ = build_document(request, endpoint, self.limits)
+            run_operations(doc, endpoint.operations, self.limits, self.keys, trial)
+        except Exception:
+            return True
+        return self._has_required(doc, endpoint)
 
     @staticmethod
     def _has_required(doc: dict[str, Any], endpoint: Endpoint) -> bool:

@@ -18,19 +18,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ijson
-from mitmproxy import http, io
-from mitmproxy.exceptions import FlowReadException
-from mitmproxy.net.http.headers import infer_content_encoding
 
 from . import compression
-from .decode import Limits
+from .limits import Limits
 from .model import Problem, Request
 from .read_pcap import is_pcap, read_pcap
-from .websocket import requests_from_websocket
 from .text import original_bytes
+
+if TYPE_CHECKING:
+    from mitmproxy import http
+
+# mitmproxy is imported by read_mitm only: reading a HAR does not pay its start-up.
 
 Item = Request | Problem
 Progress = Callable[[int], None] | None  # called with the byte position reached in the file
@@ -99,6 +100,11 @@ def decode_request_body(request: Request, limits: Limits) -> None:
 
 def read_mitm(path: Path, limits: Limits, label: str = "", progress: Progress = None) -> Iterator[Item]:
     """Stream HTTP flows from a mitmproxy dump; a truncated or corrupt tail is one Problem."""
+    from mitmproxy import http, io
+    from mitmproxy.exceptions import FlowReadException
+
+    from .websocket import requests_from_websocket
+
     source = str(path)
     with path.open("rb") as f:
         index = 0
@@ -218,6 +224,8 @@ def _mitmproxy_bytes(text: str, content_type: str) -> bytes:
     says more, so every byte is one character), falling back to UTF-8 with surrogate escapes
     (mitmproxy/http.py `Message.get_text(strict=False)`); encoding the same way gives the
     bytes back exactly."""
+    from mitmproxy.net.http.headers import infer_content_encoding  # only for mitmproxy's own HARs
+
     charset = infer_content_encoding(content_type)
     try:
         return text.encode(charset)

@@ -138,35 +138,61 @@ class Stream:
     key: Any = None
 
 
+# Where a node sits: () for the document, else (where its container sits, key or index,
+# whether it is a list index).
+# Its path text is built only for a node that holds a recording: this walk visits every node
+# of every request, and almost none holds one.
+_Where = tuple[Any, ...]
+
+
+def _path_of(where: _Where) -> str:
+    steps = []
+    while where:
+        where, step, is_index = where
+        steps.append((step, is_index))
+    path = ""
+    for step, is_index in reversed(steps):
+        path = paths.item(path, step) if is_index else paths.child(path, step)
+    return path
+
+
+def _ids_in(node: dict[str, Any], ids: dict[str, str]) -> dict[str, str]:
+    """*ids* plus the session and replay ids *node* names (a copy only when it names one)."""
+    here = ids
+    for name in _ID_KEYS:
+        value = node.get(name)
+        if name not in here and isinstance(value, (str, int)) and not isinstance(value, bool) and str(value):
+            here = dict(here) if here is ids else here
+            here[name] = str(value)
+    session = node.get("session")
+    if "session_id" not in here and isinstance(session, dict) and isinstance(session.get("id"), str):
+        here = dict(here) if here is ids else here
+        here["session_id"] = session["id"]
+    return here
+
+
 def find_streams(doc: Any, budget: Budget, max_depth: int = 40) -> list[Stream]:
     """Every recording event list in the decoded document (bounded walk, no recursion)."""
     found: list[Stream] = []
     global_ids = _global_ids(doc)
-    stack: list[tuple[str, Any, int, dict[str, str], Any, Any]] = [("", doc, 0, {}, None, None)]
+    stack: list[tuple[_Where, Any, int, dict[str, str], Any, Any]] = [((), doc, 0, {}, None, None)]
     while stack:
-        path, node, depth, ids, holder, key = stack.pop()
+        where, node, depth, ids, holder, key = stack.pop()
         if depth > max_depth:
             continue
         if isinstance(node, dict):
-            here = dict(ids)
-            for name in _ID_KEYS:
-                value = node.get(name)
-                if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value):
-                    here.setdefault(name, str(value))
-            session = node.get("session")
-            if isinstance(session, dict) and isinstance(session.get("id"), str):
-                here.setdefault("session_id", session["id"])
-            stack.extend((paths.child(path, k), v, depth + 1, here, node, k) for k, v in node.items())
+            here = _ids_in(node, ids)
+            stack.extend(((where, k, False), v, depth + 1, here, node, k) for k, v in node.items())
         elif isinstance(node, list):
             events = as_events(node, budget) if node and isinstance(node[0], (dict, str)) else None
             if events:
-                found.append(Stream(path, events, {**global_ids, **ids}, holder, key))
+                found.append(Stream(_path_of(where), events, {**global_ids, **ids}, holder, key))
             else:
-                stack.extend((paths.item(path, i), v, depth + 1, ids, node, i) for i, v in enumerate(node[:100_000]))
+                stack.extend(((where, i, True), v, depth + 1, ids, node, i) for i, v in enumerate(node[:100_000]))
         elif isinstance(node, (bytes, str)) and len(node) > 40 and _may_hold_events(node):
             inner = loads(node, budget)
             if isinstance(inner, (list, dict)):
-                stack.append((path, inner, depth + 1, ids, None, None))
+                stack.append((where, inner, depth + 1, ids, None, None))
     found.reverse()
     return found
 

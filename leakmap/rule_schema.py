@@ -6,9 +6,8 @@ for the schema errors a rule writer meets most. rules.py compiles what this vali
 
 from __future__ import annotations
 
+import functools
 from typing import Any
-
-import jsonschema
 
 from . import datatypes
 
@@ -120,7 +119,13 @@ SCHEMA: dict[str, Any] = {
         },
     },
 }
-VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+@functools.cache
+def validator() -> Any:
+    """The schema's validator, built on first use: a run whose rules all come from the
+    compiled-rule cache (rules_cache.py) does not import jsonschema."""
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(SCHEMA)
 SCHEMA_FILE = "rule.schema.json"  # in leakmap/data/, written from SCHEMA (a test keeps it current)
 
 

@@ -17,9 +17,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from . import datatypes, paths, yamldoc
-from .rule_schema import (MIGRATE_HINT, NOT_PERSONAL, RECORD_ROOT, REQUEST_ROOTS, STATUSES, VALIDATOR, schema_message,
-                          unknown_type)
+from . import datatypes, paths, rules_cache, yamldoc
+from .rule_schema import (MIGRATE_HINT, NOT_PERSONAL, RECORD_ROOT, REQUEST_ROOTS, STATUSES, schema_message,
+                          unknown_type, validator)
 from .decode import Operation, compile_steps
 from .model import Problem
 
@@ -53,6 +53,8 @@ class FieldMap:
     # `1[0].2[3].14`): protobuf fields are lists only when repeated in that message.
     unindexed: dict[str, str] = field(default_factory=dict)
     wildcards: list[tuple[re.Pattern[str], str, str]] = field(default_factory=list)
+    # Answers by path shape (see paths.LookupMemo): every record repeats the same shapes.
+    memo: paths.LookupMemo = field(default_factory=paths.LookupMemo, repr=False, compare=False)
 
     def add(self, segments: list[str], data_type: str) -> None:
         """Map the rule path *segments* (relative to where this map applies) to *data_type*."""
@@ -74,6 +76,11 @@ class FieldMap:
 
     def lookup(self, relative_path: str) -> tuple[str, str] | None:
         """(data type, rule path) for a concrete path relative to the record, or None."""
+        if not self.exact and not self.wildcards:
+            return None
+        return self.memo.get(relative_path, self._lookup, self.exact, self.wildcards)
+
+    def _lookup(self, relative_path: str) -> tuple[str, str] | None:
         if relative_path in self.exact:  # a literal index: positional arrays (`extinfo[1]`)
             return self.exact[relative_path], relative_path
         key = paths.shape(relative_path)
@@ -253,7 +260,7 @@ def compile_rule(raw: Any, file: str) -> Rule:
 
     data = yamldoc.plain(raw)
     _old_spelling(data, fail)
-    for where, message in yamldoc.schema_errors(VALIDATOR, raw, schema_message):
+    for where, message in yamldoc.schema_errors(validator(), raw, schema_message):
         if "'request_fields'" not in message:  # said above, with how to migrate
             fail(where, message)
     schema_failed = bool(errors)
@@ -396,8 +403,14 @@ def rule_files(locations: Iterable[Path]) -> list[Path]:
 
 
 def load_file(file: Path) -> Rule:
-    """Parse, validate and compile one rule file. Raises RuleError with file:line (see
-    yamldoc.load: libyaml first, ruamel for the line numbers only when something is wrong)."""
+    """Parse, validate and compile one rule file, or take it from the compiled-rule cache
+    (rules_cache.py) when neither the file nor leakmap changed. Raises RuleError with
+    file:line (see yamldoc.load: libyaml first, ruamel for the line numbers only when
+    something is wrong)."""
+    return rules_cache.load(file, _compile_file)
+
+
+def _compile_file(file: Path) -> Rule:
     return yamldoc.load(file, compile_rule, RuleError,
                         "a rule file must be a mapping with id, name, company, category, endpoints")
 

@@ -220,13 +220,18 @@ class Store:
         if cur.rowcount == 0:
             return 0
         request_id = int(cur.lastrowid or 0)
+        # Hundreds of rows per request: the display form is inlined for the common ASCII text
+        # (text.display is the same test and more calls).
         self.db.executemany(
             "INSERT INTO findings(request_id, data_type, value, path, context, detector, detail) VALUES (?,?,?,?,?,?,?)",
-            [(request_id, f.data_type, show(f.value), show(f.path), f.context, f.detector, show(f.detail))
+            [(request_id, f.data_type, f.value if type(f.value) is str and f.value.isascii() else show(f.value),
+              f.path if type(f.path) is str and f.path.isascii() else show(f.path), f.context, f.detector,
+              f.detail if type(f.detail) is str and f.detail.isascii() else show(f.detail))
              for f in analysis.findings],
         )
         self.db.executemany("INSERT INTO fields VALUES (?,?,?,?)",
-                            [(request_id, show(p), show(v), t) for p, v, t in analysis.fields])
+                            [(request_id, p if type(p) is str and p.isascii() else show(p),
+                              v if type(v) is str and v.isascii() else show(v), t) for p, v, t in analysis.fields])
         for recording in analysis.replays:  # session recordings: latest state replaces the stored one
             self.db.execute("INSERT OR REPLACE INTO replays VALUES (?,?,?,?,?,?)",
                             (recording.key, recording.receiver, recording.app, recording.replay_id,

@@ -13,10 +13,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import jsonschema
+from typing import TYPE_CHECKING
+
 import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+
+if TYPE_CHECKING:
+    import jsonschema
 
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 T = TypeVar("T")
@@ -110,6 +112,9 @@ def load(file: Path, compile: Callable[[Any, str], T], error: type[DocumentError
             return compile(raw, str(file))
     except (yaml.YAMLError, DocumentError):
         pass
+    from ruamel.yaml import YAML  # for line numbers only: most documents never need it
+    from ruamel.yaml.error import YAMLError
+
     try:
         raw = YAML(typ="rt").load(text)
     except YAMLError as e:
