@@ -403,9 +403,9 @@ class Analyzer:
             endpoint = candidate.endpoint
             if not endpoint.shape_accepts(request.method, request.path):
                 continue
+            self.shape_checks += 1
             if not self._may_fit(request, endpoint, budget):
                 continue
-            self.shape_checks += 1
             rule = endpoint.rule
             analysis = Analysis(request, "decoded", rule.id, rule.company, rule.category, match_via="payload_shape",
                                 matched_by=candidate.found_by)

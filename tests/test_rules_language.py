@@ -189,7 +189,7 @@ def test_types_lists_every_data_type():
     result = CliRunner().invoke(main, ["types", "--format", "json"])
     listed = json.loads(result.output)
     assert {t["name"] for t in listed} == set(datatypes.DATA_TYPES)
-    assert listed[0]["sensitivity"] == "high" and set(listed[0]) == {"name", "sensitivity", "category", "description"}
+    assert listed[0]["sensitivity"] == "special" and set(listed[0]) == {"name", "sensitivity", "category", "description"}
     text = CliRunner().invoke(main, ["types"]).output
     assert any(line.split()[:3] == ["email", "high", "contact"] for line in text.splitlines())
 
