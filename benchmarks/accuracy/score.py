@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from truth import Truth, receiver_of
@@ -25,16 +26,22 @@ SOURCES = {"mitm": "capture*.mitm", "mitmproxy_har": "capture*.har", "browser_ha
 Found = dict[tuple[str, str], set[str]]  # (receiver, value) → leakmap's types for it
 
 
+@cache
+def _analyzer():  # type: ignore[no-untyped-def]
+    """leakmap with every bundled rule, compiled once per run."""
+    from leakmap.pipeline import Analyzer
+    from leakmap.rules import load_rules
+
+    return Analyzer(load_rules([], bundled=True)[0])
+
+
 def findings_of(files: Iterable[Path]) -> tuple[Found, list[str]]:
     """(receiver, value) → types leakmap gave, over all *files*; and the problems it reported."""
     from leakmap.decode import Limits
     from leakmap.model import Problem
-    from leakmap.pipeline import Analyzer
     from leakmap.read import read_any
-    from leakmap.rules import load_rules
 
-    rules, _ = load_rules([], bundled=True)
-    analyzer = Analyzer(rules)
+    analyzer = _analyzer()
     found: Found = defaultdict(set)
     problems: list[str] = []
     for path in files:

@@ -33,7 +33,7 @@ from decode_independent import leaves_of_request
 # Receiver → host suffixes, from each SDK's default collection endpoint.
 HOSTS: dict[str, tuple[str, ...]] = {
     "Mixpanel": ("mixpanel.com",), "Segment": ("segment.io", "segment.com"), "Amplitude": ("amplitude.com",),
-    "PostHog": ("posthog.com",), "RudderStack": ("rudderstack.com",), "Snowplow": ("collector.shop.example",),
+    "PostHog": ("posthog.com",), "RudderStack": ("rudderstack.com",), "Snowplow": ("collector.shop.example", "snowplow.io"),
     "Sentry": ("sentry.io",), "Bugsnag": ("bugsnag.com",), "Rollbar": ("rollbar.com",),
     "Honeybadger": ("honeybadger.io",), "LaunchDarkly": ("launchdarkly.com",), "Customer.io": ("customer.io",),
     "Raygun": ("raygun.io", "raygun.com"), "Keen": ("keen.io",), "Airbrake": ("airbrake.io",),
