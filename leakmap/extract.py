@@ -116,6 +116,9 @@ GENERIC_KEY_NAMES: dict[str, str] = {
     **_names("carrier", "carrier network_operator operator_name"),
     **_names("public_ip", "ip_addr remote_addr public_ip"),
     **_names("hashed_email", "email_sha256_hash sha256_email_address hashed_email_address"),
+    # The machine's name, which error SDKs (Sentry, Rollbar, Airbrake, Raygun, Honeybadger) send.
+    **_names("device_name", "hostname host_name server_name machine_name computer_name device_name"),
+    **_names("sdk_version", "sdk_version library_version lib_version notifier_version"),
 }
 
 

@@ -23,7 +23,6 @@ import hashlib
 import ipaddress
 import json
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,7 +87,7 @@ for names, types in [
     ("carrier", ("carrier",)),
     ("idfa gaid adid advertising_id ifa gps_adid", ("advertising_id",)),
     ("idfv", ("vendor_id",)),
-    ("server_name hostname", ("device_name",)),
+    ("server_name hostname machinename machine_name", ("device_name",)),
 ]:
     for name in names.split():
         KEYS[name] = types
@@ -288,9 +287,3 @@ def truth_of_recording(directory: Path) -> Truth:
                     label_request(truth, flow.request.pretty_host, flow.request.pretty_url, body, honey)
     return truth
 
-
-def summary(truth: Truth) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    for (receiver, _), entry in truth.items():
-        counts[receiver] += 1
-    return dict(counts)
