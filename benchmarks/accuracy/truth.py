@@ -38,19 +38,19 @@ HOSTS: dict[str, tuple[str, ...]] = {
     "Raygun": ("raygun.io", "raygun.com"), "Keen": ("keen.io",), "Airbrake": ("airbrake.io",),
     "DevCycle": ("devcycle.com",), "HubSpot": ("hubapi.com", "hubspot.com"), "Intercom": ("intercom.io",),
     "Klaviyo": ("klaviyo.com",), "Optimizely": ("optimizely.com",), "Split": ("split.io",),
-    "Statsig": ("statsigapi.net", "featuregates.org", "statsig.com"), "OneSignal": ("onesignal.com",),
+    "Statsig": ("statsigapi.net", "featuregates.org", "statsig.com", "prodregistryv2.org", "featureassets.org"), "OneSignal": ("onesignal.com",),
     "Facebook": ("facebook.com", "facebook.net"), "Datadog": ("datadoghq.com", "datadoghq.eu", "browser-intake-datadoghq.com"),
     "Countly": ("count.ly",), "New Relic": ("nr-data.net", "newrelic.com"), "Braze": ("braze.com", "appboy.com"),
     "CleverTap": ("clevertap-prod.com", "wzrkt.com"), "mParticle": ("mparticle.com",), "Iterable": ("iterable.com",),
     "Pendo": ("pendo.io",), "Piano": ("xiti.com", "piano.io", "pa-cd.com"), "Adjust": ("adjust.com",),
     "Branch": ("branch.io", "app.link"), "Singular": ("singular.net",), "Adobe": ("adobedc.net", "demdex.net"),
-    "Clarity": ("clarity.ms",), "Firebase": ("googleapis.com",), "Google Analytics": ("google-analytics.com",),
+    "Clarity": ("clarity.ms",), "Firebase": ("googleapis.com",), "Google Analytics": ("google-analytics.com", "googletagmanager.com"),
 }
 FIRST_PARTY = ("shop.example",)
 
 # Key names many SDKs share (lower-case, leading `$`/`_` dropped), with their data types.
 KEYS: dict[str, tuple[str, ...]] = {}
-for names, types in [
+for names, types in [  # written as the SDKs spell them; looked up without `_`, `-`, `$`
     ("email emailaddress email_address user_email", ("email",)),
     ("phone phone_number phonenumber", ("phone",)),
     ("device_id deviceid did device_uuid", ("device_id", "browser_id", "installation_id")),
@@ -90,7 +90,7 @@ for names, types in [
     ("server_name hostname machinename machine_name", ("device_name",)),
 ]:
     for name in names.split():
-        KEYS[name] = types
+        KEYS[name.replace("_", "")] = types
 
 # (parent key, key) pairs of nested SDK payloads (Segment/RudderStack `context`, Sentry and
 # Bugsnag events, Datadog RUM), from each SDK's documented event schema.
@@ -124,7 +124,17 @@ SDK_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
     "Amplitude": {"library": ("sdk_name", "sdk_version"), "platform": ("os_name",)},
     # Mixpanel: `token` is the project token.
     "Mixpanel": {"token": ("project_key",)},
+    # New Relic browser agent: `appId`/`app_id` is the New Relic application (the account's
+    # key), `hostname` the host of an AJAX call the agent observed, not the machine.
+    "New Relic": {"appid": ("app_id", "project_key"), "app_id": ("app_id", "project_key"), "hostname": ()},
+    # mParticle events API: `event_type` is the message type (session_start, custom_event).
+    "mParticle": {"event_type": ()},
+    # Datadog browser SDKs: `_dd.sdk_name` is "rum" or "logs".
+    "Datadog": {"sdk_name": ("sdk_name",)},
 }
+
+SDK_KEYS = {sdk: {k.replace("_", ""): v for k, v in keys.items()} for sdk, keys in SDK_KEYS.items()}
+PARENT_KEYS = {(p.replace("_", ""), k.replace("_", "")): v for (p, k), v in PARENT_KEYS.items()}
 
 
 def honey_types(name: str) -> tuple[str, ...]:
@@ -140,7 +150,8 @@ def honey_types(name: str) -> tuple[str, ...]:
         (r"^timezone$", ("timezone",)), (r"^url$", ("url", "page_url")), (r"user_agent", ("user_agent",)),
         (r"^device$", ("device_id", "other_id")),
         (r"debug_token", ("auth_token", "api_key")),
-        (r"key$|token$|^pixel$|app_id$|^project$|measurement_id|datastream|org_id|product$|_account$|account_id",
+        (r"token$", ("project_key", "api_key", "app_id", "auth_token")),
+        (r"key$|^pixel$|app_id$|^project$|measurement_id|datastream|org_id|product$|_account$|account_id",
          ("project_key", "api_key", "app_id")),
         (r"^event$|trace$", ("event_name", "custom_property")),
         (r"message", ("message_content", "error_report", "custom_property")),
@@ -189,7 +200,8 @@ def receiver_of(host: str) -> str | None:
 
 
 def _norm(key: str) -> str:
-    return key.lower().lstrip("$_")
+    """`$os_version`, `osVersion`, `os-version` → `osversion`: one spelling per key."""
+    return re.sub(r"[$_\-@]", "", key.lower())
 
 
 # What a value must look like to be what its key says: a key name alone is not enough
@@ -210,6 +222,10 @@ _SHAPES: dict[str, re.Pattern[str]] = {
     "sdk_version": re.compile(r".*[0-9].*"), "browser_version": re.compile(r"[0-9][0-9.]*"),
     "country": re.compile(r"[A-Za-z]{2,3}|[A-Z][a-z]+( [A-Z][a-z]+)*"),
 }
+# Identifiers: at least four characters, not a run of zeros (Branch sends `session_id: 0`).
+ID_TYPES = frozenset("user_id device_id browser_id installation_id session_id other_id advertising_id vendor_id".split())
+for _id in ID_TYPES:
+    _SHAPES[_id] = re.compile(r"(?!0+$).{4,}")
 
 
 def _plausible(types: tuple[str, ...], value: str) -> bool:
@@ -237,7 +253,10 @@ def _types_by_key(receiver: str, path: str) -> tuple[str, ...]:
         return ()
     key = _norm(segments[-1])
     parent = _norm(segments[-2]) if len(segments) > 1 else ""
-    return (SDK_KEYS.get(receiver, {}).get(key) or PARENT_KEYS.get((parent, key)) or KEYS.get(key) or ())
+    own = SDK_KEYS.get(receiver, {})
+    if key in own:  # the SDK's own meaning, even "none" (New Relic's `hostname` is a host it observed)
+        return own[key]
+    return PARENT_KEYS.get((parent, key)) or KEYS.get(key) or ()
 
 
 @dataclass
@@ -262,9 +281,12 @@ def label_request(truth: Truth, host: str, url: str, body: bytes, honey: dict[st
         if not value or value.lower() in ("null", "undefined", "true", "false"):
             continue
         planted = honey.get(value)
-        types = planted or types_by_key(receiver, path, value)
+        by_key = types_by_key(receiver, path, value)
+        types = planted or by_key
         if not types:
             continue
+        if planted and by_key and set(planted) <= ID_TYPES and set(by_key) <= ID_TYPES:
+            types = planted + by_key  # an app's id in the SDK's id field: both names are honest
         entry = truth.setdefault((receiver, value), TruthValue())
         if planted and not entry.honey:  # the planted meaning wins over a key name
             entry.types, entry.honey = set(), True
