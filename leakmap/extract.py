@@ -460,6 +460,8 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, re
             main = classify_key(key, value)
             if main:
                 out.add(main, value, path, "key_name", key)
+            elif rule_hit and rule_hit[0] == "custom_property":
+                main = _shape_of_custom(out, path, key, value)
         if not main and rule_hit and rule_hit[0] != NOT_PERSONAL:
             main = rule_hit[0]
             out.add(main, value, path, "rule", rule_hit[1])
@@ -476,6 +478,18 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, re
             out.add(secret.data_type, secret.value, path, "credential", detail)
             main = main or secret.data_type
     return main
+
+
+def _shape_of_custom(out: Extraction, path: str, key: str, value: str) -> str:
+    """A catch-all's custom property whose value's shape says more (a user agent, a locale,
+    coordinates): that type, found by pattern; "" when the shape says nothing."""
+    from .guess import catch_all_shape  # guess builds on this module
+
+    shaped = catch_all_shape(key, value)
+    if shaped is None:
+        return ""
+    out.add(shaped.data_type, shaped.value, path, "pattern", shaped.reason)
+    return shaped.data_type
 
 
 def value_patterns(value: str) -> list[tuple[str, str, str]]:

@@ -114,6 +114,19 @@ def _by_shape(key: str, value: str) -> Guess | None:
     return None
 
 
+# Shapes specific enough to type a value that a rule's catch-all only calls a custom
+# property (an app's `display: "2560x1440"` in LaunchDarkly's custom attributes).
+CATCH_ALL_SHAPES = frozenset("user_agent public_ip local_ip geo_coordinates screen_resolution viewport_size timezone "
+                             "language page_url referrer url".split())
+
+
+def catch_all_shape(key: str, value: str) -> Guess | None:
+    """The type of a custom property's value when its shape is unmistakable (CATCH_ALL_SHAPES);
+    identifiers stay custom properties (a UUID under an app's own key says nothing more)."""
+    found = _by_shape(normalize_key(key) if key else "", value)
+    return found if found and found.data_type in CATCH_ALL_SHAPES else None
+
+
 class Guesser:
     """Types generic fields. Remembers the digests of emails and phone numbers it typed,
     so a hash of one of them elsewhere in the capture is recognised as such (bounded)."""
