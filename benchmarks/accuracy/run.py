@@ -25,6 +25,7 @@ from truth import truth_of_recording  # noqa: E402
 README = HERE.parent.parent / "README.md"
 BEGIN, END = "<!-- accuracy:begin -->", "<!-- accuracy:end -->"
 TARGET_OVERALL, TARGET_TRACKER = 0.97, 0.90
+LABELS = {"mitm": "`.mitm`", "mitmproxy_har": "mitmproxy HAR", "browser_har": "Chromium HAR"}
 
 
 def measure(recordings: Path) -> tuple[dict[str, Score], list[str]]:
@@ -58,7 +59,8 @@ def _cell(value: float | None) -> str:
 def markdown(scores: dict[str, Score]) -> str:
     """The README table: overall, per tracker and per data type, one column group per source."""
     sources = [s for s in SOURCES if scores[s].per_receiver]
-    head = "| | " + " | ".join(f"{s} typed recall | {s} value recall | {s} precision" for s in sources) + " |"
+    head = "| tracker (truth values) | " + " | ".join(
+        f"{LABELS[s]} typed | {LABELS[s]} value | {LABELS[s]} precision" for s in sources) + " |"
     rule = "|---|" + "---|" * (3 * len(sources))
 
     def line(name: str, rows: list[dict | None], truth: int) -> str:
@@ -80,9 +82,12 @@ def markdown(scores: dict[str, Score]) -> str:
     out += ["", "Per data type (`.mitm`): " + ", ".join(
         f"{t} {_cell(v.row()['typed_recall'])}/{_cell(v.row()['precision'])} ({v.truth})"
         for t, v in sorted(mitm.per_type.items()))]
-    wrong_high = {s: len(scores[s].wrong_high) for s in sources}
-    out += ["", "High-sensitivity findings the truth marks wrong: "
-            + ", ".join(f"{s} {n}" for s, n in wrong_high.items())]
+    out += ["", "High-sensitivity findings the truth marks wrong: " + "; ".join(
+        f"{LABELS[s]} {len(scores[s].wrong_high)}"
+        + "".join(f" ({r}: {t} where the truth says {'/'.join(w)})" for r, t, w in sorted({(r, t, tuple(w)) for r, _, t, w in scores[s].wrong_high}))
+        for s in sources)]
+    failures = verdict(scores)
+    out += ["", "Below issue 9's targets: " + ("; ".join(failures) if failures else "nothing") + "."]
     return "\n".join(out)
 
 
