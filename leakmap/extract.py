@@ -442,6 +442,8 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, re
         if rule_hit is None:
             rule_hit = endpoint.request_fields.lookup(path)
     main = ""
+    if rule_hit is not None and _contradicts(rule_hit[0], value):
+        rule_hit = None  # the field holds something else here: key names and patterns decide
     is_catch_all = rule_hit is not None and _is_catch_all(rule_hit[1])
     if value.lower() in _NOT_A_VALUE:
         # Empty values carry nothing; true/false do when a rule names the field
@@ -478,6 +480,18 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, re
             out.add(secret.data_type, secret.value, path, "credential", detail)
             main = main or secret.data_type
     return main
+
+
+# A rule's type that the value plainly contradicts. OneSignal's subscription `token` is a
+# push token, but the email address or phone number of an Email or SMS subscription.
+_CONTRADICTED = {
+    "push_token": lambda v: bool(EMAIL_IN_TEXT.fullmatch(v) or _E164.match(v)),
+}
+
+
+def _contradicts(data_type: str, value: str) -> bool:
+    check = _CONTRADICTED.get(data_type)
+    return check is not None and check(value)
 
 
 def _shape_of_custom(out: Extraction, path: str, key: str, value: str) -> str:
