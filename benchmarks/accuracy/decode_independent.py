@@ -4,9 +4,10 @@ The ground truth must not inherit leakmap's mistakes, so nothing here imports le
 standard library (json, gzip, zlib, base64, urllib) opens what the SDKs send, and every
 scalar comes out as (path, value), the path being the key names from the root. Formats
 covered are the ones these SDKs use: JSON, NDJSON (Datadog, Sentry envelopes), form bodies
-and query strings whose values may themselves be JSON or base64 JSON (Mixpanel, Snowplow's
-`cx`/`ue_px`), gzip/deflate bodies. Anything else (protobuf, Clarity's packed arrays, LZ
-strings) yields no leaves, which only makes the truth smaller, never wrong.
+and query strings whose values may themselves be JSON, base64 JSON (Mixpanel, Snowplow's
+`cx`/`ue_px`), base64 zlib JSON (Pendo) or LZ-string JSON (CleverTap, read with the
+reference `lzstring` port), gzip/deflate bodies. Anything else (protobuf, Clarity's packed
+arrays) yields no leaves, which only makes the truth smaller, never wrong.
 
 Captures are attacker-controlled in general; here they are the benchmark's own recordings,
 but the decoder still caps depth and size so a strange body cannot stall a run.
@@ -94,18 +95,36 @@ def _leaves_of_text(text: str, path: str, depth: int, whole_body: bool = False) 
 
 
 def _base64_json(text: str) -> Any:
-    """JSON wrapped in (URL-safe) base64, as Mixpanel's `data=` and Snowplow's `cx` carry it."""
+    """JSON wrapped in (URL-safe) base64, as Mixpanel's `data=` and Snowplow's `cx` carry it;
+    zlib inside the base64 (Pendo's `jzb`); LZ-string's base64 form (CleverTap's `d`)."""
     if len(text) < 8 or any(c in text for c in " {}\":,"):
         return None
+    if text.startswith("N4I"):  # LZ-string's base64 output of a text starting with `{"`
+        return _lz_json(text)
     try:
         raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_" if "-" in text or "_" in text else None)
     except (binascii.Error, ValueError):
         return None
+    if raw[:1] == b"\x78":
+        try:
+            raw = zlib.decompressobj().decompress(raw, MAX_BODY)
+        except zlib.error:
+            return None
     try:
         decoded = raw.decode("utf-8").strip()
     except UnicodeDecodeError:
         return None
     return _json(decoded) if decoded[:1] in "[{" else None
+
+
+def _lz_json(text: str) -> Any:
+    """LZ-string (the reference `lzstring` port, a test dependency, not leakmap's decoder)."""
+    try:
+        import lzstring
+        decoded = lzstring.LZString().decompressFromBase64(text[:MAX_BODY // 8])
+    except Exception:  # the reference port raises on malformed input; no truth then
+        return None
+    return _json(decoded) if isinstance(decoded, str) and decoded[:1] in "[{" else None
 
 
 def _walk(node: Any, path: str, depth: int) -> Iterator[Leaf]:

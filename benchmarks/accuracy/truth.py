@@ -129,6 +129,10 @@ SDK_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
     "New Relic": {"appid": ("app_id", "project_key"), "app_id": ("app_id", "project_key"), "hostname": ()},
     # mParticle events API: `event_type` is the message type (session_start, custom_event).
     "mParticle": {"event_type": ()},
+    # CleverTap web SDK (`d` payload): `evtName` is the event's name.
+    "CleverTap": {"evtname": ("event_name",)},
+    # Pendo agent: `visitor_id` is the app's user id, or the agent's anonymous visitor id.
+    "Pendo": {"visitor_id": ("user_id", "browser_id")},
     # Datadog browser SDKs: `_dd.sdk_name` is "rum" or "logs".
     "Datadog": {"sdk_name": ("sdk_name",)},
 }
@@ -244,6 +248,8 @@ def types_by_key(receiver: str, path: str, value: str = "") -> tuple[str, ...]:
     """The documented types of the value at *path* (SDK-specific keys first), if the value
     looks like one (_plausible)."""
     types = _types_by_key(receiver, path)
+    if types == ("sdk_name",) and re.search(r"\d+\.\d+", value):
+        types = ("sdk_name", "sdk_version")  # "web-sdk-v2.5.2", "amplitude-ts/2.47.0": both at once
     return types if types and _plausible(types, value) else ()
 
 
