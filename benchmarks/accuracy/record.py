@@ -22,7 +22,7 @@ ROOT = HERE.parent.parent
 RECORDINGS = HERE / "out" / "recordings"
 MITMDUMP = Path(sys.executable).parent / "mitmdump"
 
-# (test module, what it drives). 57 SDK packages of 41 companies; see README.md here.
+# Test module → what it drives: 55 SDK packages of 39 companies (README.md here).
 MODULES = {
     "test_python_sdk": "Python: mixpanel",
     "test_analytics_sdks": "Python: segment, amplitude, posthog, rudderstack, snowplow",
