@@ -9,8 +9,11 @@ mitmproxy's HAR of the dump scores like the dump.
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
 import subprocess
+import zlib
 import sys
 from pathlib import Path
 
@@ -22,6 +25,7 @@ BENCH = ROOT / "benchmarks" / "accuracy"
 FIXTURE = BENCH / "fixtures" / "mixpanel_python"
 sys.path.insert(0, str(BENCH))
 
+import decode_independent  # noqa: E402
 import score as scorer  # noqa: E402
 import truth as truths  # noqa: E402
 
@@ -82,3 +86,19 @@ def test_mitmproxy_har_of_the_dump_scores_like_the_dump(measured, tmp_path: Path
     from_har, problems = scorer.findings_of([har])
     assert problems == []
     assert scorer.score(truth, from_har).overall().row() == scorer.score(truth, found).overall().row()
+
+
+def test_independent_decoder_opens_the_compressed_payload_forms():
+    """Pendo's `jzb` (base64url of zlib JSON) and CleverTap's `d` (LZ-string base64), made
+    here with zlib and the reference lzstring port, come out as keyed leaves."""
+    import lzstring
+
+    event = {"visitor_id": "honey-v-1", "props": {"email": "v@example.org"}}
+    jzb = base64.urlsafe_b64encode(zlib.compress(json.dumps([event]).encode())).decode().rstrip("=")
+    lz = lzstring.LZString().compressToBase64(json.dumps({"evtName": "Checkout", "evtData": {"n": 3}}))
+    leaves = decode_independent.leaves_of_request(f"https://a.example/d?jzb={jzb}", f"d={lz}".encode())
+    assert ("query.jzb.0.visitor_id", "honey-v-1") in leaves
+    assert ("query.jzb.0.props.email", "v@example.org") in leaves
+    assert ("body.d.evtName", "Checkout") in leaves and ("body.d.evtData.n", "3") in leaves
+    assert truths.types_by_key("Pendo", "query.jzb.0.visitor_id", "honey-v-1") == ("user_id", "browser_id")
+    assert truths.types_by_key("Mixpanel", "body.ip", "1") == ()  # a flag, not an address
