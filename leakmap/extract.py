@@ -118,6 +118,9 @@ GENERIC_KEY_NAMES: dict[str, str] = {
     **_names("carrier", "carrier network_operator operator_name"),
     **_names("public_ip", "ip_addr remote_addr public_ip"),
     **_names("hashed_email", "email_sha256_hash sha256_email_address hashed_email_address"),
+    # The machine's name, which error SDKs (Sentry, Rollbar, Airbrake, Raygun, Honeybadger) send.
+    **_names("device_name", "hostname host_name server_name machine_name computer_name device_name"),
+    **_names("sdk_version", "sdk_version library_version lib_version notifier_version"),
 }
 
 
@@ -480,6 +483,8 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, re
         if rule_hit is None:
             rule_hit = endpoint.request_fields.lookup(path)
     main = ""
+    if rule_hit is not None and _contradicts(rule_hit[0], value):
+        rule_hit = None  # the field holds something else here: key names and patterns decide
     is_catch_all = rule_hit is not None and _is_catch_all(rule_hit[1])
     if len(value) <= _LONGEST_NOT_A_VALUE and value.lower() in _NOT_A_VALUE:
         # Empty values carry nothing; true/false do when a rule names the field
@@ -500,6 +505,8 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, re
             main = classify_key(key, value)
             if main:
                 out.add(main, value, path, "key_name", key)
+            elif rule_hit and rule_hit[0] == "custom_property":
+                main = _shape_of_custom(out, path, key, value)
         if not main and rule_hit and rule_hit[0] != NOT_PERSONAL:
             main = rule_hit[0]
             out.add(main, value, path, "rule", rule_hit[1])
@@ -556,6 +563,30 @@ def add_special(out: Extraction, path: str, value: str, main: str) -> None:
     hit = special.in_field(paths.last_key(path), value, main)
     if hit is not None:
         out.add(hit[0].data_type, value, path, "special", special.detail(*hit))
+
+
+# A rule's type that the value plainly contradicts. OneSignal's subscription `token` is a
+# push token, but the email address or phone number of an Email or SMS subscription.
+_CONTRADICTED = {
+    "push_token": lambda v: bool(EMAIL_IN_TEXT.fullmatch(v) or _E164.match(v)),
+}
+
+
+def _contradicts(data_type: str, value: str) -> bool:
+    check = _CONTRADICTED.get(data_type)
+    return check is not None and check(value)
+
+
+def _shape_of_custom(out: Extraction, path: str, key: str, value: str) -> str:
+    """A catch-all's custom property whose value's shape says more (a user agent, a locale,
+    coordinates): that type, found by pattern; "" when the shape says nothing."""
+    from .guess import catch_all_shape  # guess builds on this module
+
+    shaped = catch_all_shape(key, value)
+    if shaped is None:
+        return ""
+    out.add(shaped.data_type, shaped.value, path, "pattern", shaped.reason)
+    return shaped.data_type
 
 
 def value_patterns(value: str) -> list[tuple[str, str, str]]:

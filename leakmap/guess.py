@@ -38,6 +38,9 @@ _VERSION_HINTS = ("version", "ver", "build", "release")
 _PERSON_KEYS = {"id": "user_id", "key": "user_id", "uuid": "user_id", "identifier": "user_id", "name": "name"}
 _USER_OBJECTS = frozenset("user person customer profile member account visitor identity context contact "
                           "subscriber".split())
+# `notifier.name`, `sdk.version`: the SDK naming itself (error and analytics SDKs' envelopes).
+_SDK_KEYS = {"name": "sdk_name", "version": "sdk_version"}
+_SDK_OBJECTS = frozenset("notifier sdk library lib client_sdk".split())
 
 
 def _parent_key(path: str) -> str:
@@ -111,6 +114,19 @@ def _by_shape(key: str, value: str) -> Guess | None:
     return None
 
 
+# Shapes specific enough to type a value that a rule's catch-all only calls a custom
+# property (an app's `display: "2560x1440"` in LaunchDarkly's custom attributes).
+CATCH_ALL_SHAPES = frozenset("user_agent public_ip local_ip geo_coordinates screen_resolution viewport_size timezone "
+                             "language page_url referrer url".split())
+
+
+def catch_all_shape(key: str, value: str) -> Guess | None:
+    """The type of a custom property's value when its shape is unmistakable (CATCH_ALL_SHAPES);
+    identifiers stay custom properties (a UUID under an app's own key says nothing more)."""
+    found = _by_shape(normalize_key(key) if key else "", value)
+    return found if found and found.data_type in CATCH_ALL_SHAPES else None
+
+
 class Guesser:
     """Types generic fields. Remembers the digests of emails and phone numbers it typed,
     so a hash of one of them elsewhere in the capture is recognised as such (bounded)."""
@@ -122,13 +138,16 @@ class Guesser:
 
     def guess(self, path: str, value: str) -> Guess:
         """The data type of the leaf at *path*: key name first (when the value fits), then
-        the id of a user-like parent object (`user.id`), then the value's shape."""
+        the SDK's own name and version (`notifier.name`) or the id of a user-like parent
+        object (`user.id`), then the value's shape."""
         key = paths.last_key(path)
         normalized = normalize_key(key) if key else ""
         by_key = classify_key(key, value, GENERIC_KEY_NAMES) if key else ""
-        parent = _parent_key(path) if normalized in _PERSON_KEYS else ""
+        parent = _parent_key(path) if normalized in _PERSON_KEYS or normalized in _SDK_KEYS else ""
         if by_key:
             found = Guess(by_key, value, f"key name {key!r}")
+        elif parent in _SDK_OBJECTS and normalized in _SDK_KEYS and len(value) >= 2:
+            found = Guess(_SDK_KEYS[normalized], value, f"key {key!r} of the {parent!r} object")
         elif parent in _USER_OBJECTS and len(value) >= 2 and not _by_shape(normalized, value):
             found = Guess(_PERSON_KEYS[normalized], value, f"key {key!r} of the {parent!r} object")
         else:

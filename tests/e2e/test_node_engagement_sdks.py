@@ -32,8 +32,8 @@ HONEY = {"app_id": APP_ID, "rest_key": REST_KEY, "user": "honey-onesignal-user-6
 # (endpoint, data_type, value, path, detector): what must be found.
 EXPECTED = {
     ("users", "user_id", HONEY["user"], "body.identity.external_id", "rule"),
-    # The Email subscription's token is the address: the rule types the token a push token,
-    # the email pattern finds the address in it.
+    # The Email subscription's token is the address: the rule's push_token type does not
+    # apply to an email address, the email pattern types it.
     ("users", "email", HONEY["email"], "body.subscriptions[0].token", "pattern"),
     ("users", "custom_property", HONEY["prop"], "body.properties.tags.honey_prop", "rule"),
     ("users", "timezone", "Europe/Paris", "body.properties.timezone_id", "rule"),
