@@ -19,7 +19,7 @@ def test_sales_activity(analyzer):
            "ord=xact111;gtm=2ou430;u3=customer-99;auiddc=890045014.1556389977;gdpr=1;gdpr_consent=CQH2gAAQ;"
            "~oref=https%3A%2F%2Fshop.example%2Fthanks?")
     a = analyze(analyzer, make_request("GET", url, headers=[("Cookie", "IDE=AHWqTUm1a2b3c4d5e6f7g8h9")]), "activity")
-    assert a.decode_chain == ["path.params: form"], a.decode_chain
+    assert a.decode_chain[-1:] == ["path.params: form"], a.decode_chain  # after the status line
     has(a, "project_key", "1234567", "path.params.src")
     has(a, "event_name", "group1", "path.params.type")
     has(a, "event_name", "thank123", "path.params.cat")
