@@ -33,13 +33,13 @@ def test_report_caps_evidence_and_the_request_list_and_says_so(tmp_path, monkeyp
 
 
 def test_exports_stream_in_chunks(tmp_path, monkeypatch):
-    store = sample_store(tmp_path / "s.db")  # 40 findings
+    store = sample_store(tmp_path / "s.db")  # 43 findings (3 of them the heart rate: health)
     monkeypatch.setattr(export, "CHUNK_ROWS", 7)  # several fetches and Parquet row groups
     rows = finding_rows(store, redact=False)
     assert next(rows)[10] and not isinstance(rows, list)  # data_type
-    assert export_findings(store, tmp_path / "f.json", "json") == 40
-    assert len(json.loads((tmp_path / "f.json").read_text())) == 40
-    assert export_findings(store, tmp_path / "f.parquet", "parquet") == 40
+    assert export_findings(store, tmp_path / "f.json", "json") == 43
+    assert len(json.loads((tmp_path / "f.json").read_text())) == 43
+    assert export_findings(store, tmp_path / "f.parquet", "parquet") == 43
     import pyarrow.parquet as pq
     parquet = pq.ParquetFile(tmp_path / "f.parquet")
-    assert parquet.metadata.num_rows == 40 and parquet.metadata.num_row_groups == 6
+    assert parquet.metadata.num_rows == 43 and parquet.metadata.num_row_groups == 7
