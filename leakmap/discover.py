@@ -28,7 +28,8 @@ from . import paths
 from .datatypes import DATA_TYPES, SENSITIVITY_RANK
 from .decode import Chain, DecodeError, Limits, compile_steps
 from .attribute import from_headers, from_site
-from .extract import Indicator, _patterns, classify_key, scalar_text
+from .extract import Indicator, scalar_text
+from .value_types import classify_key, value_shapes
 from .match import HostIndex, registrable_domain
 from .model import Problem, Request
 from .pipeline import build_document
@@ -134,7 +135,7 @@ def detect(doc: dict[str, Any], indicators: Iterable[Indicator], max_depth: int)
         typed = classify_key(paths.last_key(path), value) if not path.startswith("header") else ""
         if typed:
             yield Hit(path, typed, value, "key_name", paths.last_key(path))
-        for data_type, found, name in _patterns(value):
+        for data_type, found, name in value_shapes(value):
             if data_type != typed:
                 yield Hit(path, data_type, found, "pattern", name)
         for indicator in indicators:

@@ -20,7 +20,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from .extract import normalize_key
+from .value_types import normalize_key
 
 WORLD_POPULATION = 8.1e9  # UN World Population Prospects 2024 order of magnitude
 CAP_BITS = round(math.log2(WORLD_POPULATION), 2)  # 32.92: enough to single out one person on Earth

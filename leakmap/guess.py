@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from . import paths
-from .extract import _E164, _HEX_HASH as _HEX_DIGEST, _UUID, EMAIL_IN_TEXT, GENERIC_KEY_NAMES, classify_key, normalize_key
+from .value_types import E164, EMAIL_IN_TEXT, GENERIC_KEY_NAMES, HEX_HASH as _HEX_DIGEST, UUID_TEXT, classify_key, normalize_key
 
 UNLABELLED = "unlabelled"
 
@@ -84,7 +84,7 @@ def _by_shape(key: str, value: str) -> Guess | None:
         inside = EMAIL_IN_TEXT.search(value[:4096])
         if inside:
             return Guess("email", inside.group(0), "an email address inside the value")
-    if value[:1] == "+" and _E164.match(value):
+    if value[:1] == "+" and E164.match(value):
         return Guess("phone", value, "value is an E.164 phone number")
     if _URL.match(value):
         if key in _REFERRER_KEYS or "referrer" in key or "referer" in key:
@@ -107,7 +107,7 @@ def _by_shape(key: str, value: str) -> Guess | None:
         return Guess("timezone", value, "value is an IANA time zone")
     if _LOCALE.match(value):
         return Guess("language", value, "value is a locale (language-REGION)")
-    if _UUID.match(value):
+    if UUID_TEXT.match(value):
         if value.strip("0-") == "":
             return Guess("advertising_id", value, "all-zero UUID: the advertising id of a device with ad tracking limited")
         return Guess("other_id", value, "value is a UUID (an identifier)")

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .credentials import SECRET_TYPES
-from .extract import Indicator, classify_key, value_patterns
+from .extract import Indicator, value_patterns
+from .value_types import classify_key
 from .replay_formats import Budget, Stream, find_streams, may_hold_recording, recording_id, restore, trimmed
 from .replay_recording import Recording, ReplayLimits, is_masked
 

@@ -14,7 +14,8 @@ import zstandard
 
 from leakmap import applovin_xor, compression, decode, paths
 from leakmap.attribute import Attributor
-from leakmap.extract import Indicator, classify_key, extract
+from leakmap.extract import Indicator, extract
+from leakmap.value_types import classify_key
 from leakmap.match import HostIndex, registrable_domain
 from leakmap.model import Analysis, Request
 from leakmap.pipeline import Analyzer

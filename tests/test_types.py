@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from leakmap.extract import plausible_type
+from leakmap.value_types import plausible_type
 
 from golden.golden_support import JSON_CT, make_request
 

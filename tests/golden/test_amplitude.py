@@ -84,7 +84,7 @@ def test_every_automatic_event_key_is_mapped_by_the_rule(analyze):
     top = {k.removeprefix("body.events[0]."): v for k, v in fields.items()
            if k.startswith("body.events[0].") and "_properties." not in k}
     # `ip: "$remote"` asks the server to record the connection's address: no IP in the value,
-    # so the rule's public_ip is downgraded (extract.plausible_type).
+    # so the rule's public_ip is downgraded (value_types.plausible_type).
     assert top and "custom_property" not in {k: v for k, v in top.items() if k != "ip"}.values(), top
     assert top["device_brand"] == "manufacturer" and top["ip"] == "custom_property" and top["insert_id"] == ""
 
