@@ -114,6 +114,8 @@ SCHEMA: dict[str, Any] = {
                     "source": {"oneOf": [{"type": "string"}, _PATHS]},
                     "shared_host": {"type": "boolean"},
                     "record_variants": {"type": "array", "minItems": 1, "items": _VARIANT},
+                    # field blocks (tracker_rules/blocks/<name>.yaml) merged before `fields`
+                    "use": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": _NAME}},
                 },
             },
         },

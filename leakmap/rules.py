@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from . import datatypes, paths, rules_cache, yamldoc
+from . import datatypes, paths, rule_blocks, rules_cache, yamldoc
 from .rule_schema import (MIGRATE_HINT, NOT_PERSONAL, RECORD_ROOT, REQUEST_ROOTS, STATUSES, schema_message,
                           unknown_type, validator)
 from .decode import Operation, compile_steps
@@ -343,7 +343,13 @@ def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: An
                                             has_records, record_only=True)
         variants.append(RecordVariant(tuple(when), variant_fields))
 
-    record_fields, request_fields = _compile_fields(ep.get("fields", {}), where + ["fields"], fail, has_records)
+    fields = ep.get("fields", {})
+    if ep.get("use"):
+        try:  # the blocks' fields first; the endpoint's own win where both name a path
+            fields = {**rule_blocks.fields_of(ep["use"], rule.file), **fields}
+        except rule_blocks.BlockError as e:
+            fail(where + ["use"], str(e))
+    record_fields, request_fields = _compile_fields(fields, where + ["fields"], fail, has_records)
     if not has_records:  # no records: the whole request is the one record, and every path is rooted
         record_fields, request_fields = request_fields, FieldMap()
     shape = ep.get("shape", {})
@@ -407,7 +413,7 @@ def load_file(file: Path) -> Rule:
     (rules_cache.py) when neither the file nor leakmap changed. Raises RuleError with
     file:line (see yamldoc.load: libyaml first, ruamel for the line numbers only when
     something is wrong)."""
-    return rules_cache.load(file, _compile_file)
+    return rules_cache.load(file, _compile_file, lambda: rule_blocks.blocks_key(file))
 
 
 def _compile_file(file: Path) -> Rule:

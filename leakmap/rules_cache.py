@@ -61,9 +61,10 @@ def code_key() -> str:
     return digest.hexdigest()
 
 
-def load(file: Path, compile_file: Callable[[Path], T]) -> T:
+def load(file: Path, compile_file: Callable[[Path], T], extra_key: Callable[[], str] = lambda: "") -> T:
     """`compile_file(file)`, or its result from the cache when the file and leakmap's code
-    are unchanged. Errors of `compile_file` (an invalid rule) are raised and never cached."""
+    are unchanged. Errors of `compile_file` (an invalid rule) are raised and never cached.
+    *extra_key*: what else the compiled result depends on (the field blocks it may use)."""
     if not enabled():
         return compile_file(file)
     try:
@@ -71,7 +72,7 @@ def load(file: Path, compile_file: Callable[[Path], T]) -> T:
     except OSError:
         return compile_file(file)  # it reports the unreadable file in its own words
     # The name as given is part of the key: the compiled rule quotes it in its problems.
-    key = f"{code_key()}|{file}|{hashlib.sha256(content).hexdigest()}"
+    key = f"{code_key()}|{file}|{hashlib.sha256(content).hexdigest()}|{extra_key()}"
     entry = cache_dir() / f"rules-{hashlib.sha256(str(file.resolve()).encode()).hexdigest()[:32]}.pickle"
     cached = _read(entry, key)
     if cached is not None:

@@ -222,3 +222,59 @@ def test_the_readme_example_rule_loads(tmp_path):
     rule = load_file(_write(tmp_path, example))
     assert [(e.id, e.status, bool(e.hosts)) for e in rule.endpoints] == [("collect", "stable", True),
                                                                        ("self_hosted", "experimental", False)]
+
+
+# --- field blocks shared across rule files (use:) ----------------------------------------------
+
+BLOCK_RULE = """\
+id: acme_ads
+name: Acme Ads
+company: Acme Inc.
+category: advertising
+endpoints:
+  - id: bid
+    hosts: [bid.acme.example]
+    decode: [{at: body, steps: [json]}]
+    records: [body]
+    source: acme:bid.js@abc
+    use: [acme_bid]
+    fields:
+      record.user.id: other_id      # the endpoint's own mapping wins over the block's
+"""
+
+
+def test_a_rule_uses_a_block_from_beside_it_and_its_own_fields_win(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEAKMAP_NO_RULE_CACHE", "1")
+    (tmp_path / "blocks").mkdir()
+    (tmp_path / "blocks" / "acme_bid.yaml").write_text(
+        "id: acme_bid\nfields:\n  record.user.id: user_id\n  record.site.page: page_url\n")
+    rule = load_file(_write(tmp_path, BLOCK_RULE))
+    fields = rule.endpoints[0].fields
+    assert fields.lookup("site.page")[0] == "page_url" and fields.lookup("user.id")[0] == "other_id"
+
+
+def test_an_unknown_block_is_a_rule_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEAKMAP_NO_RULE_CACHE", "1")
+    with pytest.raises(RuleError) as e:
+        load_file(_write(tmp_path, BLOCK_RULE.replace("acme_bid", "no_such_block")))
+    assert "no block 'no_such_block'" in str(e.value)
+
+
+def test_editing_a_block_recompiles_the_cached_rule(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("LEAKMAP_NO_RULE_CACHE", raising=False)
+    (tmp_path / "blocks").mkdir()
+    block = tmp_path / "blocks" / "acme_bid.yaml"
+    block.write_text("id: acme_bid\nfields:\n  record.site.page: page_url\n")
+    rule_file = _write(tmp_path, BLOCK_RULE)
+    assert load_file(rule_file).endpoints[0].fields.lookup("site.page")[0] == "page_url"
+    block.write_text("id: acme_bid\nfields:\n  record.site.page: referrer\n")
+    from leakmap import rule_blocks
+    rule_blocks._block_fields.cache_clear()  # a new run: nothing remembered in memory
+    assert load_file(rule_file).endpoints[0].fields.lookup("site.page")[0] == "referrer"
+
+
+def test_the_bundled_exchange_rules_share_the_openrtb_block():
+    users = [f.stem for f in bundled_rules_dir().glob("*.yaml")
+             if any("openrtb" in ep.get("use", []) for ep in yaml.safe_load(f.read_text())["endpoints"])]
+    assert len(users) >= 8, users
