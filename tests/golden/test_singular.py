@@ -115,3 +115,95 @@ def test_custom_host_by_shape(analyzer):
 def test_lookalike_host_is_not_singular(analyzer):
     a = analyzer.analyze(Request("golden", "golden", 0.0, "GET", "https://sdk-api-v1.singular.net.evil.example/api/v1/x", []))
     assert a is None or a.tracker != "singular"
+
+
+# --- deeper coverage (issue 9): event extras and the native SDKs' other query keys ---
+
+def assert_every_key_typed(analyzer, a, endpoint_id: str, prefix: str, keys) -> None:
+    """Each key under *prefix* has a mapping of its own in singular.yaml (not only a `**`
+    catch-all) and the analysis labels it with that type."""
+    endpoint = analyzer.endpoints[("singular", endpoint_id)]
+    labels = {path: label for path, _, label in a.fields}
+    for key in keys:
+        mapped = endpoint.fields.lookup(f"{prefix}.{key}")
+        assert mapped is not None and "**" not in mapped[1], key
+        assert labels[f"{prefix}.{key}"] == ("" if mapped[0] == NOT_PERSONAL else mapped[0]), key
+
+
+# singular-react-native 4.3.1: SingularIOSPurchase / SingularAndroidPurchase values, SingularAdData,
+# Attributes.js standard attributes: the event's `e` extras.
+PURCHASE_EXTRAS = {"r": 4.99, "pcc": "USD", "is_revenue_event": True, "pk": "com.example.gems100",
+                   "pti": "1000000912345678", "ptr": "MIIT-receipt-base64", "receipt": "{\"orderId\":\"GPA.1\"}",
+                   "receipt_signature": "c2lnbmF0dXJl"}
+AD_EXTRAS = {"is_admon_revenue": True, "ad_platform": "AppLovin", "ad_currency": "USD", "ad_revenue": 0.0123,
+             "ad_mediation_platform": "applovin", "ad_type": "REWARDED", "ad_group_type": "bidding",
+             "ad_impression_id": "imp-1", "ad_placement_name": "level_end", "ad_unit_id": "u-1", "ad_unit_name": "rv",
+             "ad_group_id": "g-1", "ad_group_name": "rv group", "ad_group_priority": 1, "ad_precision": "exact",
+             "ad_placement_id": "p-1", "sng_attr_limit_data_sharing": True}
+ATTR_EXTRAS = {"sng_attr_latitude": 52.52, "sng_attr_longitude": 13.405,
+               "sng_attr_location_address_street": "Unter den Linden 1", "sng_attr_location_address_country": "DE",
+               "sng_attr_location_address_region_or_province": "Berlin", "sng_attr_search_string": "red shoes",
+               "sng_attr_item_price": 19.99, "sng_attr_transaction_id": "tx-9", "sng_attr_subscription_id": "sub-3",
+               "sng_attr_review_text": "great", "sng_attr_content_id": "c-1", "sng_attr_level": 7,
+               "sng_attr_registration_method": "google", "sng_attr_success": True}
+
+
+def native_event(extras: dict) -> Request:
+    query = {"a": SDK_KEY, "i": "com.example.app", "p": "Android", "n": "sng_ecommerce_purchase",
+             "e": json.dumps(extras, separators=(",", ":")), "aifa": AIFA, "k": "AIFA", "u": AIFA}
+    url = "https://sdk-api-v1.singular.net/api/v1/event?" + "&".join(f"{k}={enc(str(v))}" for k, v in query.items())
+    return Request("golden", "golden", 0.0, "GET", url + "&h=abc", [])
+
+
+def test_native_purchase_extras(analyzer):
+    a = analyze(analyzer, native_event(PURCHASE_EXTRAS), "event")
+    assert_finding(a, "revenue", "4.99", "query.e.r")
+    assert_finding(a, "other_id", "1000000912345678", "query.e.pti")
+    assert_every_key_typed(analyzer, a, "event", "query.e", PURCHASE_EXTRAS)
+
+
+def test_native_ad_revenue_and_standard_attributes(analyzer):
+    a = analyze(analyzer, native_event({**AD_EXTRAS, **ATTR_EXTRAS}), "event")
+    assert_finding(a, "revenue", "0.0123", "query.e.ad_revenue")
+    assert_finding(a, "latitude", "52.52", "query.e.sng_attr_latitude")
+    assert_finding(a, "postal_address", "Unter den Linden 1", "query.e.sng_attr_location_address_street")
+    assert_finding(a, "search_term", "red shoes", "query.e.sng_attr_search_string")
+    assert_every_key_typed(analyzer, a, "event", "query.e", {**AD_EXTRAS, **ATTR_EXTRAS})
+
+
+def test_web_post_extras_typed_in_payload(analyzer):
+    payload = {"e": json.dumps({**PURCHASE_EXTRAS, "sng_attr_location_address_country": "DE"}), "device_user_agent": UA}
+    a = analyze(analyzer, web_request("event", web_query(n="purchase"), payload), "event")
+    assert_finding(a, "other_id", "1000000912345678", "body.payload.e.pti")
+    assert_finding(a, "country", "DE", "body.payload.e.sng_attr_location_address_country")
+
+
+def test_native_start_s2s_keys(analyzer):
+    """Query keys of Singular's S2S reference that the native SDKs also send [K]."""
+    query = {"a": SDK_KEY, "i": "com.example.app", "p": "Android", "amid": "amzn-ad-id-1",
+             "oaid": "0f1e2d3c-oaid", "imei": "490154203237518", "openuri": "exampleapp://promo?c=9",
+             "ddl_enabled": "true", "install_source": "com.android.vending", "update_time": "1767225600",
+             "data_sharing_options": '{"limit_data_sharing":false}', "dnt": "0", "att_authorization_status": "3",
+             "install_receipt": "receipt-1", "install_ref": "utm_source=google-play", "meta_ref": "meta-ref-1",
+             "attribution_token": "token-1", "skan_conversion_value": "5",
+             "skan_first_call_to_skadnetwork_timestamp": "1767225600",
+             "skan_last_call_to_skadnetwork_timestamp": "1767225601", "use_ip": "true", "ua": UA,
+             "utime": "1767225600", "umilisec": "1767225600123"}
+    url = "https://sdk-api-v1.singular.net/api/v1/start?" + "&".join(f"{k}={enc(v)}" for k, v in query.items())
+    a = analyze(analyzer, Request("golden", "golden", 0.0, "GET", url + "&h=abc", []), "session")
+    assert_finding(a, "advertising_id", "amzn-ad-id-1", "query.amid")
+    assert_finding(a, "device_id", "490154203237518", "query.imei")
+    assert_finding(a, "referrer", "utm_source=google-play", "query.install_ref")
+    assert_every_key_typed(analyzer, a, "session", "query", query)
+
+
+def test_native_event_s2s_revenue_keys(analyzer):
+    """S2S reference revenue keys of /api/v1/event [K]."""
+    query = {"a": SDK_KEY, "i": "com.example.app", "p": "Android", "n": "purchase", "amt": "4.99", "cur": "EUR",
+             "purchase_receipt": "receipt-2", "receipt_signature": "sig-2", "purchase_product_id": "gems100",
+             "purchase_transaction_id": "GPA.2"}
+    url = "https://sdk-api-v1.singular.net/api/v1/event?" + "&".join(f"{k}={enc(v)}" for k, v in query.items())
+    a = analyze(analyzer, Request("golden", "golden", 0.0, "GET", url + "&h=abc", []), "event")
+    assert_finding(a, "revenue", "4.99", "query.amt")
+    assert_finding(a, "other_id", "GPA.2", "query.purchase_transaction_id")
+    assert_every_key_typed(analyzer, a, "event", "query", query)
