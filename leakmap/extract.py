@@ -26,6 +26,7 @@ from . import credentials, paths, special
 from .limits import CHECK_EVERY, TookTooLong, clock
 from .model import Finding
 from .rules import NOT_PERSONAL, Endpoint, FieldMap
+from .guess import catch_all_shape
 from .value_types import LONGEST_NOT_A_VALUE, NOT_A_VALUE, classify_key, contradicts, plausible_type, value_shapes
 
 IDENTITY_TYPES = ("app_id", "app_name", "project_key")
@@ -373,8 +374,6 @@ def add_special(out: Extraction, path: str, value: str, main: str) -> None:
 def _shape_of_custom(out: Extraction, path: str, key: str, value: str) -> str:
     """A catch-all's custom property whose value's shape says more (a user agent, a locale,
     coordinates): that type, found by pattern; "" when the shape says nothing."""
-    from .guess import catch_all_shape  # guess builds on this module
-
     shaped = catch_all_shape(key, value)
     if shaped is None:
         return ""

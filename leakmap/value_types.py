@@ -139,25 +139,37 @@ def _luhn(text: str) -> bool:
     return total % 10 == 0
 
 
+# Compiled once: these checks run for every leaf a key name or a rule types.
+_LETTER = re.compile(r"[A-Za-z]")
+_SIZE = re.compile(r"^\d{2,5}\s*[x×*]\s*\d{2,5}$")
+_UTC_OFFSET = re.compile(r"^[+-]?\d{1,4}$")
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*(?:[,;].*)?$")
+
+
+def _is_size(text: str) -> bool:
+    """`2560x1440`: a screen or viewport size, width and height together."""
+    return bool(_SIZE.match(text))
+
+
 # A key name labels a value only when the value could be of that type.
 VALUE_CHECKS = {
     "email": lambda v: "@" in v or bool(HEX_HASH.match(v)),
     "hashed_email": lambda v: bool(HEX_HASH.match(v)),
     "hashed_phone": lambda v: bool(HEX_HASH.match(v)),
-    "phone": lambda v: 7 <= sum(c.isdigit() for c in v) <= 15 and not re.search(r"[A-Za-z]", v),
+    "phone": lambda v: 7 <= sum(c.isdigit() for c in v) <= 15 and not _LETTER.search(v),
     "latitude": lambda v: _is_coordinate(v, 90),
     "longitude": lambda v: _is_coordinate(v, 180),
     "public_ip": _is_ip,
     "advertising_id": lambda v: bool(UUID_TEXT.match(v)) or bool(HEX_HASH.match(v)),
     "payment_card": _luhn,
     "age": lambda v: _is_number_in(v, 0, 130),
-    "screen_resolution": lambda v: bool(re.match(r"^\d{2,5}\s*[x×*]\s*\d{2,5}$", v)),
-    "viewport_size": lambda v: bool(re.match(r"^\d{2,5}\s*[x×*]\s*\d{2,5}$", v)),
+    "screen_resolution": _is_size,
+    "viewport_size": _is_size,
     "screen_width": lambda v: v.isdigit(),
     "screen_height": lambda v: v.isdigit(),
     "user_agent": lambda v: "/" in v or " " in v,
-    "timezone": lambda v: "/" in v or v.upper() in ("UTC", "GMT") or bool(re.match(r"^[+-]?\d{1,4}$", v)),
-    "language": lambda v: bool(re.match(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*(?:[,;].*)?$", v)),
+    "timezone": lambda v: "/" in v or v.upper() in ("UTC", "GMT") or bool(_UTC_OFFSET.match(v)),
+    "language": lambda v: bool(_LOCALE.match(v)),
     "user_id": lambda v: len(v) >= 2,
     "device_id": lambda v: len(v) >= 6,
     "session_id": lambda v: len(v) >= 4,
@@ -217,7 +229,6 @@ _CONTRADICTED = {
 def contradicts(data_type: str, value: str) -> bool:
     check = _CONTRADICTED.get(data_type)
     return check is not None and check(value)
-
 
 
 def value_shapes(value: str) -> list[tuple[str, str, str]]:

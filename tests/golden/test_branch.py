@@ -228,7 +228,8 @@ SHA_EMAIL = "a" * 64
 SHA_PHONE = "b" * 64
 
 
-def assert_every_key_typed(analyzer, a, endpoint_id: str, body: dict, catch_all_ok: tuple[str, ...] = ("metadata", "operational_metrics"),
+def assert_every_key_typed(analyzer, a, endpoint_id: str, body: dict,
+                           catch_all_ok: tuple[str, ...] = ("metadata", "operational_metrics"),
                            variants: dict[str, str] | None = None) -> None:
     """Each key of *body* (one level into objects, each item of a list of objects) has a
     mapping of its own in branch.yaml, not only a `**` catch-all, and the analysis labels
@@ -252,7 +253,6 @@ def assert_every_key_typed(analyzer, a, endpoint_id: str, body: dict, catch_all_
         expected = (variants or {}).get(k) or ("" if mapped[0] == NOT_PERSONAL else mapped[0])
         labelled = {label for path, label in got.items() if path == f"body.{k}" or path.startswith(f"body.{k}[")}
         assert labelled == {expected}, k
-
 
 
 def ios_install() -> dict:
