@@ -9,7 +9,6 @@ and in each file written here.
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 import sqlite3
@@ -31,11 +30,14 @@ CHUNK_ROWS = 5000
 # OWASP "CSV Injection": a spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _SUFFIXES = {".json": "json", ".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
-_FINDINGS_SQL = (
+# A request's columns are read once (in time order, `requests_time` index), then its findings
+# (`findings_request` index): a join would copy the request's columns into every finding row.
+_REQUESTS_SQL = (
     "SELECT r.app, r.app_evidence, r.app_signal, r.client, r.tracker, r.company, r.category, r.endpoint, r.url,"
-    " r.method, f.data_type, f.value, f.path, f.context, f.detector, f.detail, r.flow_id, r.timestamp, r.source,"
-    " r.id AS request_id, r.match_via, {clear} FROM findings f JOIN requests r ON r.id = f.request_id"
-    " ORDER BY r.timestamp, r.id, f.id")
+    " r.method, r.flow_id, r.timestamp, r.source, r.id, r.match_via FROM requests r"
+    " WHERE EXISTS (SELECT 1 FROM findings f WHERE f.request_id = r.id) ORDER BY r.timestamp, r.id")
+_FINDINGS_SQL = ("SELECT f.data_type, f.value, f.path, f.context, f.detector, f.detail, {clear} FROM findings f"
+                 " WHERE f.request_id = ? ORDER BY f.id")
 
 
 class ExportError(Exception):
@@ -65,15 +67,19 @@ def export_format(path: Path, fmt: str | None) -> str:
 def finding_rows(store: Store, redact: bool, show_secrets: bool = False) -> Iterator[tuple[Any, ...]]:
     """The findings as tuples in the export contract's columns (EXPORT_COLUMNS) and order
     (time, request, finding), redacted like the report (secrets masked unless
-    *show_secrets*), streamed."""
+    *show_secrets*), streamed. A request's own columns are redacted and masked once, for
+    all its findings."""
     db = store.db
     redactor = Redactor.for_store(db, redact)
     hider = secret_hider(db, redactor, show_secrets)
-    cursor = db.execute(_FINDINGS_SQL.format(clear=clear_sql("f.value") if redact else "1"))
+    findings_sql = _FINDINGS_SQL.format(clear=clear_sql("f.value") if redact else "1")
+    cursor = db.execute(_REQUESTS_SQL)
     try:
         while chunk := cursor.fetchmany(CHUNK_ROWS):
             for row in chunk:
-                yield _shown(row, redactor, hider)
+                request = _request_cells(row, redactor, hider)
+                for finding in db.execute(findings_sql, (row[13],)):
+                    yield _shown(finding, request, redactor, hider)
     finally:
         cursor.close()
         drop_sensitive_values(db)
@@ -82,23 +88,31 @@ def finding_rows(store: Store, redact: bool, show_secrets: bool = False) -> Iter
 _TYPE_COLUMNS = {t: (d.category, d.sensitivity) for t, d in DATA_TYPES.items()}
 
 
-def _shown(row: tuple[Any, ...], redactor: Redactor, hider: SecretHider) -> tuple[Any, ...]:
-    """One SQL row (the _FINDINGS_SQL columns, then whether the value may be shown in clear)
-    as exported: redacted, secrets masked, the data type's category and sensitivity added."""
-    (app, evidence, signal, client, tracker, company, category, endpoint, url, method, data_type, value, path,
-     context, detector, detail, flow_id, timestamp, source, request_id, match_via, clear) = row
+def _request_cells(row: tuple[Any, ...], redactor: Redactor, hider: SecretHider) -> tuple[Any, ...]:
+    """A request's columns (_REQUESTS_SQL) as exported: redacted and secrets masked, split
+    into those before and those after the finding's own columns."""
+    app, evidence, signal, client, tracker, company, category, endpoint, url, method = row[:10]
+    flow_id, timestamp, source, request_id, match_via = row[10:]
     if redactor.enabled:
-        if not clear and value is not None and not isinstance(value, bool):
-            value = redact_value(str(value))
         url, client = redactor.url(str(url)), redactor.value(str(client))
         evidence, source = redactor.text(str(evidence)), redactor.source(str(source))
     if hider:
-        value, url, evidence, detail = (hider.text(value), hider.text(url), hider.text(evidence),
-                                        hider.text(detail))
+        url, evidence = hider.text(url), hider.text(evidence)
+    return ((app, evidence, signal, client, tracker, company, category, endpoint, url, method),
+            (flow_id, timestamp, source, request_id, match_via))
+
+
+def _shown(row: tuple[Any, ...], request: tuple[Any, ...], redactor: Redactor, hider: SecretHider) -> tuple[Any, ...]:
+    """One finding (_FINDINGS_SQL: its columns, then whether its value may be shown in
+    clear) as exported with its request's columns: the value redacted, secrets masked, the
+    data type's category and sensitivity added."""
+    data_type, value, path, context, detector, detail, clear = row
+    if redactor.enabled and not clear and value is not None and not isinstance(value, bool):
+        value = redact_value(str(value))
+    if hider:
+        value, detail = hider.text(value), hider.text(detail)
     data_category, sensitivity = _TYPE_COLUMNS.get(data_type, ("", ""))
-    return (app, evidence, signal, client, tracker, company, category, endpoint, url, method, data_type,
-            data_category, sensitivity, value, path, context, detector, detail, flow_id, timestamp, source,
-            request_id, match_via)
+    return (*request[0], data_type, data_category, sensitivity, value, path, context, detector, detail, *request[1])
 
 
 def finding_records(store: Store, redact: bool, show_secrets: bool = False) -> Iterator[dict[str, Any]]:
@@ -126,16 +140,56 @@ def spreadsheet_safe(value: Any) -> Any:
 
 # --- writers ------------------------------------------------------------------------------------------
 
+def csv_cell(value: Any) -> str:
+    """One cell as `csv.writer(quoting=QUOTE_NONNUMERIC)` writes it, formula-like text
+    defused (see spreadsheet_safe): text quoted with embedded quotes doubled, numbers bare,
+    None as an empty quoted text. Written here because a findings row repeats its request's
+    fifteen cells, which are then encoded once per request instead of once per finding
+    (tests/test_export.py checks it against the csv module on hostile text)."""
+    if value is None:
+        return '""'
+    if value.__class__ is str:
+        if value.startswith(FORMULA_STARTS):
+            value = "'" + value
+        return '"' + value.replace('"', '""') + '"' if '"' in value else '"' + value + '"'
+    if isinstance(value, (int, float)):
+        return str(value)
+    return csv_cell(str(value))
+
+
+_HEAD = EXPORT_COLUMNS.index("data_type")  # columns before it and from flow_id on are the request's
+_TAIL = EXPORT_COLUMNS.index("flow_id")
+_REQUEST_ID = EXPORT_COLUMNS.index("request_id")
+assert EXPORT_COLUMNS[_HEAD:_TAIL] == ["data_type", "data_category", "sensitivity", "value", "path", "context",
+                                       "detector", "detail"], "write_csv encodes the finding's columns in this order"
+
+
 def write_csv(rows: Iterator[tuple[Any, ...]], out: IO[str]) -> int:
     """CSV safe to open in a spreadsheet: formula-like text cells get a leading `'`, and every
-    text cell is quoted (embedded quotes doubled), so no cell can spill into the next one."""
-    writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    starts, n = FORMULA_STARTS, 0
+    text cell is quoted (embedded quotes doubled), so no cell can spill into the next one.
+    Rows come grouped by request (finding_rows' order): the request's cells are encoded once."""
+    out.write(",".join(csv_cell(c) for c in EXPORT_COLUMNS) + "\n")
+    cell, n = csv_cell, 0
+    request_id: Any = object()
+    head = tail = ""
+    lines: list[str] = []
+    kinds: dict[tuple[Any, ...], tuple[str, str]] = {}
     for row in rows:
-        writer.writerow(["" if v is None else "'" + v if v.__class__ is str and v.startswith(starts) else v
-                         for v in row])
+        if row[_REQUEST_ID] != request_id:
+            request_id = row[_REQUEST_ID]
+            head = ",".join([cell(v) for v in row[:_HEAD]]) + ","
+            tail = "," + ",".join([cell(v) for v in row[_TAIL:]]) + "\n"
+        data_type, category, sensitivity, value, path, context, detector, detail = row[_HEAD:_TAIL]
+        kind = kinds.get((data_type, category, sensitivity, context, detector))
+        if kind is None:  # a few dozen combinations: encoded once
+            kind = kinds[(data_type, category, sensitivity, context, detector)] = (
+                f"{cell(data_type)},{cell(category)},{cell(sensitivity)},", f",{cell(context)},{cell(detector)},")
+        lines.append(f"{head}{kind[0]}{cell(value)},{cell(path)}{kind[1]}{cell(detail)}{tail}")
         n += 1
+        if len(lines) >= CHUNK_ROWS:
+            out.write("".join(lines))
+            lines.clear()
+    out.write("".join(lines))
     return n
 
 
@@ -266,7 +320,7 @@ def _har_rows(db: sqlite3.Connection, cursor: sqlite3.Cursor, redactor: Redactor
                          "detector": d} for t, v, p, c, d in db.execute(
                 "SELECT data_type, value, path, context, detector FROM findings WHERE request_id = ? ORDER BY id",
                 (row["id"],))]
-            labels = dict(db.execute("SELECT path, data_type FROM fields WHERE request_id = ? ORDER BY rowid",
+            labels = dict(db.execute("SELECT path, data_type FROM fields WHERE request_id = ? ORDER BY position",
                                      (row["id"],)))
             labels.update((f["path"], f["data_type"]) for f in findings)
             yield _har_entry(row, findings, labels, redactor)

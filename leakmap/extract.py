@@ -152,6 +152,18 @@ class Extraction:
             self.identity[data_type] = value
             self.identity[f"{data_type}_path"] = path
 
+    def replay(self, found: tuple[tuple[str, str, str, str, str], ...], path: str) -> None:
+        """Add a leaf's remembered findings (extract.LeafMemo) under its *path*."""
+        seen, findings = self._seen, self.findings
+        for data_type, value, context, detector, detail in found:
+            if (data_type, value) in seen:
+                continue
+            if len(findings) >= self._max_findings or data_type in IDENTITY_TYPES:
+                self.add(data_type, value, path, detector, detail)
+                continue
+            seen.add((data_type, value))
+            findings.append(Finding(data_type, value, path, context, detector, detail))
+
 
 @dataclass(frozen=True, slots=True)
 class Records:
@@ -216,23 +228,48 @@ MAX_OPENED = 65_536  # longer values are not opened (a recording, a blob): their
 
 
 def extract(doc: dict[str, Any], endpoint: Endpoint | None, indicators: Iterable[Indicator], max_depth: int,
-            max_fields: int = 20_000, deadline: float = math.inf, open_value: OpenValue | None = None) -> Extraction:
+            max_fields: int = 20_000, deadline: float = math.inf, open_value: OpenValue | None = None,
+            memo: LeafMemo | None = None) -> Extraction:
     """Walk every leaf of the decoded document and label it. Every leaf is checked by the
     detectors, but past *max_fields* only fields with a specific label are kept as uploaded
     fields (a session-replay batch can hold hundreds of thousands of leaves), and past twice
     that, none; at most 5 × *max_fields* findings are kept (a real request has a few dozen).
     Once `time.thread_time()` passes *deadline* the walk stops with `stopped` set, keeping
     what it found. *open_value* opens values encoded inside values (percent-encoding, JSON
-    text, base64) for the pattern and key-name detectors; the leaf stays as sent."""
+    text, base64) for the pattern and key-name detectors; the leaf stays as sent. *memo*
+    (kept by the caller across requests) remembers each leaf's labels by place and value."""
     out = Extraction(5 * max_fields)
     indicators = list(indicators)
     records = _records(doc, endpoint) if endpoint else None
+    places = (memo or LeafMemo()).places(endpoint, records)
     dropped = number = 0
     try:
         for number, (path, raw) in enumerate(paths.leaves(doc, max_depth=max_depth, deadline=deadline)):
             if number % CHECK_EVERY == CHECK_EVERY - 1 and deadline != math.inf and clock() > deadline:
                 raise TookTooLong(deadline)
-            dropped += _leaf(out, path, raw, endpoint, records, indicators, max_fields, open_value)
+            if raw.__class__ is str:
+                value, is_text = raw, True
+            else:
+                value, is_text = scalar_text(raw), False
+                if value is None:
+                    if isinstance(raw, bytes) and not path.startswith("header"):
+                        out.fields.append((path, f"<{len(raw)} bytes not decoded>", ""))
+                    continue
+            key = places.key(path, value, is_text) if memo is not None else None
+            answer = memo.answers.get(key) if key is not None else None  # type: ignore[union-attr]
+            if answer is None:
+                answer = _detect(path, value, is_text, endpoint, records, indicators, open_value)
+                if key is not None:
+                    memo.remember(key, answer)  # type: ignore[union-attr]
+            labelled, found = answer
+            if found:
+                out.replay(found, path)
+            if labelled or not path.startswith("header"):
+                if len(out.fields) < max_fields or \
+                        (labelled not in ("", "custom_property") and len(out.fields) < 2 * max_fields):
+                    out.fields.append((path, value, labelled))
+                else:
+                    dropped += 1
     except TookTooLong:
         out.stopped = f"stopped after {number} fields"
     if dropped:
@@ -240,29 +277,105 @@ def extract(doc: dict[str, Any], endpoint: Endpoint | None, indicators: Iterable
     return out
 
 
-def _leaf(out: Extraction, path: str, raw: Any, endpoint: Endpoint | None, records: Records | None,
-          indicators: list[Indicator], max_fields: int, open_value: OpenValue | None = None) -> int:
-    """Label one leaf into *out*; returns 1 when its field was not listed (over the cap)."""
-    value = scalar_text(raw)
-    if value is None:
-        if isinstance(raw, bytes) and not path.startswith("header"):
-            out.fields.append((path, f"<{len(raw)} bytes not decoded>", ""))
-        return 0
-    labelled = _label(out, path, value, endpoint, records)
-    if open_value is not None and isinstance(raw, str):
-        inside_value(out, path, value, labelled, open_value)
+def _detect(path: str, value: str, is_text: bool, endpoint: Endpoint | None, records: Records | None,
+            indicators: list[Indicator], open_value: OpenValue | None) -> Answer:
+    """What every detector says about one leaf: its field label and its findings (without
+    its path, so that the answer can be remembered for the same place and value)."""
+    tape = _Tape()
+    labelled = _label(tape, path, value, endpoint, records)
+    if open_value is not None and is_text:
+        inside_value(tape, path, value, labelled, open_value)
     for indicator in indicators:
         form = indicator.find(value)
         if form:
-            out.add(indicator.data_type, indicator.value, path, "indicator", form)
+            tape.add(indicator.data_type, indicator.value, path, "indicator", form)
             labelled = labelled or indicator.data_type
-    if labelled or not path.startswith("header"):
-        specific = labelled not in ("", "custom_property")
-        if len(out.fields) < max_fields or (specific and len(out.fields) < 2 * max_fields):
-            out.fields.append((path, value, labelled))
-        else:
-            return 1
-    return 0
+    return labelled, tuple(tape)
+
+
+class _Tape(list[tuple[str, str, str, str, str]]):
+    """The findings of one leaf, recorded without its path (data type, value, context,
+    detector, detail), so that they can be remembered and replayed onto any leaf of the same
+    place and value. The detectors write into it as into an Extraction."""
+
+    def add(self, data_type: str, value: str, path: str, detector: str, detail: str) -> None:
+        self.append((data_type, value, _context(path), detector, detail))
+
+
+Sink = Extraction | _Tape  # where the detectors write a leaf's findings
+Answer = tuple[str, tuple[tuple[str, str, str, str, str], ...]]  # (field label, findings of the leaf)
+
+
+class LeafMemo:
+    """What the detectors said about a leaf, by its place and its value. Why: every event of
+    a batch, and every request of an SDK, repeats the same keys with mostly the same values
+    (the OS, the app version, the project key, the user's id, email and city); measured on
+    8,468 requests of eight SDKs, 85% of the leaves repeat an earlier (place, value). A
+    remembered leaf costs a dict lookup instead of every detector.
+
+    The place is what the labels depend on besides the value: the endpoint, where its
+    records start and which record variants apply, and the shape of the path (`a[3].b` →
+    `a[*].b`; the path itself where a rule names a literal position). Findings are replayed
+    with the leaf's own path. Long values are not remembered (they seldom repeat), and at
+    MAX_ENTRIES the memo starts afresh: values are attacker-controlled. Kept by the Analyzer
+    (its indicators are part of the answer) and never shared between analyzers."""
+
+    MAX_ENTRIES = 65_536
+    MAX_VALUE_CHARS = 256
+
+    def __init__(self) -> None:
+        self.answers: dict[tuple[Any, ...], Answer] = {}
+        self.shapes: dict[str, str] = {}  # concrete path → its shape (a regex substitution saved)
+        self._positional: dict[int, bool] = {}
+
+    def places(self, endpoint: Endpoint | None, records: Records | None) -> "_Places":
+        """The memo keys of one request's leaves."""
+        by_shape = endpoint is None or not self._names_positions(endpoint)
+        base = (id(endpoint), records.root, records.many) if records else (id(endpoint),)
+        return _Places(self, base, by_shape, records if records is not None and records.variants else None)
+
+    def remember(self, key: tuple[Any, ...], answer: Answer) -> None:
+        if len(self.answers) >= self.MAX_ENTRIES:
+            self.answers.clear()
+        self.answers[key] = answer
+
+    def shape(self, path: str) -> str:
+        shaped = self.shapes.get(path)
+        if shaped is None:
+            if len(self.shapes) >= self.MAX_ENTRIES:
+                self.shapes.clear()
+            shaped = self.shapes[path] = paths.shape(path)
+        return shaped
+
+    def _names_positions(self, endpoint: Endpoint) -> bool:
+        """Whether a field map of *endpoint* names a literal array position (`extinfo[1]`):
+        then two places of one shape can have different labels."""
+        known = self._positional.get(id(endpoint))
+        if known is None:
+            maps = [endpoint.fields, endpoint.request_fields, *(v.fields for v in endpoint.variants)]
+            texts = [t for m in maps for t in (*m.exact, *(w[2] for w in m.wildcards))]
+            known = self._positional[id(endpoint)] = any(paths.POSITION.search(t) for t in texts)
+        return known
+
+
+class _Places:
+    """Memo keys for the leaves of one request (what is the same for all of them is computed once)."""
+
+    __slots__ = ("memo", "base", "by_shape", "records")
+
+    def __init__(self, memo: LeafMemo, base: tuple[Any, ...], by_shape: bool, records: Records | None) -> None:
+        self.memo, self.base, self.by_shape, self.records = memo, base, by_shape, records
+
+    def key(self, path: str, value: str, is_text: bool) -> tuple[Any, ...] | None:
+        if len(value) > LeafMemo.MAX_VALUE_CHARS:
+            return None
+        place = self.memo.shape(path) if self.by_shape and "[" in path else path
+        if self.records is None:
+            return (self.base, place, value, is_text)
+        relative = self.records.relative(path)
+        maps = self.records.variants.get(path[: len(path) - len(relative)].rstrip("."), ()) \
+            if relative is not None else ()
+        return (self.base, tuple(map(id, maps)), place, value, is_text)
 
 
 @lru_cache(maxsize=4096)
@@ -272,7 +385,7 @@ def _is_catch_all(rule_path: str) -> bool:
     return paths.INDEX_SUFFIX.sub("", rule_path).endswith("*")
 
 
-def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, records: Records | None) -> str:
+def _label(out: Sink, path: str, value: str, endpoint: Endpoint | None, records: Records | None) -> str:
     """Apply rule, key-name and pattern detectors to one leaf; return its main data type."""
     rule_hit = None
     if endpoint is not None:
@@ -332,7 +445,7 @@ def _label(out: Extraction, path: str, value: str, endpoint: Endpoint | None, re
     return main
 
 
-def inside_value(out: Extraction, path: str, value: str, main: str, open_value: OpenValue) -> None:
+def inside_value(out: Sink, path: str, value: str, main: str, open_value: OpenValue) -> None:
     """Findings inside a value that encodes other values: an email in a percent-encoded URL
     inside JSON, JSON inside a string, base64 (the whole value or one word of a text). The
     inner values are typed by their key names and shapes and searched for special-category
@@ -360,7 +473,7 @@ def inside_value(out: Extraction, path: str, value: str, main: str, open_value: 
                 out.add(hit[0].data_type, inner, path, "special", special.detail(*hit) + where)
 
 
-def add_special(out: Extraction, path: str, value: str, main: str) -> None:
+def add_special(out: Sink, path: str, value: str, main: str) -> None:
     """A finding of a special category (GDPR Art. 9, financial) when the field's key name or
     value holds one of its terms (leakmap/special.py); headers and cookies are the client's,
     not the person's."""
@@ -371,7 +484,7 @@ def add_special(out: Extraction, path: str, value: str, main: str) -> None:
         out.add(hit[0].data_type, value, path, "special", special.detail(*hit))
 
 
-def _shape_of_custom(out: Extraction, path: str, key: str, value: str) -> str:
+def _shape_of_custom(out: Sink, path: str, key: str, value: str) -> str:
     """A catch-all's custom property whose value's shape says more (a user agent, a locale,
     coordinates): that type, found by pattern; "" when the shape says nothing."""
     shaped = catch_all_shape(key, value)

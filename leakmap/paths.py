@@ -63,7 +63,7 @@ def shape(concrete: str) -> str:
     return _INDEX.sub("[*]", concrete)
 
 
-_POSITION = re.compile(r"\[\d")  # a rule path naming a literal position (`extinfo[1]`)
+POSITION = re.compile(r"\[\d")  # a rule path naming a literal position (`extinfo[1]`)
 
 
 class LookupMemo:
@@ -90,7 +90,7 @@ class LookupMemo:
         *exact* and *wildcards* are the map's rule paths (read once, to choose the key)."""
         if self._by_shape is None:
             texts = [*exact, *(text for _, _, text in wildcards)]
-            self._by_shape = not any(_POSITION.search(text) for text in texts)
+            self._by_shape = not any(POSITION.search(text) for text in texts)
         key = _INDEX.sub("[*]", concrete) if self._by_shape and "[" in concrete else concrete
         try:
             return self._answers[key]

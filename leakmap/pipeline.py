@@ -24,7 +24,7 @@ from . import grpc_frames, paths, text
 from .attribute import Attribution, Attributor
 from .decode import multidict, run_operations
 from .entities import receiver
-from .extract import Indicator, extract
+from .extract import Indicator, LeafMemo, extract
 from .firstparty import FirstParty
 from .generic import GenericPath, Opener
 from .limits import Budget, Limits, TookTooLong, took_too_long
@@ -213,6 +213,7 @@ class Analyzer:
         self.replays = ReplayBook(replay_limits, self.indicators)
         self._streams: list[Any] = []  # recordings in the last decoded document (replay.Stream)
         self.index = HostIndex(rules)
+        self.leaf_memo = LeafMemo()  # leaf labels by place and value, across requests (extract.py)
         self.shape_checks = 0  # candidates decoded to confirm a shape match (cost measure, benchmarks/)
         self.endpoints = {(rule.id, e.id): e for rule in rules for e in rule.endpoints}
         self._capture_options = (label, tuple(first_party))
@@ -364,7 +365,7 @@ class Analyzer:
         budget.check_time()
         opener = Opener(budget.step_limits())  # values encoded inside values, on the rule path too
         extraction = extract(doc, endpoint, self.indicators, self.limits.max_depth, self.limits.max_fields,
-                             budget.deadline, opener.open_text if endpoint is not None else None)
+                             budget.deadline, opener.open_text if endpoint is not None else None, self.leaf_memo)
         analysis.fields, analysis.findings, analysis.identity = extraction.fields, extraction.findings, extraction.identity
         if extraction.dropped_findings:
             errors.insert(0, f"limit: {extraction.dropped_findings} more findings not kept "

@@ -306,7 +306,7 @@ class ReportData:
         the data type)."""
         return [{"request_id": request_id, "path": p, "value": self.hider.text(v), "data_type": t or ""}
                 for p, v, t in self.db.execute(
-                    "SELECT path, value, data_type FROM fields WHERE request_id = ? ORDER BY rowid", (request_id,))]
+                    "SELECT path, value, data_type FROM fields WHERE request_id = ? ORDER BY position", (request_id,))]
 
 
 def secret_hider(db: sqlite3.Connection, redactor: Redactor, show_secrets: bool) -> SecretHider:

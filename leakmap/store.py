@@ -29,8 +29,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # 2: requests.request_key (UNIQUE) and unique problems, so analysing a capture again adds
-# nothing; stores of version 1 are migrated when opened (see _migrate).
-SCHEMA_VERSION = "2"
+# nothing. 3: a request's uploaded fields are one JSON array in requests.fields (`fields` is
+# a view of it). Stores of earlier versions are migrated when opened (see _migrate).
+SCHEMA_VERSION = "3"
 MAX_PAYLOAD_CHARS = 512 * 1024
 
 _SCHEMA = """
@@ -39,12 +40,10 @@ CREATE TABLE IF NOT EXISTS requests(
     id INTEGER PRIMARY KEY, flow_id TEXT, source TEXT, timestamp REAL, method TEXT, url TEXT, host TEXT,
     client TEXT, app TEXT, app_signal TEXT, app_evidence TEXT, tracker TEXT, company TEXT, category TEXT,
     endpoint TEXT, rule_source TEXT, match_via TEXT, status TEXT, error TEXT, decode_chain TEXT, payload TEXT,
-    request_key TEXT);
+    request_key TEXT, fields TEXT);
 CREATE TABLE IF NOT EXISTS findings(
     id INTEGER PRIMARY KEY, request_id INTEGER NOT NULL REFERENCES requests(id), data_type TEXT, value TEXT,
     path TEXT, context TEXT, detector TEXT, detail TEXT);
-CREATE TABLE IF NOT EXISTS fields(request_id INTEGER NOT NULL REFERENCES requests(id), path TEXT, value TEXT,
-    data_type TEXT);
 CREATE TABLE IF NOT EXISTS problems(id INTEGER PRIMARY KEY, source TEXT, location TEXT, message TEXT);
 CREATE TABLE IF NOT EXISTS sources(source TEXT PRIMARY KEY, stats TEXT, updated REAL);
 CREATE TABLE IF NOT EXISTS unseen(source TEXT, timestamp REAL, client TEXT, host TEXT, reason TEXT, app TEXT,
@@ -54,7 +53,7 @@ CREATE TABLE IF NOT EXISTS trackers(id TEXT PRIMARY KEY, name TEXT, company TEXT
 CREATE TABLE IF NOT EXISTS replays(key TEXT PRIMARY KEY, receiver TEXT, app TEXT, replay_id TEXT, first TEXT,
     summary TEXT);
 CREATE INDEX IF NOT EXISTS findings_request ON findings(request_id);
-CREATE INDEX IF NOT EXISTS fields_request ON fields(request_id);
+CREATE INDEX IF NOT EXISTS requests_time ON requests(timestamp, id);
 """
 
 # The findings contract (docs/ARCHITECTURE.md): the columns of every export, in this order.
@@ -84,10 +83,35 @@ def _migrate(db: sqlite3.Connection) -> None:
                    " WHERE length(flow_id) = 36 AND flow_id GLOB '*-*-*-*-*' GROUP BY flow_id)")
         db.execute("DELETE FROM problems WHERE id NOT IN (SELECT min(id) FROM problems GROUP BY source, location,"
                    " message)")
+    _fields_in_requests(db)
     db.execute("CREATE UNIQUE INDEX IF NOT EXISTS requests_key ON requests(request_key)")
     db.execute("CREATE UNIQUE INDEX IF NOT EXISTS problems_once ON problems(source, location, message)")
     db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND CAST(value AS INTEGER) < ?",
                (SCHEMA_VERSION, int(SCHEMA_VERSION)))
+
+
+# The uploaded fields of every request, one row per field, in the order they were found:
+# what stores of version 2 held as a table, derived from requests.fields.
+_FIELDS_VIEW = """CREATE VIEW IF NOT EXISTS fields AS SELECT r.id AS request_id, json_extract(f.value, '$[0]') AS path,
+    json_extract(f.value, '$[1]') AS value, json_extract(f.value, '$[2]') AS data_type, f.key AS position
+    FROM requests r, json_each(r.fields) f WHERE r.fields IS NOT NULL"""
+
+
+def _fields_in_requests(db: sqlite3.Connection) -> None:
+    """Version 3: the fields of a request are one JSON array in requests.fields. Why: a
+    request has dozens to hundreds of fields, which are only ever read per request (its
+    evidence) or scanned whole (identifiers); one row each made storing them most of the
+    store's time. A store of version 2 has its fields table folded into the column."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(requests)")}
+    if "fields" not in columns:
+        db.execute("ALTER TABLE requests ADD COLUMN fields TEXT")
+    kind = db.execute("SELECT type FROM sqlite_master WHERE name = 'fields'").fetchone()
+    if kind is not None and kind[0] == "table":
+        db.execute("UPDATE requests SET fields = (SELECT json_group_array(json_array(path, value, data_type)) FROM"
+                   " (SELECT path, value, data_type FROM fields fl WHERE fl.request_id = requests.id ORDER BY"
+                   " fl.rowid)) WHERE id IN (SELECT request_id FROM fields)")
+        db.execute("DROP TABLE fields")
+    db.execute(_FIELDS_VIEW)
 
 
 def _display(value: str) -> str:
@@ -210,12 +234,12 @@ class Store:
         cur = self.db.execute(
             "INSERT OR IGNORE INTO requests(flow_id, source, timestamp, method, url, host, client, app, app_signal,"
             " app_evidence, tracker, company, category, endpoint, rule_source, match_via, status, error, decode_chain,"
-            " payload, request_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " payload, request_key, fields) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (show(r.flow_id), show(r.source), r.timestamp, show(r.method), show(r.url), show(r.host), show(r.client),
              show(analysis.app), show(analysis.app_signal), show(analysis.app_evidence), show(analysis.tracker),
              show(analysis.company), analysis.category, show(analysis.endpoint), analysis.rule_source,
              analysis.match_via, analysis.status, show(analysis.error), text.dumps(analysis.decode_chain), payload,
-             show(r.key or f"{r.source}#{r.flow_id}")),
+             show(r.key or f"{r.source}#{r.flow_id}"), text.dumps(analysis.fields) if analysis.fields else None),
         )
         if cur.rowcount == 0:
             return 0
@@ -229,9 +253,6 @@ class Store:
               f.detail if type(f.detail) is str and f.detail.isascii() else show(f.detail))
              for f in analysis.findings],
         )
-        self.db.executemany("INSERT INTO fields VALUES (?,?,?,?)",
-                            [(request_id, p if type(p) is str and p.isascii() else show(p),
-                              v if type(v) is str and v.isascii() else show(v), t) for p, v, t in analysis.fields])
         for recording in analysis.replays:  # session recordings: latest state replaces the stored one
             self.db.execute("INSERT OR REPLACE INTO replays VALUES (?,?,?,?,?,?)",
                             (recording.key, recording.receiver, recording.app, recording.replay_id,
@@ -318,7 +339,7 @@ class Store:
 
     @_faults_are_store_errors
     def fields_frame(self) -> "pd.DataFrame":
-        return _pandas().read_sql_query("SELECT * FROM fields", self.db)
+        return _pandas().read_sql_query("SELECT request_id, path, value, data_type FROM fields", self.db)
 
     def replays(self) -> list[dict[str, Any]]:
         """Summaries of the session recordings seen (replay.Recording.summary), oldest first."""

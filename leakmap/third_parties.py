@@ -23,8 +23,8 @@ _GENERIC = "q.status = 'no_rule' AND q.match_via = 'generic'"
 def _receivers(data: ReportData) -> dict[str, list[dict[str, Any]]]:
     """Per app (sorted): each receiver without a rule, its requests and uploaded fields."""
     fields = {(app, party): int(n) for app, party, n in data.db.execute(
-        f"SELECT q.app, q.party, count(fl.rowid) FROM {REQUESTS} q JOIN fields fl ON fl.request_id = q.id"
-        f" WHERE {_GENERIC} GROUP BY q.app, q.party")}
+        f"SELECT q.app, q.party, sum(coalesce(json_array_length(r.fields), 0)) FROM {REQUESTS} q"
+        f" JOIN requests r ON r.id = q.id WHERE {_GENERIC} GROUP BY q.app, q.party")}
     apps: dict[str, list[dict[str, Any]]] = {}
     for app, party, n, tracker, company in data.db.execute(
             f"SELECT g.app, g.party, g.n, q.tracker, q.company FROM (SELECT app, party, count(*) AS n,"

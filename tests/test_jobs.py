@@ -38,7 +38,7 @@ def store_rows(db: Path) -> dict[str, list[tuple]]:
         return {
             "requests": conn.execute("SELECT * FROM requests ORDER BY id").fetchall(),
             "findings": conn.execute("SELECT * FROM findings ORDER BY id").fetchall(),
-            "fields": conn.execute("SELECT * FROM fields ORDER BY rowid").fetchall(),
+            "fields": conn.execute("SELECT * FROM fields ORDER BY request_id, position").fetchall(),
             "problems": conn.execute("SELECT * FROM problems ORDER BY id").fetchall(),
             "sources": conn.execute("SELECT source, stats FROM sources ORDER BY source").fetchall(),
         }

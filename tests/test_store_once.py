@@ -72,6 +72,33 @@ def test_a_store_of_schema_1_is_migrated_and_not_doubled(tmp_path):
     assert result.returncode == 0, result.stderr
     assert rows(db) == before
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
         keys = [k for (k,) in conn.execute("SELECT request_key FROM requests")]
     assert len(keys) == 5 and all(k.startswith("flow:") for k in keys)
+
+
+def field_rows(db: Path) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT request_id, path, value, data_type FROM fields ORDER BY request_id, position"
+                            ).fetchall()
+
+
+def test_a_store_of_schema_2_gets_its_fields_table_folded_into_requests(tmp_path):
+    db = tmp_path / "old.db"
+    assert leakmap("analyze", SAMPLE, "--db", db, cwd=tmp_path).returncode == 0
+    fields = field_rows(db)
+    assert len(fields) > 40 and any(t == "email" for *_, t in fields)
+    with sqlite3.connect(db) as conn:  # what leakmap of schema 2 wrote: one row per field
+        conn.execute("CREATE TABLE fields_v2 AS SELECT request_id, path, value, data_type FROM fields"
+                     " ORDER BY request_id, position")
+        conn.execute("DROP VIEW fields")
+        conn.execute("ALTER TABLE fields_v2 RENAME TO fields")
+        conn.execute("CREATE INDEX fields_request ON fields(request_id)")
+        conn.execute("ALTER TABLE requests DROP COLUMN fields")
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    result = leakmap("report", "--db", db, "-o", "r.html", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert field_rows(db) == fields
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT type FROM sqlite_master WHERE name = 'fields'").fetchone() == ("view",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
