@@ -22,6 +22,7 @@ UNLABELLED = "unlabelled"
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}$")
 _COORDINATES = re.compile(r"^\s*(-?\d{1,2}\.\d{2,})\s*[,;\s]\s*(-?\d{1,3}\.\d{2,})\s*$")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?$")
 _SIZE = re.compile(r"^(\d{3,5})\s*[x×*]\s*(\d{3,5})$")
 _LOCALE = re.compile(r"^[a-z]{2,3}[-_](?:[A-Z]{2}|[A-Z][a-z]{3}|\d{3})$")
 _TIMEZONE = re.compile(r"^(?:Africa|America|Antarctica|Asia|Atlantic|Australia|Europe|Indian|Pacific|Etc)/[A-Za-z0-9_+\-/]{2,40}$")
@@ -78,6 +79,8 @@ def _coordinates(value: str) -> bool:
 
 def _by_shape(key: str, value: str) -> Guess | None:
     """The type an unmistakable value shape names, with the shape as the reason."""
+    if _NUMBER.match(value):
+        return None  # a plain number has none of the shapes below (the common case: cheap)
     if "@" in value:
         if _EMAIL.match(value):
             return Guess("email", value, "value is an email address")

@@ -167,21 +167,23 @@ def leaves(doc: Any, prefix: str = "", max_depth: int = 32, deadline: float = ma
         return
     stack: list[tuple[str, Iterator[tuple[Any, Any]], bool]] = [(prefix, _items(doc), isinstance(doc, list))]
     visited = 0
+    timed = deadline != math.inf
     while stack:
-        visited += 1
-        if visited % 4096 == 0 and deadline != math.inf and clock() > deadline:
-            raise TookTooLong(deadline)
         path, items, is_list = stack[-1]
-        entry = next(items, None)
-        if entry is None:
-            stack.pop()
-            continue
-        key, value = entry
-        here = item(path, key) if is_list else child(path, key)
-        if isinstance(value, (dict, list)) and len(stack) < max_depth:
-            stack.append((here, _items(value), isinstance(value, list)))
-        else:
+        for key, value in items:  # resumes the container's iterator where it stopped
+            visited += 1
+            if timed and visited % 4096 == 0 and clock() > deadline:
+                raise TookTooLong(deadline)
+            here = f"{path}[{key}]" if is_list else child(path, key)
+            if isinstance(value, (dict, list)) and len(stack) < max_depth:
+                stack.append((here, _items(value), isinstance(value, list)))
+                break
             yield here, value
+        else:
+            visited += 1
+            if timed and visited % 4096 == 0 and clock() > deadline:
+                raise TookTooLong(deadline)
+            stack.pop()
 
 
 def _items(container: dict[str, Any] | list[Any]) -> Iterator[tuple[Any, Any]]:

@@ -137,57 +137,72 @@ def evidence(doc: Any, max_depth: int = 32, max_nodes: int = MAX_EVIDENCE_NODES)
     containers deeper than *max_depth* and whatever follows the first *max_nodes* nodes are
     summarised (a hostile document must not be copied whole, or recursed through to any
     depth). Text that is not valid Unicode is kept as it is here; its original bytes are
-    listed under `not_unicode`, by concrete path (see leakmap/text.py)."""
+    listed under `not_unicode`, by concrete path (see leakmap/text.py). Paths are only
+    built when such text is found (rare): this runs for every node of every request."""
     left = max_nodes
-    not_unicode: dict[str, str] = {}
-    trail: list[Any] = []  # keys and indices down to the current node; a path is built only when needed
+    unclean = False
 
-    def path() -> str:
-        out = ""
-        for step in trail:
-            out = paths.item(out, step) if isinstance(step, int) else paths.child(out, step)
-        return out
+    def kept(node: Any, depth: int) -> Any:
+        nonlocal unclean
+        if node.__class__ is str:
+            if not node.isascii() and not text.is_clean(node):
+                unclean = True
+            return node
+        if isinstance(node, (dict, list)):
+            return copy(node, depth)
+        if isinstance(node, bytes):
+            return {"undecoded_bytes": len(node), "base64": base64.b64encode(node[:4096]).decode()}
+        return node
 
-    def copy(node: Any, depth: int) -> Any:
-        nonlocal left
-        left -= 1
+    def copy(node: dict[Any, Any] | list[Any], depth: int) -> Any:
+        nonlocal left, unclean
+        if depth >= max_depth:
+            return f"[not kept: {len(node)} {'keys' if isinstance(node, dict) else 'items'}, deeper than the depth limit]"
         if isinstance(node, dict):
-            if depth >= max_depth:
-                return f"[not kept: {len(node)} keys, deeper than the depth limit]"
             out: dict[str, Any] = {}
             for key, value in node.items():
                 if left <= 0:
                     out["…"] = f"[not kept: {len(node) - len(out)} more keys, past the evidence limit]"
                     break
-                key = str(key)
-                trail.append(key)
-                if not text.is_clean(key):
-                    not_unicode[path() + " (key)"] = text.evidence(key)
-                out[key] = copy(value, depth + 1)
-                trail.pop()
+                left -= 1
+                if key.__class__ is not str:
+                    key = str(key)
+                elif not key.isascii() and not text.is_clean(key):
+                    unclean = True
+                out[key] = kept(value, depth + 1)
             return out
-        if isinstance(node, list):
-            if depth >= max_depth:
-                return f"[not kept: {len(node)} items, deeper than the depth limit]"
-            items: list[Any] = []
-            for index, value in enumerate(node):
-                if left <= 0:
-                    items.append(f"[not kept: {len(node) - index} more items, past the evidence limit]")
-                    break
-                trail.append(index)
-                items.append(copy(value, depth + 1))
-                trail.pop()
-            return items
-        if isinstance(node, bytes):
-            return {"undecoded_bytes": len(node), "base64": base64.b64encode(node[:4096]).decode()}
-        if isinstance(node, str) and not text.is_clean(node):
-            not_unicode[path()] = text.evidence(node)
-        return node
+        items: list[Any] = []
+        for index, value in enumerate(node):
+            if left <= 0:
+                items.append(f"[not kept: {len(node) - index} more items, past the evidence limit]")
+                break
+            left -= 1
+            items.append(kept(value, depth + 1))
+        return items
 
-    out = copy(doc, 0)
-    if not_unicode and isinstance(out, dict):
-        out["not_unicode"] = not_unicode
+    left -= 1
+    out = kept(doc, 0)
+    if unclean and isinstance(out, dict):
+        out["not_unicode"] = {}
+        _not_unicode(out, "", out["not_unicode"])
     return out
+
+
+def _not_unicode(node: Any, path: str, found: dict[str, str]) -> None:
+    """Concrete path → original bytes of each text under *node* (evidence already made, so
+    bounded in size and depth) that is not valid Unicode, in document order; keys marked
+    ` (key)`."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = paths.child(path, key)
+            if not text.is_clean(key):
+                found[here + " (key)"] = text.evidence(key)
+            _not_unicode(value, here, found)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            _not_unicode(value, paths.item(path, index), found)
+    elif isinstance(node, str) and not text.is_clean(node):
+        found[path] = text.evidence(node)
 
 
 def internal_error(error: BaseException) -> str:

@@ -156,8 +156,13 @@ def _path_of(where: _Where) -> str:
     return path
 
 
+_ID_KEY_SET = frozenset((*_ID_KEYS, "session"))
+
+
 def _ids_in(node: dict[str, Any], ids: dict[str, str]) -> dict[str, str]:
     """*ids* plus the session and replay ids *node* names (a copy only when it names one)."""
+    if node.keys().isdisjoint(_ID_KEY_SET):  # most objects name none: one set operation
+        return ids
     here = ids
     for name in _ID_KEYS:
         value = node.get(name)
@@ -180,15 +185,18 @@ def find_streams(doc: Any, budget: Budget, max_depth: int = 40) -> list[Stream]:
         where, node, depth, ids, holder, key = stack.pop()
         if depth > max_depth:
             continue
+        # Scalars other than long text or bytes cannot hold a recording: never stacked (most nodes are).
         if isinstance(node, dict):
             here = _ids_in(node, ids)
-            stack.extend(((where, k, False), v, depth + 1, here, node, k) for k, v in node.items())
+            stack.extend(((where, k, False), v, depth + 1, here, node, k) for k, v in node.items()
+                         if isinstance(v, (dict, list)) or (isinstance(v, (str, bytes)) and len(v) > 40))
         elif isinstance(node, list):
             events = as_events(node, budget) if node and isinstance(node[0], (dict, str)) else None
             if events:
                 found.append(Stream(_path_of(where), events, {**global_ids, **ids}, holder, key))
             else:
-                stack.extend(((where, i, True), v, depth + 1, ids, node, i) for i, v in enumerate(node[:100_000]))
+                stack.extend(((where, i, True), v, depth + 1, ids, node, i) for i, v in enumerate(node[:100_000])
+                             if isinstance(v, (dict, list)) or (isinstance(v, (str, bytes)) and len(v) > 40))
         elif isinstance(node, (bytes, str)) and len(node) > 40 and _may_hold_events(node):
             inner = loads(node, budget)
             if isinstance(inner, (list, dict)):

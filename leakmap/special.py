@@ -27,6 +27,7 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _SEPARATORS = re.compile(r"[\W_]+")
 _TOKEN_LIKE = re.compile(r"^[A-Za-z0-9+/=_\-.]{16,}$")
 _CAPITALS = re.compile(r"[A-Z]{2}")
+_LETTER = re.compile(r"[A-Za-z]")
 # Types whose values are machine-made or name the software, not the person: never searched.
 _NOT_SEARCHED = frozenset("user_agent error_report session_replay sdk_name sdk_version app_id app_name project_key "
                           "auth_token api_key password os_name os_version device_model manufacturer browser "
@@ -98,8 +99,8 @@ def in_field(key: str, value: str, data_type: str) -> tuple[SpecialHit, str] | N
         hit = find(key)
         if hit is not None:
             return hit, f"key name {key!r}"
-    if len(value) > MAX_VALUE or _is_token(value):
-        return None
+    if len(value) > MAX_VALUE or (value.isascii() and not _LETTER.search(value)) or _is_token(value):
+        return None  # every term has a letter: numbers, times and coordinates are not searched
     hit = find(value)
     return (hit, "value") if hit is not None else None
 
