@@ -95,3 +95,20 @@ def test_parquet_export_keeps_the_exact_values(analysed: Path):
     pytest.importorskip("pyarrow")
     values = set(pd.read_parquet(exported(analysed, "findings.parquet"))["value"])
     assert set(FORMULAS.values()) <= values
+
+
+def test_cells_are_encoded_as_the_csv_module_writes_them():
+    """write_csv encodes cells itself (a request's columns once for all its findings): each
+    cell must read back, and be written, exactly as csv.writer(QUOTE_NONNUMERIC) does."""
+    import io
+
+    from leakmap.export import csv_cell, spreadsheet_safe
+
+    cells = ['plain', '', 'a "quoted" word', 'line\nbreak', 'cr\rlf\r\n', 'comma, here', '=HYPERLINK("x")',
+             '+1', '-2', '@SUM(A1)', '\tTab', "'already", 'ünïcödé ✓', 'nul\x00byte', None, 0, 17, -3, 1.5,
+             1733606372.907, True]
+    expected = io.StringIO()
+    csv.writer(expected, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerow(
+        ["" if c is None else spreadsheet_safe(c) for c in cells])
+    assert ",".join(csv_cell(c) for c in cells) + "\n" == expected.getvalue()
+    assert next(csv.reader(io.StringIO(expected.getvalue())))[3] == "line\nbreak"
