@@ -36,7 +36,26 @@ FORM_CT = ("Content-Type", "application/x-www-form-urlencoded")
 def analyze(analyzer: Analyzer, request: Request) -> Analysis:
     a = analyzer.analyze(request)
     assert a is not None, f"{request.method} {request.url} not recognised"
+    assert_memo_agrees(analyzer, request, a)
     return a
+
+
+def assert_memo_agrees(analyzer: Analyzer, request: Request, first: Analysis) -> None:
+    """The same request analysed again, its leaves now all remembered (extract.LeafMemo), and
+    once more with no memo, gives the same fields and findings: remembered labels replay
+    exactly what the detectors say. (Rule-matched requests without a recording: a second
+    read of a recording, or the generic path's digest memory, would differ by design.)"""
+    if first.match_via not in ("host", "payload_shape") or first.replays:
+        return
+    remembered = analyzer.analyze(request)
+    memo, analyzer.leaf_memo = analyzer.leaf_memo, None
+    try:
+        fresh = analyzer.analyze(request)
+    finally:
+        analyzer.leaf_memo = memo
+    for again in (remembered, fresh):
+        assert again is not None and (again.fields, again.findings) == (first.fields, first.findings), \
+            f"labels differ when analysed again ({'remembered' if again is remembered else 'no memo'}):\n{summary(first)}"
 
 
 def summary(a: Analysis) -> str:
@@ -166,9 +185,7 @@ def analyzer_fixture(tracker: str | None = None, only: Path | None = None) -> An
 
 def _recognised(analyzer: Analyzer) -> Callable[[Request], Analysis]:
     def run(request: Request) -> Analysis:
-        analysis = analyzer.analyze(request)
-        assert analysis is not None, f"{request.method} {request.url} was not recognised"
-        return analysis
+        return analyze(analyzer, request)
 
     return run
 
