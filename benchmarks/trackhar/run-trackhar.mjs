@@ -7,4 +7,7 @@ const har = JSON.parse(await readFile(process.argv[2], 'utf-8'));
 const results = await processHar(har);
 const matched = results.filter((r) => r !== undefined);
 const values = matched.reduce((n, r) => n + r.length, 0);
-console.log(JSON.stringify({ entries: results.length, with_adapter: matched.length, values }));
+// with_adapter: entries an adapter matched (by URL; a CORS preflight counts, with no values);
+// with_values: entries of which TrackHAR extracted at least one value.
+const withValues = matched.filter((r) => r.length > 0).length;
+console.log(JSON.stringify({ entries: results.length, with_adapter: matched.length, with_values: withValues, values }));
