@@ -3,7 +3,7 @@
 TrackHAR's adapters are written for ad-tech and mobile endpoints; on the SDK corpus they
 match only Bugsnag's notify requests, so timing the two tools there compares unequal work.
 This corpus is recorded from real clients whose every endpoint has a TrackHAR adapter AND
-a leakmap rule:
+a leakmap rule (check with `node trackhar/run-trackhar.mjs X.har --by-endpoint`):
 
 - Prebid.js (npm, the build of tests/e2e/test_browser_adtech.py plus the Criteo and
   Outbrain adapters, trackhar/prebid-bench.mjs) in Debian's headless Chromium: a news page
@@ -11,17 +11,21 @@ a leakmap rule:
   auction sends one request to each of eleven bidders (Xandr ut/v3, Magnite fastlane,
   PubMatic translator, OpenX, Index Exchange, Equativ prg.smartadserver.com, Adform,
   Media.net, Taboola, Criteo, Outbrain/Zemanta), and ID5's user-id module fetches an id once;
+- the Adjust and Singular web SDKs (npm, as tests/e2e/test_attribution_sdks.py loads them)
+  in the same browser: a shop's web app (trackhar/apps-page.js) sends purchase events;
 - the official Python `bugsnag` SDK: error reports (notify.bugsnag.com) and session counts
   (sessions.bugsnag.com), as a server app sends them.
 
 Everything goes through a real `mitmdump -s addons/leakmap.py` in block mode (tests/conftest.py's
-start_proxy, which also serves the page with tests/support/serve_pages.py): the proxy answers
-every bidder with "no bid" itself and nothing leaves the machine. The page's own three files
-(index.html, prebid.js, shop.js per page load) are the only entries no tool covers.
+start_proxy, which also serves the pages with tests/support/serve_pages.py): the proxy answers
+every request itself ("no bid" to the bidders) and nothing leaves the machine. The pages' own
+files (a few per page load) are the only entries neither tool covers; the browser's CORS
+preflights to Singular and Adjust match TrackHAR's adapters by URL and carry no payload.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,8 +41,8 @@ BIDDER_HOSTS = ("ib.adnxs.com", "fastlane.rubiconproject.com", "hbopenbid.pubmat
                 "htlb.casalemedia.com", "prg.smartadserver.com", "adx.adform.net", "prebid.media.net",
                 "display.bidder.taboola.com", "grid-bidder.criteo.com", "b1h-euc1.zemanta.com", "id5-sync.com")
 ATTRIBUTION = ROOT / "tests" / "js" / "attribution"
-ATTRIBUTION_SDKS = {"adjust.js": ATTRIBUTION / "node_modules" / "@adjustcom" / "adjust-web-sdk" / "dist" / "adjust-latest.min.js",
-                    "singular.js": ATTRIBUTION / "node_modules" / "singular-sdk" / "dist" / "singular-sdk.js"}
+ATTRIBUTION_SDKS = {"adjust.js": ATTRIBUTION / "node_modules/@adjustcom/adjust-web-sdk/dist/adjust-latest.min.js",
+                    "singular.js": ATTRIBUTION / "node_modules/singular-sdk/dist/singular-sdk.js"}
 ATTRIBUTION_HOSTS = ("app.adjust.com", "sdk-api-v1.singular.net")
 BIDDERS_PER_AUCTION = 11  # the adapters of trackhar/prebid-page.js, one request each per auction
 AUCTIONS_PER_PAGE = 100
@@ -51,9 +55,9 @@ APPS_PAGE = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><titl
 
 
 def record_adtech(requests: int, dump: Path, har: Path, drive_bugsnag: Callable[[dict[str, str], int], None]) -> None:
-    """Record ~*requests* requests (Prebid auctions in Chromium, then the Bugsnag SDK) through
-    one mitmdump into *dump* and export *har*. *drive_bugsnag(env, count)* runs the Bugsnag
-    client with *env* pointing at the proxy."""
+    """Record ~*requests* requests (the Bugsnag SDK, then Prebid auctions and the attribution
+    SDKs in Chromium) through one mitmdump into *dump* and export *har*.
+    *drive_bugsnag(env, count)* runs the Bugsnag client with *env* pointing at the proxy."""
     sys.path.insert(0, str(ROOT / "tests"))
     from conftest import start_proxy
     from support.chromium import SITE, build_site, serve_site, shop_page
@@ -76,7 +80,7 @@ def record_adtech(requests: int, dump: Path, har: Path, drive_bugsnag: Callable[
             run_pages(proxy, SITE, auctions, events)  # stops the proxy when Chromium is closed
         finally:
             proxy.stop()
-        proxy.dump.replace(dump)
+        shutil.move(proxy.dump, dump)  # tmp may be on another file system
     mitmdump = Path(sys.executable).parent / "mitmdump"
     subprocess.run([str(mitmdump), "-q", "-nr", str(dump), "--set", f"hardump={har}"], check=True)
 
