@@ -379,8 +379,8 @@ def work_done(har: Path, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", choices=CORPORA, default="sdks",
-                        help="sdks: analytics/crash SDKs (TrackHAR covers only Bugsnag's share); adtech: Prebid.js"
-                             " auctions and Bugsnag, every endpoint covered by both tools [sdks]")
+                        help="sdks: analytics and crash SDKs (TrackHAR covers only Bugsnag's share); adtech: Prebid.js"
+                             " auctions, Adjust, Singular and Bugsnag, every endpoint covered by both tools [sdks]")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds; the median is reported [5]")
     parser.add_argument("--requests", type=int, default=8400, help="requests to record [8400]")
     parser.add_argument("--rerecord", action="store_true", help="record the HAR again even if cached")
