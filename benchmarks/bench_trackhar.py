@@ -303,7 +303,9 @@ def commands(har: Path, code: Path | None) -> dict[str, list[str]]:
     """The three runs. *code*: another leakmap source tree to time (e.g. `git archive` of an
     older commit), run with this environment's Python and packages."""
     findings, report = FINDINGS, OUT / "trackhar-bench-report.html"
-    leakmap = [sys.executable, "-c", "from leakmap.cli import entry; entry()"]
+    # -P: no current directory on sys.path, so that PYTHONPATH=*code* wins even when this runs
+    # from a checkout's root (its leakmap/ would be imported instead).
+    leakmap = [sys.executable, "-P", "-c", "from leakmap.cli import entry; entry()"]
     if code is None and (Path(sys.executable).parent / "leakmap").exists():
         leakmap = [str(Path(sys.executable).parent / "leakmap")]
     return {"trackhar": ["node", str(RUNNER), str(har)],
