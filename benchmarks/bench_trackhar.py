@@ -11,26 +11,43 @@ several rounds (each a fresh process, so start-up counts as a user waits for it)
                extract, store, CSV export
   full         `leakmap analyze X.har --findings f.csv -o r.html`: the same plus the HTML report
 
-and prints both ratios (no-report / trackhar, full / no-report) and each run's peak RSS
-(from `os.wait4`, the child's own).
+and prints both ratios (no-report / trackhar, full / no-report), each run's peak RSS
+(from `os.wait4`, the child's own) and the work each tool did: the entries TrackHAR's
+adapters matched and the values it extracted, leakmap's findings and the entries they came
+from. Read the ratio with the first of these: TrackHAR skips every request it has no
+adapter for, leakmap decodes them all.
 
-The HAR is recorded, not generated: the official Python SDKs of Mixpanel, Segment,
-PostHog, RudderStack, Amplitude, Snowplow, Sentry and Bugsnag (the PyPI packages of
-pyproject's [test] extra) send app-like events through a real `mitmdump -s addons/leakmap.py`
-in block mode (the proxy answers every tracker itself: nothing leaves the machine), and
-mitmproxy's own HAR export turns the dump into the HAR (`mitmdump -nr X.mitm --set
-hardump=X.har`). Recorded once and cached in benchmarks/out/ (`--rerecord` to do it again).
+Two corpora, each recorded, not generated, through a real `mitmdump -s addons/leakmap.py` in
+block mode (the proxy answers every tracker itself: nothing leaves the machine), and turned
+into a HAR by mitmproxy's own export (`mitmdump -nr X.mitm --set hardump=X.har`):
 
-Run:  .venv/bin/python benchmarks/bench_trackhar.py [--rounds 5] [--requests 8400] [--skip full]
+  --corpus sdks    (default) the official Python SDKs of Mixpanel, Segment, PostHog,
+                   RudderStack, Amplitude, Snowplow, Sentry and Bugsnag (pyproject's [test]
+                   extra) send app-like events. TrackHAR has adapters mostly for ad-tech and
+                   mobile endpoints: it matches only Bugsnag's notify requests here (588 of
+                   8,468 entries), so this corpus times leakmap's full work against a TrackHAR
+                   that skips 93% of the HAR.
+  --corpus adtech  equal work: every request is one TrackHAR has an adapter for AND a leakmap
+                   rule covers (trackhar_adtech.py): Prebid.js auctions in Debian's headless
+                   Chromium (eleven bid adapters, ID5), the Adjust and Singular web SDKs in the
+                   same browser, and the Python Bugsnag SDK's notify and session requests.
+                   Only the pages' own files (50 of 8,829 entries) are covered by neither.
+
+Recorded once per corpus and size and cached in benchmarks/out/ (`--rerecord` to do it again).
+
+Run:  .venv/bin/python benchmarks/bench_trackhar.py [--corpus adtech] [--rounds 5] [--requests 8400] [--skip full]
       .venv/bin/python benchmarks/bench_trackhar.py --code /tmp/old --skip trackhar --skip no-report
       (--code: time another leakmap source tree, e.g. `git archive main | tar -x -C /tmp/old`)
-TrackHAR is installed with `npm ci` in benchmarks/trackhar/ (done by this script when missing).
-Results also go to benchmarks/out/trackhar-results.json.
+TrackHAR is installed with `npm ci` in benchmarks/trackhar/ (done by this script when missing);
+the adtech corpus needs `npm ci` in tests/js/adtech and tests/js/attribution (done too) and
+Debian's chromium with Playwright for Python.
+Results also go to benchmarks/out/trackhar-results-<corpus>.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import random
@@ -47,6 +64,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).resolve().parent / "out"
 TRACKHAR_DIR = Path(__file__).resolve().parent / "trackhar"
 RUNNER = TRACKHAR_DIR / "run-trackhar.mjs"
+FINDINGS = OUT / "trackhar-bench-findings.csv"
+CORPORA = {"sdks": "sdk-traffic", "adtech": "adtech-traffic"}  # corpus: file name stem in OUT
 SDKS = ("mixpanel", "segment", "posthog", "rudderstack", "amplitude", "snowplow", "sentry", "bugsnag")
 
 # --------------------------------------------------------------------------------------------
@@ -193,8 +212,28 @@ def _bugsnag(rng: random.Random):
     return send
 
 
+def _bugsnag_app(rng: random.Random):
+    """A server app with Bugsnag's session tracking (the adtech corpus): every request it
+    handles starts a session; each failure is reported, and the SDK then delivers the queued
+    session counts too: two requests (notify, sessions) per call."""
+    import bugsnag
+
+    client = bugsnag.Client(api_key="a1b2c3d4e5f60718293a4b5c6d7e8f90", app_version="2.8.0", hostname="ads-api-7",
+                            release_stage="production", asynchronous=False, auto_capture_sessions=False)
+
+    def send(user: dict[str, Any], i: int) -> None:
+        client.session_tracker.start_session()
+        try:
+            raise TimeoutError(f"bid cache write timed out for auction {i}")
+        except TimeoutError as e:
+            client.notify(e, user={"id": user["id"], "email": user["email"]},
+                          metadata={"request": {"clientIp": user["ip"], "city": user["city"]}})
+    return send
+
+
 SENDERS = {"mixpanel": _mixpanel, "segment": _segment, "posthog": _posthog, "rudderstack": _rudderstack,
-           "amplitude": _amplitude, "snowplow": _snowplow, "sentry": _sentry, "bugsnag": _bugsnag}
+           "amplitude": _amplitude, "snowplow": _snowplow, "sentry": _sentry, "bugsnag": _bugsnag,
+           "bugsnag-app": _bugsnag_app}
 # Share of the requests per SDK (amplitude sends one request per five events).
 SHARE = {"mixpanel": 0.30, "segment": 0.14, "posthog": 0.12, "rudderstack": 0.10, "amplitude": 0.08,
          "snowplow": 0.12, "sentry": 0.07, "bugsnag": 0.07}
@@ -263,8 +302,10 @@ def timed(argv: list[str], log: Path, env: dict[str, str]) -> tuple[float, float
 def commands(har: Path, code: Path | None) -> dict[str, list[str]]:
     """The three runs. *code*: another leakmap source tree to time (e.g. `git archive` of an
     older commit), run with this environment's Python and packages."""
-    findings, report = OUT / "trackhar-bench-findings.csv", OUT / "trackhar-bench-report.html"
-    leakmap = [sys.executable, "-c", "from leakmap.cli import entry; entry()"]
+    findings, report = FINDINGS, OUT / "trackhar-bench-report.html"
+    # -P: no current directory on sys.path, so that PYTHONPATH=*code* wins even when this runs
+    # from a checkout's root (its leakmap/ would be imported instead).
+    leakmap = [sys.executable, "-P", "-c", "from leakmap.cli import entry; entry()"]
     if code is None and (Path(sys.executable).parent / "leakmap").exists():
         leakmap = [str(Path(sys.executable).parent / "leakmap")]
     return {"trackhar": ["node", str(RUNNER), str(har)],
@@ -291,15 +332,64 @@ def measure(har: Path, rounds: int, code: Path | None, skip: set[str]) -> dict[s
             for name, values in runs.items()}
 
 
+def record_corpus(corpus: str, requests: int, dump: Path, har: Path) -> None:
+    if corpus == "sdks":
+        record(requests, dump, har)
+    else:
+        from trackhar_adtech import record_adtech
+
+        record_adtech(requests, dump, har, drive_bugsnag_app)
+
+
+def drive_bugsnag_app(env: dict[str, str], requests: int) -> None:
+    """The adtech corpus's Bugsnag traffic: ~*requests* requests, two per call."""
+    subprocess.run([sys.executable, __file__, "--drive", "bugsnag-app", "--count", str(max(1, requests // 2))],
+                   env=env, check=True)
+
+
+def count_entries(har: Path) -> int:
+    """The HAR's entries, counted in a child process: the timed children are spawned from this
+    process, and Linux reports a child's peak RSS as at least this process's peak (exec records
+    the memory it replaces), so this process must never hold a parsed HAR."""
+    script = "import json, sys; print(len(json.load(open(sys.argv[1], 'rb'))['log']['entries']))"
+    return int(subprocess.run([sys.executable, "-c", script, str(har)], capture_output=True, text=True,
+                              check=True).stdout)
+
+
+def work_done(har: Path, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What each tool did with the HAR: the entries TrackHAR has an adapter for and the values
+    it extracted (run-trackhar.mjs's summary line; TrackHAR is run once if it was not timed),
+    and leakmap's findings and the requests they came from (from the findings CSV)."""
+    if "trackhar" in results:
+        trackhar_line = results["trackhar"]["last_line"]
+    else:
+        trackhar_line = subprocess.run(["node", str(RUNNER), str(har)], capture_output=True, text=True,
+                                       check=True).stdout.strip().splitlines()[-1]
+    work: dict[str, Any] = {"trackhar": json.loads(trackhar_line)}
+    if {"no-report", "full"} & set(results):
+        csv.field_size_limit(1 << 30)
+        requests: set[str] = set()
+        findings = 0
+        with FINDINGS.open(newline="") as f:
+            for row in csv.DictReader(f):
+                findings += 1
+                requests.add(row["request_id"])
+        work["leakmap"] = {"findings": findings, "requests_with_findings": len(requests)}
+    return work
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", choices=CORPORA, default="sdks",
+                        help="sdks: analytics and crash SDKs (TrackHAR covers only Bugsnag's share); adtech: Prebid.js"
+                             " auctions, Adjust, Singular and Bugsnag, every endpoint covered by both tools [sdks]")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds; the median is reported [5]")
-    parser.add_argument("--requests", type=int, default=8400, help="SDK requests to record [8400]")
+    parser.add_argument("--requests", type=int, default=8400, help="requests to record [8400]")
     parser.add_argument("--rerecord", action="store_true", help="record the HAR again even if cached")
     parser.add_argument("--code", type=Path, help="time the leakmap source tree in this folder (before/after)")
     parser.add_argument("--skip", action="append", default=[], choices=["trackhar", "no-report", "full"],
                         help="leave a run out (repeatable)")
-    parser.add_argument("--drive", choices=SDKS, help=argparse.SUPPRESS)
+    parser.add_argument("--drive", choices=list(SENDERS), help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -307,31 +397,43 @@ def main() -> None:
         drive(args.drive, args.count, args.seed)
         return
     OUT.mkdir(parents=True, exist_ok=True)
-    dump, har = OUT / f"sdk-traffic-{args.requests}.mitm", OUT / f"sdk-traffic-{args.requests}.har"
+    stem = OUT / f"{CORPORA[args.corpus]}-{args.requests}"
+    dump, har = stem.with_suffix(".mitm"), stem.with_suffix(".har")
     if args.rerecord or not har.exists():
         start = time.perf_counter()
-        record(args.requests, dump, har)
+        record_corpus(args.corpus, args.requests, dump, har)
         print(f"recorded {dump} and exported {har} in {time.perf_counter() - start:.0f} s")
-    entries = len(json.loads(har.read_text())["log"]["entries"])
-    print(f"HAR: {har} ({entries:,} entries, {har.stat().st_size / 1e6:.1f} MB)")
+    entries = count_entries(har)
+    print(f"HAR ({args.corpus} corpus): {har} ({entries:,} entries, {har.stat().st_size / 1e6:.1f} MB)")
     if shutil.which("node") is None:
         raise SystemExit("node is not installed")
     ensure_trackhar()
     results = measure(har, args.rounds, args.code, set(args.skip))
-    print(f"\nmedian of {args.rounds} rounds on {entries:,} entries:")
+    print(f"\nmedian of {args.rounds} rounds on {entries:,} entries ({args.corpus} corpus):")
     for name, r in results.items():
         print(f"  {name:<10} {r['median_s']:7.2f} s wall {r['median_cpu_s']:7.2f} s CPU   "
               f"peak RSS {r['peak_rss_mb']:5.0f} MB   ({r['last_line'][:80]})")
+    work = work_done(har, results)
+    trackhar = work["trackhar"]
+    print(f"  matched by TrackHAR: {trackhar['with_adapter']:,} of {entries:,} entries "
+          f"({trackhar['with_adapter'] / entries:.0%}); {trackhar['values']:,} values extracted from "
+          f"{trackhar.get('with_values', 0):,} of them")
+    if "leakmap" in work:
+        print(f"  leakmap: {work['leakmap']['findings']:,} findings from "
+              f"{work['leakmap']['requests_with_findings']:,} of {entries:,} entries")
     ratios = {}
     for label, top, bottom in (("leakmap --no-report / TrackHAR", "no-report", "trackhar"),
                                ("leakmap full / --no-report", "full", "no-report")):
         if top in results and bottom in results:
             ratios[label] = {unit: results[top][key] / results[bottom][key]
                              for unit, key in (("wall", "median_s"), ("cpu", "median_cpu_s"))}
-            print(f"  {label}: {ratios[label]['wall']:.2f} (wall), {ratios[label]['cpu']:.2f} (CPU)")
-    (OUT / "trackhar-results.json").write_text(json.dumps(
-        {"har": str(har), "entries": entries, "har_bytes": har.stat().st_size, "rounds": args.rounds,
-         "code": str(args.code or ROOT), "results": results, "ratios": ratios}, indent=2))
+            print(f"  {label}: {ratios[label]['wall']:.2f} (wall), {ratios[label]['cpu']:.2f} (CPU)"
+                  + (f"; TrackHAR matched {trackhar['with_adapter'] / entries:.0%} of the entries"
+                     if bottom == "trackhar" else ""))
+    (OUT / f"trackhar-results-{args.corpus}.json").write_text(json.dumps(
+        {"corpus": args.corpus, "har": str(har), "entries": entries, "har_bytes": har.stat().st_size,
+         "rounds": args.rounds, "code": str(args.code or ROOT), "work": work, "results": results,
+         "ratios": ratios}, indent=2))
 
 
 if __name__ == "__main__":
