@@ -58,10 +58,11 @@ MAX_RESTARTS = 3  # child deaths within RESTART_WINDOW before the proxy stops re
 RESTART_WINDOW = 60.0
 READ_SIZE = 1 << 20
 # Requests nobody waits for are sent in batches at most this late (or once BATCH_BYTES are
-# queued): the child then wakes a few hundred times a second, not once per request, which
-# costs it about half the CPU (its caches are warm for the whole batch). Requests block mode
-# waits for, and commands, are sent at the end of the current event-loop turn.
-FLUSH_SECONDS = 0.01
+# queued): each write wakes the child and each answer wakes the proxy, which on a busy
+# machine costs more than the request itself; in batches the child also runs with warm
+# caches. Requests block mode waits for, and commands, are sent at the end of the current
+# event-loop turn, and the child answers them at once.
+FLUSH_SECONDS = 0.05
 BATCH_BYTES = 1 << 20
 _HEADER = struct.Struct("<I")
 # A result for one request, as sent by the child: None (nothing of interest, not stored),
@@ -185,6 +186,7 @@ class LiveAnalysis:
         self._flush_soon = False
         self._flush_later: asyncio.TimerHandle | None = None
         self._batch_bytes = 0
+        self._urgent = False
         self._writer_registered = False
         self._deaths: deque[float] = deque()
         self._given_up = False
@@ -306,6 +308,7 @@ class LiveAnalysis:
         if loop is None or not loop.is_running():
             self._flush()
         elif urgent or self._batch_bytes >= BATCH_BYTES:
+            self._urgent = self._urgent or urgent
             if not self._flush_soon:  # at most one frame per event-loop turn, whatever the traffic
                 self._flush_soon = True
                 loop.call_soon(self._flush)
@@ -319,7 +322,9 @@ class LiveAnalysis:
             self._flush_later = None
         if not self._batch or self._process is None:
             return
-        batch, self._batch, self._batch_bytes = self._batch, [], 0
+        if self._urgent:
+            self._batch.append(("flush",))  # someone waits: the child answers after this frame
+        batch, self._batch, self._batch_bytes, self._urgent = self._batch, [], 0, False
         self._outgoing += encode_frame(batch)
         self._write()
 

@@ -179,6 +179,7 @@ class Worker:
         self.session: Session | None = None
         self.limits = Limits()
         self.options: dict[str, Any] = {}
+        self.answer_now = False  # the proxy waits for a result in the current frame
         self._rule_names: dict[str, str] = {}
 
     def handle(self, message: tuple) -> bool:
@@ -197,6 +198,8 @@ class Worker:
             else:
                 request = Request(flow_id, LIVE_SOURCE, time.time(), method, url, [])
                 self.commits.record(self.session, request, reason, token)
+        elif kind == "flush":
+            self.answer_now = True
         elif kind == "open":
             self.commits.commit()
             self._open(message[1])
@@ -337,7 +340,9 @@ class _ToProxy(logging.Handler):
 
 def serve(in_fd: int, out_fd: int) -> None:
     """Handle the proxy's messages until it says exit or goes away. Commits as soon as no
-    message is waiting, else when the group is due (checked before each request)."""
+    message is waiting, else when the group is due (checked before each request). Results
+    are sent after a commit, and after a frame the proxy marked as awaited: one write per
+    batch, not per request (each write wakes the proxy)."""
     worker = Worker(out_fd)
     handler = _ToProxy(worker)
     logging.getLogger().addHandler(handler)
@@ -347,10 +352,13 @@ def serve(in_fd: int, out_fd: int) -> None:
         while True:
             while True:
                 for frame in reader.frames():
+                    commits = worker.commits.commits
                     for message in frame:
                         if not worker.handle(message):
                             return
-                    worker.flush()
+                    if worker.answer_now or worker.commits.commits != commits:
+                        worker.answer_now = False
+                        worker.flush()
                 if not select.select([in_fd], [], [], 0)[0]:
                     break  # nothing more is waiting
                 if not reader.feed():
