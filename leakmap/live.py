@@ -247,6 +247,11 @@ class LiveAnalysis:
             log.error(f"leakmap: {self.dropped} requests were neither analysed nor recorded "
                       "(the analysis process did not keep up)")
 
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        """The analysis process (tests and benchmarks stop or kill it)."""
+        return self._process
+
     def settle(self, timeout: float = 60.0) -> bool:
         """Wait (blocking) until every request sent so far has its result; tests and `done`."""
         return self._wait_for(lambda: not self._pending, timeout)

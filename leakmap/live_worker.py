@@ -294,15 +294,12 @@ class Worker:
             return None
         if isinstance(outcome, str):
             return failed(outcome)
-        comment = ""
-        if self.options.get("mark") or self.options.get("announce"):
-            from .contentview import console_line, flow_comment
+        from .contentview import console_line, flow_comment
 
-            receiver = self._receiver(outcome)
-            comment = flow_comment(outcome, receiver) if self.options.get("mark") else ""
-            if self.options.get("announce"):  # `leakmap capture`'s console: a line per tracker request
-                print(console_line(outcome, receiver, color=self.options.get("color", False)), file=sys.stderr,
-                      flush=True)
+        receiver = self._receiver(outcome)
+        if self.options.get("announce"):  # `leakmap capture`'s console: a line per tracker request
+            print(console_line(outcome, receiver, color=self.options.get("color", False)), file=sys.stderr, flush=True)
+        comment = flow_comment(outcome, receiver)  # for mitmweb's flow list, when leakmap_mark is on
         return ("found", outcome.tracker, outcome.endpoint, outcome.status, comment)
 
     def _receiver(self, analysis: Analysis) -> str:
