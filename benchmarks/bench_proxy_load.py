@@ -170,7 +170,7 @@ def free_port() -> int:
 
 def start_mitmdump(tmp: Path, upstream_port: int, addon: Path | None, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    args = [str(MITMDUMP), "-q", "--listen-host", "127.0.0.1", "-p", str(port), "--set", f"confdir={tmp / 'conf'}",
+    args = [str(MITMDUMP), *([] if os.environ.get("BENCH_VERBOSE") else ["-q"]), "--listen-host", "127.0.0.1", "-p", str(port), "--set", f"confdir={tmp / 'conf'}",
             "--mode", f"reverse:http://127.0.0.1:{upstream_port}/", "--set", "keep_host_header=true"]
     if addon is not None:
         args += ["-s", str(addon), "--set", f"leakmap_db={tmp / 'load.db'}"]
@@ -184,8 +184,38 @@ def start_mitmdump(tmp: Path, upstream_port: int, addon: Path | None, env: dict[
             break
         except OSError:
             time.sleep(0.1)
-    time.sleep(1.0 if addon else 0.3)  # the addon loads its rules in `configure`, before requests count
+    if addon is not None:
+        wait_until_analysing(port, tmp / "load.db")
+    time.sleep(0.3)
     return process, port
+
+
+def wait_until_analysing(port: int, db: Path, timeout: float = 120) -> None:
+    """Block until a tracker request sent through the proxy is in the store: the addon's
+    analysis process has started (imports, rules) and keeps up, so its start-up is not
+    measured as per-request cost."""
+    import sqlite3
+
+    def stored() -> int:
+        try:
+            with sqlite3.connect(db) as conn:
+                return conn.execute("SELECT count(*) FROM requests").fetchone()[0]
+        except sqlite3.Error:
+            return -1
+
+    before = stored()
+    tracker = next(r for r in mixed_requests(1.0, count=1))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+            conn.sendall(tracker)
+            conn.recv(65536)
+        settle = time.monotonic() + 2
+        while time.monotonic() < settle:
+            if stored() > before:
+                return
+            time.sleep(0.05)
+    raise RuntimeError("the addon stored nothing: is its analysis process running?")
 
 
 @dataclass
