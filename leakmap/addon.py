@@ -155,14 +155,14 @@ class Leakmap:
         live.attach(asyncio.get_running_loop())
         try:
             shot = snapshot(flow)
+            request = request_of(shot, LIVE_SOURCE) if self._block else None
         except Exception as e:  # a flow mitmproxy itself could not make sense of
             log.error(f"leakmap: cannot read {printable(flow.request.pretty_url)}: {type(e).__name__}: {e}")
             return
         marked = flow if self._mark else None
-        if not self._block:
+        if request is None:
             live.analyse(shot, marked)
             return
-        request = request_of(shot, LIVE_SOURCE)
         match = analyzer.index.match(request)
         if match is not None:
             flow.response = block_response(request, match.endpoint)

@@ -56,6 +56,7 @@ COMMIT_SECONDS = 0.2  # the longest an analysed request waits for its commit whi
 COMMIT_REQUESTS = 100  # ... or this many requests, whichever comes first
 MAX_RESTARTS = 3  # child deaths within RESTART_WINDOW before the proxy stops restarting it
 RESTART_WINDOW = 60.0
+CLOSE_SECONDS = 600.0  # the longest an exit waits for the child to finish (a report on a huge store)
 READ_SIZE = 1 << 20
 # Requests nobody waits for are sent in batches at most this late (or once BATCH_BYTES are
 # queued): each write wakes the child and each answer wakes the proxy, which on a busy
@@ -242,7 +243,11 @@ class LiveAnalysis:
         for message in (*last, ("exit",)):
             self._send(message)
         self._closing = True
-        self._wait_for(lambda: self._process is None, timeout=None)
+        if not self._wait_for(lambda: self._process is None, timeout=CLOSE_SECONDS):
+            log.error(f"leakmap: the analysis process did not finish within {CLOSE_SECONDS:.0f}s; stopped. What it "
+                      "had committed is in the store")
+            self._process.kill()
+            self._gone()
         if self.dropped:
             log.error(f"leakmap: {self.dropped} requests were neither analysed nor recorded "
                       "(the analysis process did not keep up)")

@@ -189,8 +189,14 @@ class Worker:
             _, token, shot = message
             if self.session is None:
                 self._emit(token, "not analysed: leakmap could not open its findings store")
-            else:
-                self.commits.analyse(self.session, request_of(shot, LIVE_SOURCE), self.limits, shot[8], token)
+                return True
+            try:
+                request = request_of(shot, LIVE_SOURCE)
+            except Exception as e:  # a URL urlsplit refuses: one problem line, like any bad request
+                request = Request(shot[0], LIVE_SOURCE, time.time(), shot[2], "(unreadable URL)", [])
+                self.commits.record(self.session, request, f"not analysed: {type(e).__name__}: {e}", token)
+                return True
+            self.commits.analyse(self.session, request, self.limits, shot[8], token)
         elif kind == "problem":
             _, token, flow_id, method, url, reason = message
             if self.session is None:
