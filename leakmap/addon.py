@@ -134,10 +134,13 @@ class Leakmap:
             raise exceptions.OptionsError(f"leakmap_db: {e}") from None
         registrable_domain("warm.example")  # load the public-suffix list now, not on the first request
         self.limits, self.analyzer = limits, analyzer
-        self.live.open({"db": opts.leakmap_db, "rules": list(opts.leakmap_rules), "honey": list(opts.leakmap_honey),
-                        "app": opts.leakmap_app, "keys": keys, "first_party": list(opts.leakmap_first_party),
-                        "max_body": limits.max_body, "max_seconds": limits.max_seconds,
-                        "announce": self._console(), "color": sys.stderr.isatty()})
+        error = self.live.open({"db": opts.leakmap_db, "rules": list(opts.leakmap_rules),
+                                "honey": list(opts.leakmap_honey), "app": opts.leakmap_app, "keys": keys,
+                                "first_party": list(opts.leakmap_first_party), "max_body": limits.max_body,
+                                "max_seconds": limits.max_seconds, "announce": self._console(),
+                                "color": sys.stderr.isatty()})
+        if error:  # requests are still answered (block mode) and recorded once it runs
+            log.error(f"leakmap: {error}")
         for problem in rule_problems:
             log.warning(f"leakmap: rule skipped: {problem}")
             if self._console():  # `leakmap capture` runs mitmdump quietly: say it on the console

@@ -2,35 +2,44 @@
 
 Why a process, not a thread: the proxy and a worker thread share one interpreter lock, so
 every millisecond of decoding or SQLite work was a millisecond mitmproxy's event loop could
-not serve connections (a worker thread cost a busy mitmdump about a third of its requests/s,
-measured with benchmarks/bench_proxy_load.py). The analysis process (leakmap/live_worker.py)
-owns the Session: the analyzer with its attribution state, the store and its SQLite
-connection. The proxy keeps only what must answer at once: the rules' host index, to block
-a tracker's host in block mode before any decoding, and an analyzer for the content view.
+not serve connections, and every hand-over of the lock cost a switch. Measured with
+benchmarks/bench_proxy_load.py, a worker thread added about 500 µs of CPU per request to the
+mitmdump process (+39%); the analysis process adds about 10 µs there, and spends about
+0.2 ms per request itself, on another core. It (leakmap/live_worker.py) owns the Session:
+the analyzer with its attribution state, the store and its SQLite connection. The proxy
+keeps only what must answer at once: the rules' host index, to block a tracker's host in
+block mode before any decoding, and an analyzer for the content view. POSIX only (the pipes
+are inherited by descriptor).
 
-What crosses the pipe (marshal frames, `encode_frame`): proxy → child, batches of compact
-tuples, one per request: flow id, time, method, URL, raw header bytes, the body as sent
-(Content-Encoding is undone in the child), client and proxy mode; plus the session's options
-(keys included: a pipe, never argv or the environment), report/stats/exit commands and
-problem lines. Child → proxy: one result per request (nothing found, failed, or the
-tracker/status/comment that marks the flow in mitmweb) once it is committed, and log
-records, which the proxy logs as its own. A batch is written once per event-loop turn with a
-non-blocking write; results are read when the pipe is readable: the event loop never waits.
+What crosses the pipe (frames of marshalled builtin types, `encode_frame`; never pickle):
+proxy → child, batches of compact tuples, one per request (`snapshot`: flow id, time,
+method, URL, the raw header bytes, the body as sent, client and proxy mode; Content-Encoding
+is undone in the child), the session's options (tracker keys included: a pipe, never argv
+or the environment), report/stats/exit commands and problem lines. Child → proxy: one
+result per request (nothing found, failed, or tracker/endpoint/status/comment, which marks
+the flow in mitmweb) once it is committed, and its log records, which the proxy logs as its
+own. Requests nobody waits for are written in batches (`FLUSH_SECONDS`), those block mode
+waits for at the end of the event-loop turn; writes never block (a full pipe is finished
+when it drains) and results are read when the pipe is readable: the event loop never waits.
 
 Grouped commits: the child commits as soon as no request is waiting (a quiet proxy commits
 each request at once) and, while requests keep coming, at least every `COMMIT_SECONDS` or
-`COMMIT_REQUESTS` requests, whichever comes first: `kill -9` of the child (or of the proxy)
-loses at most that window. A request's result is sent only once it is committed, so block
-mode acknowledges a tracker request only when a crash can no longer lose it.
+`COMMIT_REQUESTS` requests, whichever comes first. A request's result is sent only once it
+is committed, so block mode acknowledges a tracker request only when a crash can no longer
+lose it. What a crash loses: `kill -9` of the child loses its open group (at most the commit
+window; each of those requests becomes a problem line, see below); of the proxy, also the
+batch not yet written (at most `FLUSH_SECONDS`) and whatever is queued; a clean exit
+analyses and commits everything first.
 
 Bounded: bytes sent and not yet answered are the backlog; beyond `MAX_BACKLOG_BYTES` a
-request is stored as a problem line instead of queued, and beyond that allowance more it is
-only counted (logged once). Failures: one bad request is one problem line (in the child). If
-the child dies, the proxy logs it, fails every waiting request closed (block mode answers it
-locally: nothing is forwarded that was to be blocked), starts a new child and records each
-request the old one had not confirmed as a problem line; a child that keeps dying is given up
-after `MAX_RESTARTS` in a minute, and the proxy keeps serving. A child that hangs is answered
-for by MAX_WAIT_SECONDS in the addon: blocked flows are answered locally, never forwarded.
+request is stored as a problem line instead of queued, and beyond `PROBLEM_ALLOWANCE` more
+it is only counted (logged once). Failures: one bad request is one problem line (in the
+child). If the child dies, the proxy logs it, fails every waiting request closed (block mode
+answers it locally: nothing that was to be blocked is forwarded), starts a new child and
+records each request the old one had not confirmed as a problem line (one it had committed
+just before dying may then have both); a child that keeps dying is given up after
+`MAX_RESTARTS` in `RESTART_WINDOW`, and the proxy keeps serving. A child that hangs is
+covered by the addon's MAX_WAIT_SECONDS: blocked flows are answered locally, never forwarded.
 """
 
 from __future__ import annotations
@@ -192,18 +201,25 @@ class LiveAnalysis:
         self._deaths: deque[float] = deque()
         self._given_up = False
         self._closing = False
+        self._ready: str | None = None  # the child's answer to "open": "" ready, else its error
         self.backlog_bytes = 0
         self.dropped = 0  # requests neither analysed nor recorded (backlog and problem allowance full)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def open(self, options: dict[str, Any]) -> None:
-        """Start the child (or tell the running one) to analyse with *options* from now on."""
+    def open(self, options: dict[str, Any], timeout: float = 60.0) -> str:
+        """Start the child (or tell the running one) to analyse with *options* from now on,
+        and wait until it has opened its session: from then on every request is answered
+        as soon as it is committed. Returns the child's error ("" once it is ready)."""
         self._open = ("open", options)
+        self._ready = None
         if self._process is None and not self._given_up:
             self._spawn()
         else:
             self._send(self._open)
+        if not self._wait_for(lambda: self._ready is not None, timeout):
+            return f"leakmap's analysis process did not start within {timeout:g}s"
+        return self._ready or ""
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Read results on *loop* (the event loop the hooks run on), from now on."""
@@ -386,6 +402,8 @@ class LiveAnalysis:
                     log.error(f"leakmap: could not mark a flow: {type(e).__name__}: {printable(str(e))}")
         elif message[0] == "log":
             log.log(message[1], message[2])
+        elif message[0] == "ready":
+            self._ready = message[1]
 
     def _wait_for(self, condition: Callable[[], bool], timeout: float | None) -> bool:
         """Serve the pipes without the event loop until *condition* holds (or *timeout*)."""

@@ -208,7 +208,8 @@ class Worker:
             self.answer_now = True
         elif kind == "open":
             self.commits.commit()
-            self._open(message[1])
+            self.results.append(("ready", self._open(message[1])))
+            self.flush()
         elif kind == "exit":
             self.commits.commit()
             self._close()
@@ -219,8 +220,9 @@ class Worker:
                 self._command(kind, message[1:])
         return True
 
-    def _open(self, options: dict[str, Any]) -> None:
-        """A session with the proxy's options (the proxy validated them already)."""
+    def _open(self, options: dict[str, Any]) -> str:
+        """A session with the proxy's options (the proxy validated them already); returns
+        why it could not be opened, or ""."""
         from .match import registrable_domain
 
         self._close()
@@ -230,8 +232,7 @@ class Worker:
         try:
             store = Store(options["db"])
         except StoreError as e:
-            log.error(f"leakmap: {e}; live requests are not analysed")
-            return
+            return str(e)
         try:
             indicators = [parse_indicator(text) for text in options["honey"]]
             self.session = Session(store, [Path(d) for d in options["rules"]], True, self.limits, indicators,
@@ -239,9 +240,9 @@ class Worker:
             store.commit()
         except Exception as e:
             store.close()
-            log.error(f"leakmap: could not start the live session: {type(e).__name__}: {printable(str(e))}")
-            return
+            return f"could not start the live session: {type(e).__name__}: {printable(str(e))}"
         self._rule_names = {rule.id: rule.name for rule in self.session.analyzer.rules}
+        return ""
 
     def _close(self) -> None:
         session, self.session = self.session, None
