@@ -58,6 +58,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .model import Request
+
 log = logging.getLogger(__name__)
 MAX_BACKLOG_BYTES = 256 * 1024 * 1024
 PROBLEM_ALLOWANCE = 16 * 1024 * 1024  # problem lines queued on top of a full backlog, then only counted
@@ -103,7 +105,7 @@ def snapshot(flow: Any) -> Snapshot:
             req.raw_content or b"", client, mode, True)
 
 
-def snapshot_of(request: Any) -> Snapshot:
+def snapshot_of(request: Request) -> Snapshot:
     """A Request built elsewhere (a WebSocket message) in the same form; its body is decoded."""
     fields = tuple((k.encode("utf-8", "surrogateescape"), v.encode("utf-8", "surrogateescape"))
                    for k, v in request.headers)
@@ -111,10 +113,8 @@ def snapshot_of(request: Any) -> Snapshot:
             request.client, request.proxy_mode, False)
 
 
-def request_of(shot: Snapshot, source: str) -> Any:
+def request_of(shot: Snapshot, source: str) -> Request:
     """The Request a snapshot stands for (as `read.request_from_flow(decode=False)` makes it)."""
-    from .model import Request
-
     flow_id, timestamp, method, url, fields, body, client, mode, _ = shot
     headers = [(k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for k, v in fields]
     return Request(flow_id=flow_id, source=source, timestamp=timestamp, method=method, url=url, headers=headers,
