@@ -225,6 +225,7 @@ class Run:
     p99_ms: float
     proxy_us: float  # CPU time of the mitmdump process per request served (throughput phase)
     child_us: float  # CPU time of its child processes (the addon's analysis process) per request
+    paced_proxy_us: float  # the same in the latency phase (a fixed rate, below saturation)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -253,10 +254,13 @@ def one_run(tmp: Path, upstream_port: int, addon: Path | None, args: argparse.Na
         done = load(port, requests, args.connections, args.seconds)
         proxy_cpu, child_cpu = cpu_seconds(process.pid) - proxy_cpu, children_cpu_seconds(process.pid) - child_cpu
         rps = len(done) / args.seconds
+        paced_cpu = cpu_seconds(process.pid)
         paced = load(port, requests, max(1, args.rate // 20), args.seconds, pace=max(1, args.rate // 20) / args.rate)
+        paced_cpu = cpu_seconds(process.pid) - paced_cpu
         paced.sort()
         return Run(rps, paced[len(paced) // 2] * 1000, paced[int(len(paced) * 0.99)] * 1000,
-                   proxy_cpu / max(1, len(done)) * 1e6, child_cpu / max(1, len(done)) * 1e6)
+                   proxy_cpu / max(1, len(done)) * 1e6, child_cpu / max(1, len(done)) * 1e6,
+                   paced_cpu / max(1, len(paced)) * 1e6)
     finally:
         process.terminate()  # SIGTERM: the addon drains its queue and closes the store
         try:
@@ -294,8 +298,8 @@ def main() -> None:
                     run = one_run(tmp_path, upstream_port, script, args, requests, env)
                     results[name].append(run)
                     print(f"run {n + 1} {name:<5}: {run.rps:7.0f} req/s, p50 {run.p50_ms:6.2f} ms, "
-                          f"p99 {run.p99_ms:6.2f} ms, proxy CPU {run.proxy_us:5.0f} µs/req, "
-                          f"child CPU {run.child_us:5.0f} µs/req", flush=True)
+                          f"p99 {run.p99_ms:6.2f} ms, proxy CPU {run.proxy_us:5.0f} µs/req "
+                          f"({run.paced_proxy_us:5.0f} at --rate), child CPU {run.child_us:5.0f} µs/req", flush=True)
             stored = _stored(tmp_path / "load.db")
         finally:
             upstream.terminate()
@@ -323,9 +327,9 @@ def report(results: dict[str, list[Run]], args: argparse.Namespace, stored: int)
     print(f"  p99 added: {median('addon', 'p99_ms') - median('bare', 'p99_ms'):+.2f} ms (target under 2 ms); "
           f"p50 added: {median('addon', 'p50_ms') - median('bare', 'p50_ms'):+.2f} ms")
     bare_cpu, addon_cpu = median("bare", "proxy_us"), median("addon", "proxy_us")
-    print(f"  proxy process CPU per request: {addon_cpu - bare_cpu:+.0f} µs ({addon_cpu / bare_cpu - 1:+.1%}; "
-          "less sensitive to other load than req/s); the analysis process: "
-          f"{median('addon', 'child_us'):.0f} µs/req on another core")
+    print(f"  proxy process CPU per request: {addon_cpu - bare_cpu:+.0f} µs ({addon_cpu / bare_cpu - 1:+.1%}) at "
+          f"saturation, {median('addon', 'paced_proxy_us') - median('bare', 'paced_proxy_us'):+.0f} µs at "
+          f"{args.rate} req/s; the analysis process: {median('addon', 'child_us'):.0f} µs/req on another core")
     print(f"  tracker requests stored by the addon (all runs): {stored}")
 
 
