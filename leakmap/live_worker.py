@@ -371,8 +371,13 @@ def serve(in_fd: int, out_fd: int) -> None:
             worker.flush()
             if not reader.feed():  # the proxy closed the pipe: it exited
                 return
-    finally:
+    finally:  # after "exit", or the proxy went away (its counters are then saved here)
         worker.commits.commit()
+        if worker.session is not None:
+            try:
+                worker.session.save_stats()
+            except StoreError as e:
+                log.error(f"leakmap: could not save the capture's counters: {e}")
         worker._close()
         try:
             worker.flush()
