@@ -20,7 +20,10 @@ Two phases per run:
 
 The addon runs as a user runs it (forwarding, findings store on disk, flows marked); mitmdump
 runs with -q in both cases. Targets (issue 10): the addon costs under 5% of bare mitmdump's
-req/s and adds under 2 ms to p99. On a shared machine, compare medians of several runs.
+req/s and adds under 2 ms to p99. On a shared machine, compare medians of several runs; the
+proxy process's CPU time per request (read from /proc, Linux) is printed too, since it moves
+far less with other load than req/s. The addon's analysis process runs on another core; its
+CPU per request is printed apart.
 """
 
 from __future__ import annotations
@@ -167,7 +170,7 @@ def free_port() -> int:
 
 def start_mitmdump(tmp: Path, upstream_port: int, addon: Path | None, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    args = [str(MITMDUMP), "-q", "--listen-host", "127.0.0.1", "-p", str(port), "--set", f"confdir={tmp / 'conf'}",
+    args = [str(MITMDUMP), *([] if os.environ.get("BENCH_VERBOSE") else ["-q"]), "--listen-host", "127.0.0.1", "-p", str(port), "--set", f"confdir={tmp / 'conf'}",
             "--mode", f"reverse:http://127.0.0.1:{upstream_port}/", "--set", "keep_host_header=true"]
     if addon is not None:
         args += ["-s", str(addon), "--set", f"leakmap_db={tmp / 'load.db'}"]
@@ -181,8 +184,38 @@ def start_mitmdump(tmp: Path, upstream_port: int, addon: Path | None, env: dict[
             break
         except OSError:
             time.sleep(0.1)
-    time.sleep(1.0 if addon else 0.3)  # the addon loads its rules in `configure`, before requests count
+    if addon is not None:
+        wait_until_analysing(port, tmp / "load.db")
+    time.sleep(0.3)
     return process, port
+
+
+def wait_until_analysing(port: int, db: Path, timeout: float = 120) -> None:
+    """Block until a tracker request sent through the proxy is in the store: the addon's
+    analysis process has started (imports, rules) and keeps up, so its start-up is not
+    measured as per-request cost."""
+    import sqlite3
+
+    def stored() -> int:
+        try:
+            with sqlite3.connect(db) as conn:
+                return conn.execute("SELECT count(*) FROM requests").fetchone()[0]
+        except sqlite3.Error:
+            return -1
+
+    before = stored()
+    tracker = next(r for r in mixed_requests(1.0, count=1))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+            conn.sendall(tracker)
+            conn.recv(65536)
+        settle = time.monotonic() + 2
+        while time.monotonic() < settle:
+            if stored() > before:
+                return
+            time.sleep(0.05)
+    raise RuntimeError("the addon stored nothing: is its analysis process running?")
 
 
 @dataclass
@@ -190,6 +223,26 @@ class Run:
     rps: float
     p50_ms: float
     p99_ms: float
+    proxy_us: float  # CPU time of the mitmdump process per request served (throughput phase)
+    child_us: float  # CPU time of its child processes (the addon's analysis process) per request
+    paced_proxy_us: float  # the same in the latency phase (a fixed rate, below saturation)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds(pid: int) -> float:
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    return sum(cpu_seconds(int(child)) for child in children)
 
 
 def one_run(tmp: Path, upstream_port: int, addon: Path | None, args: argparse.Namespace,
@@ -197,11 +250,17 @@ def one_run(tmp: Path, upstream_port: int, addon: Path | None, args: argparse.Na
     process, port = start_mitmdump(tmp, upstream_port, addon, env)
     try:
         load(port, requests, args.connections, 1.0)  # warm-up: connections, certificates, caches
+        proxy_cpu, child_cpu = cpu_seconds(process.pid), children_cpu_seconds(process.pid)
         done = load(port, requests, args.connections, args.seconds)
+        proxy_cpu, child_cpu = cpu_seconds(process.pid) - proxy_cpu, children_cpu_seconds(process.pid) - child_cpu
         rps = len(done) / args.seconds
+        paced_cpu = cpu_seconds(process.pid)
         paced = load(port, requests, max(1, args.rate // 20), args.seconds, pace=max(1, args.rate // 20) / args.rate)
+        paced_cpu = cpu_seconds(process.pid) - paced_cpu
         paced.sort()
-        return Run(rps, paced[len(paced) // 2] * 1000, paced[int(len(paced) * 0.99)] * 1000)
+        return Run(rps, paced[len(paced) // 2] * 1000, paced[int(len(paced) * 0.99)] * 1000,
+                   proxy_cpu / max(1, len(done)) * 1e6, child_cpu / max(1, len(done)) * 1e6,
+                   paced_cpu / max(1, len(paced)) * 1e6)
     finally:
         process.terminate()  # SIGTERM: the addon drains its queue and closes the store
         try:
@@ -239,7 +298,8 @@ def main() -> None:
                     run = one_run(tmp_path, upstream_port, script, args, requests, env)
                     results[name].append(run)
                     print(f"run {n + 1} {name:<5}: {run.rps:7.0f} req/s, p50 {run.p50_ms:6.2f} ms, "
-                          f"p99 {run.p99_ms:6.2f} ms", flush=True)
+                          f"p99 {run.p99_ms:6.2f} ms, proxy CPU {run.proxy_us:5.0f} µs/req "
+                          f"({run.paced_proxy_us:5.0f} at --rate), child CPU {run.child_us:5.0f} µs/req", flush=True)
             stored = _stored(tmp_path / "load.db")
         finally:
             upstream.terminate()
@@ -261,10 +321,15 @@ def report(results: dict[str, list[Run]], args: argparse.Namespace, stored: int)
           f"latency at {args.rate} req/s:")
     for name in ("bare", "addon"):
         print(f"  {name:<5}: {median(name, 'rps'):7.0f} req/s, p50 {median(name, 'p50_ms'):6.2f} ms, "
-              f"p99 {median(name, 'p99_ms'):6.2f} ms")
+              f"p99 {median(name, 'p99_ms'):6.2f} ms, proxy CPU {median(name, 'proxy_us'):5.0f} µs/req, "
+              f"child CPU {median(name, 'child_us'):5.0f} µs/req")
     print(f"  addon/bare req/s: {addon_rps / bare_rps:.3f} (cost {1 - addon_rps / bare_rps:+.1%}; target under 5%)")
     print(f"  p99 added: {median('addon', 'p99_ms') - median('bare', 'p99_ms'):+.2f} ms (target under 2 ms); "
           f"p50 added: {median('addon', 'p50_ms') - median('bare', 'p50_ms'):+.2f} ms")
+    bare_cpu, addon_cpu = median("bare", "proxy_us"), median("addon", "proxy_us")
+    print(f"  proxy process CPU per request: {addon_cpu - bare_cpu:+.0f} µs ({addon_cpu / bare_cpu - 1:+.1%}) at "
+          f"saturation, {median('addon', 'paced_proxy_us') - median('bare', 'paced_proxy_us'):+.0f} µs at "
+          f"{args.rate} req/s; the analysis process: {median('addon', 'child_us'):.0f} µs/req on another core")
     print(f"  tracker requests stored by the addon (all runs): {stored}")
 
 

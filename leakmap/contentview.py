@@ -76,14 +76,14 @@ def _highlight(data_type: str, color: bool) -> str:
     return f"{data_type}{'!!' if level == 'special' else '!'}"
 
 
-def mark_flow(flow: http.HTTPFlow, analysis: Analysis, receiver: str) -> None:
-    """Mark a tracker flow and comment it with receiver and data types (mitmweb's flow list
-    shows both; `~marked` and `~comment Mixpanel` filter on them). A mark or comment the user
-    set is kept."""
+def mark_flow(flow: http.HTTPFlow, status: str, comment: str) -> None:
+    """Mark a tracker flow and comment it with receiver and data types (`flow_comment`:
+    mitmweb's flow list shows both; `~marked` and `~comment Mixpanel` filter on them). A
+    mark or comment the user set is kept."""
     if not flow.marked:
-        flow.marked = ":grey_question:" if analysis.status == "not_decoded" else ":eye:"
+        flow.marked = ":grey_question:" if status == "not_decoded" else ":eye:"
     if not flow.comment:
-        flow.comment = flow_comment(analysis, receiver)
+        flow.comment = comment
 
 
 class LeakmapContentview(contentviews.Contentview):

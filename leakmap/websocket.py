@@ -56,11 +56,10 @@ class WebSocketLeakmap:
         if flow.websocket is None or not flow.websocket.messages or not flow.websocket.messages[-1].from_client:
             return
         leakmap = ctx.master.addons.get("leakmap")
-        session = getattr(leakmap, "session", None)
-        if session is None:
+        if not getattr(leakmap, "active", False):
             return
         index = len(flow.websocket.messages) - 1
-        try:  # queued for the Leakmap addon's worker thread, which owns the session and its store
+        try:  # queued for the Leakmap addon's analysis process, which owns the session and its store
             leakmap.submit(request_from_message(flow, index, LIVE_SOURCE, leakmap.limits))
         except Exception as e:  # hostile content must never end the proxy
             log.warning(f"leakmap: WebSocket message {flow.id}#ws{index} not analysed: {type(e).__name__}: {e}")

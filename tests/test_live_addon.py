@@ -1,10 +1,12 @@
-"""The live addon in-process (mitmproxy's taddons and tflow): block mode fails closed, the
-answer costs time linear in the request, non-block flows are never altered, `done` drains
-the worker's queue. The real mitmdump runs in tests/e2e/test_live_hostile.py."""
+"""The live addon in mitmproxy's taddons with tflow flows (and its real analysis process):
+block mode fails closed when that process dies, the answer costs time linear in the request,
+non-block flows are never altered nor delayed, `done` drains the queue. The real mitmdump
+runs in tests/e2e/test_live_hostile.py and tests/e2e/test_live_process.py."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import sqlite3
 import time
 from pathlib import Path
@@ -59,20 +61,19 @@ def test_answer_is_linear_in_the_number_of_parameters():
     assert timings[200_000] < 0.5, timings
 
 
-def test_failing_analysis_of_a_payload_shape_candidate_is_answered(addon_in, monkeypatch):
+def test_payload_shape_candidate_is_answered_when_the_analysis_process_dies(addon_in):
     addon, run = addon_in(block=True)
     shaped = flow_to("http://collect.customer.example/track", TRACK)
     run(addon.request(shaped))
     assert shaped.response.headers["x-leakmap"] == "answered-by-proxy"  # recognised: Mixpanel's shape
 
-    def explode(_request):
-        raise RecursionError("a decoder bug")
-
-    monkeypatch.setattr(addon.session.analyzer, "analyze", explode)
+    process = addon.live.process
+    process.kill()
+    process.wait()
     unknown = flow_to("http://collect.customer.example/track", b"data=%%%")
     run(addon.request(unknown))
     assert unknown.response.headers["x-leakmap"] == "answered-by-proxy"  # cannot tell: fail closed
-    monkeypatch.undo()
+    assert addon.live.process is not process  # restarted
 
     own = flow_to("http://collect.customer.example/track", b'{"not": "mixpanel"}')
     run(addon.request(own))
@@ -92,17 +93,18 @@ def test_non_block_mode_never_alters_a_flow_and_done_drains_the_queue(addon_in, 
         assert conn.execute("SELECT count(*) FROM requests WHERE tracker = 'mixpanel'").fetchone() == (50,)
 
 
-def test_hooks_do_not_wait_for_analysis_outside_block_mode(addon_in, monkeypatch):
+def test_hooks_do_not_wait_for_analysis_outside_block_mode(addon_in, tmp_path):
     addon, run = addon_in(block=False)
-    slow_started = []
-
-    def slow(_request):
-        slow_started.append(time.perf_counter())
-        time.sleep(1.0)
-
-    monkeypatch.setattr(addon.session.analyzer, "analyze", slow)
-    started = time.perf_counter()
-    run(addon.request(flow_to("https://api.mixpanel.com/track/", TRACK)))
-    assert time.perf_counter() - started < 0.5
-    run(asyncio.sleep(0.1))
-    assert slow_started  # it does run, in the worker
+    process = addon.live.process
+    addon.live.settle()
+    process.send_signal(signal.SIGSTOP)  # the analysis process hangs
+    try:
+        started = time.perf_counter()
+        run(addon.request(flow_to("https://api.mixpanel.com/track/", TRACK)))
+        assert time.perf_counter() - started < 0.5
+    finally:
+        process.send_signal(signal.SIGCONT)
+    run(asyncio.sleep(0.1))  # the batch goes out
+    assert addon.live.settle()  # it does run, in the analysis process
+    with sqlite3.connect(tmp_path / "live.db") as conn:
+        assert conn.execute("SELECT count(*) FROM requests WHERE tracker = 'mixpanel'").fetchone() == (1,)

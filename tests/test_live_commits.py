@@ -1,18 +1,19 @@
-"""The live worker's grouped commits (leakmap/live.py), with a real Session and SQLite store:
-a busy queue commits in groups of at most COMMIT_REQUESTS, a job's future resolves only once
-its request is committed (what block mode's acknowledgement relies on), a quiet queue commits
-each request at once, and a request that fails half-way is undone alone, not with its group."""
+"""The analysis process's grouped commits (leakmap/live_worker.py), with a real Session and
+SQLite store: a busy process commits in groups of at most COMMIT_REQUESTS, a request's result
+goes out only once it is committed (what block mode's acknowledgement relies on), and a
+request that fails half-way is undone alone, not with its group. The process itself, behind
+a real mitmdump, is in tests/e2e/test_live_process.py."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from pathlib import Path
 from urllib.parse import quote
 
 from leakmap.decode import Limits
-from leakmap.live import COMMIT_REQUESTS, COMMIT_SECONDS, Failed, LiveQueue
+from leakmap.live import COMMIT_REQUESTS, COMMIT_SECONDS
+from leakmap.live_worker import GroupedCommits
 from leakmap.model import LIVE_SOURCE, Analysis, Request
 from leakmap.session import Session
 from leakmap.store import Store
@@ -30,49 +31,51 @@ def stored_users(db: Path) -> set[str]:
         return {v for v, in conn.execute("SELECT value FROM findings WHERE data_type = 'user_id'")}
 
 
-def open_queue(tmp_path: Path) -> tuple[LiveQueue, Session]:
-    queue = LiveQueue()
-    session = queue.call(lambda: Session(Store(tmp_path / "live.db")))
-    return queue, session
+class Results:
+    """The `emit` callback: each request's result, and whether another connection could
+    already read its finding when it went out."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.outcomes: dict[int, Analysis | str | None] = {}
+        self.visible: dict[int, bool] = {}
+
+    def __call__(self, token: int, outcome: Analysis | str | None) -> None:
+        self.outcomes[token] = outcome
+        if isinstance(outcome, Analysis):
+            self.visible[token] = outcome.request.key.removeprefix("flow:") in stored_users(self.db)
 
 
-def test_a_busy_queue_commits_in_groups_and_resolves_each_job_after_its_commit(tmp_path: Path):
-    queue, session = open_queue(tmp_path)
-    gate = threading.Event()
-    queue.submit(gate.wait)  # the worker is busy: everything below piles up behind it
+def open_commits(tmp_path: Path) -> tuple[GroupedCommits, Session, Results]:
+    results = Results(tmp_path / "live.db")
+    return GroupedCommits(results), Session(Store(tmp_path / "live.db")), results
+
+
+def test_a_busy_process_commits_in_groups_and_answers_each_request_after_its_commit(tmp_path: Path):
+    commits, session, results = open_commits(tmp_path)
     total = 2 * COMMIT_REQUESTS + 50
-    jobs = [queue.analyse(session, mixpanel(f"user-{n}", n), Limits()) for n in range(total)]
-    committed_before = queue.commits
-    seen_at_resolution: list[bool] = []
-    for n in range(0, total, 37):  # the callback runs in the worker right after the commit that resolved it
-        jobs[n].add_done_callback(lambda _, user=f"user-{n}": seen_at_resolution.append(
-            user in stored_users(tmp_path / "live.db")))
-    gate.set()
-    outcomes = [job.result(timeout=60) for job in jobs]
-    assert all(isinstance(o, Analysis) and o.tracker == "mixpanel" for o in outcomes)
-    groups = queue.commits - committed_before
-    assert 3 <= groups <= 3 + total * COMMIT_SECONDS  # ~3 groups of 100, not one commit per request
-    assert seen_at_resolution and all(seen_at_resolution)  # resolved = readable by another connection
-    queue.submit(session.store.close)
-    queue.close()
+    for n in range(total):  # back to back: the group is due by size, not by idleness
+        commits.analyse(session, mixpanel(f"user-{n}", n), Limits(), False, n)
+    commits.commit()  # what the process does once nothing is waiting
+    assert all(isinstance(results.outcomes[n], Analysis) for n in range(total))
+    assert 3 <= commits.commits <= 3 + total * COMMIT_SECONDS  # ~3 groups of 100, not one commit per request
+    assert len(results.visible) == total and all(results.visible.values())  # answered = readable elsewhere
+    session.store.close()
     assert stored_users(tmp_path / "live.db") == {f"user-{n}" for n in range(total)}
 
 
-def test_a_quiet_queue_commits_each_request_at_once(tmp_path: Path):
-    queue, session = open_queue(tmp_path)
-    for n in range(3):
-        outcome = queue.analyse(session, mixpanel(f"quiet-{n}", n), Limits()).result(timeout=30)
-        assert isinstance(outcome, Analysis)
-        assert f"quiet-{n}" in stored_users(tmp_path / "live.db")  # no waiting for a 200 ms window
-    queue.submit(session.store.close)
-    queue.close()
+def test_nothing_is_answered_before_its_commit(tmp_path: Path):
+    commits, session, results = open_commits(tmp_path)
+    commits.analyse(session, mixpanel("waiting", 1), Limits(), False, 1)
+    assert results.outcomes == {} and "waiting" not in stored_users(tmp_path / "live.db")
+    commits.commit()
+    assert isinstance(results.outcomes[1], Analysis) and results.visible[1]
+    session.store.close()
 
 
 def test_a_request_failing_half_way_is_undone_alone(tmp_path: Path, monkeypatch):
-    queue, session = open_queue(tmp_path)
-    gate = threading.Event()
-    queue.submit(gate.wait)
-    good = queue.analyse(session, mixpanel("before", 1), Limits())
+    commits, session, results = open_commits(tmp_path)
+    commits.analyse(session, mixpanel("before", 1), Limits(), False, 1)
     real_add = session.store.add
 
     def add_then_fail(analysis, commit=True):  # the request row is written, then something breaks
@@ -82,13 +85,12 @@ def test_a_request_failing_half_way_is_undone_alone(tmp_path: Path, monkeypatch)
         return 1
 
     monkeypatch.setattr(session.store, "add", add_then_fail)
-    bad = queue.analyse(session, mixpanel("breaks", 2), Limits())
-    after = queue.analyse(session, mixpanel("after", 3), Limits())
-    gate.set()
-    assert isinstance(good.result(timeout=30), Analysis) and isinstance(after.result(timeout=30), Analysis)
-    assert isinstance(bad.result(timeout=30), Failed)
-    queue.submit(session.store.close)
-    queue.close()
+    commits.analyse(session, mixpanel("breaks", 2), Limits(), False, 2)
+    commits.analyse(session, mixpanel("after", 3), Limits(), False, 3)
+    commits.commit()
+    assert isinstance(results.outcomes[1], Analysis) and isinstance(results.outcomes[3], Analysis)
+    assert "RuntimeError: half-way" in results.outcomes[2]  # type: ignore[operator]
+    session.store.close()
     assert stored_users(tmp_path / "live.db") == {"before", "after"}
     with sqlite3.connect(tmp_path / "live.db") as conn:
         problems = [m for m, in conn.execute("SELECT message FROM problems")]

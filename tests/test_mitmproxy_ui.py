@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import sqlite3
 
 import pytest
 from mitmproxy import contentviews
@@ -35,12 +36,12 @@ def addon(tmp_path):
 
 
 def through_addon(leakmap: Leakmap, tctx, flow) -> None:
-    """The request hook as mitmproxy runs it, then the worker's analysis and the mark it
-    schedules back on the event loop."""
+    """The request hook as mitmproxy runs it, then the analysis process's result, which marks
+    the flow."""
     loop = tctx.master.event_loop
     loop.run_until_complete(leakmap.request(flow))
-    leakmap.queue.call(lambda: None)  # the worker has analysed everything queued
-    loop.run_until_complete(asyncio.sleep(0.05))
+    loop.run_until_complete(asyncio.sleep(0.1))  # the batch goes out
+    assert leakmap.live.settle()  # the analysis process has answered for everything sent
 
 
 def test_tracker_request_is_shown_in_the_leakmap_view_automatically(addon):
@@ -58,12 +59,13 @@ def test_tracker_request_is_shown_in_the_leakmap_view_automatically(addon):
     assert "decoding:" in shown.text and "base64" in shown.text
 
 
-def test_viewing_a_flow_stores_nothing(addon):
+def test_viewing_a_flow_stores_nothing(addon, tmp_path):
     leakmap, _ = addon
     flow = mixpanel_flow()
     contentviews.prettify_message(flow.request, flow)
-    count = leakmap.session.store.db.execute("SELECT count(*) FROM requests").fetchone()[0]
-    assert count == 0
+    leakmap.live.settle()
+    with sqlite3.connect(tmp_path / "ui.db") as conn:
+        assert conn.execute("SELECT count(*) FROM requests").fetchone()[0] == 0
 
 
 def test_other_flows_keep_mitmproxys_views_and_offer_leakmap_by_name(addon):
