@@ -11,7 +11,7 @@ from pathlib import Path
 
 from conftest import ROOT
 
-from leakmap import fingerprint, identifiers
+from leakmap import fingerprint, identifier_tables, identifiers
 
 LEAKMAP = Path(sys.executable).parent / "leakmap"
 SAMPLE = ROOT / "samples" / "mixpanel-sample.mitm"
@@ -37,10 +37,10 @@ def test_fingerprint_bits_are_a_capped_sum_of_the_largest_figures():
 
 
 def test_hashes_of_normalized_email_and_phone():
-    digests = identifiers.hashes_of("email", " Alice@Example.COM ")
+    digests = identifier_tables.hashes_of("email", " Alice@Example.COM ")
     assert digests[hashlib.sha256(b"alice@example.com").hexdigest()] == "sha256(email)"
     assert digests[hashlib.md5(b"alice@example.com").hexdigest()] == "md5(email)"
-    assert hashlib.sha256(b"+14155550123").hexdigest() in identifiers.hashes_of("phone", "+1 (415) 555-0123")
+    assert hashlib.sha256(b"+14155550123").hexdigest() in identifier_tables.hashes_of("phone", "+1 (415) 555-0123")
 
 
 def test_graph_of_nothing_is_empty():
@@ -81,3 +81,53 @@ def test_a_hostile_form_like_body_opens_in_linear_time():
     start = time.monotonic()
     open_request(Request("f", "s", 0.0, "POST", "https://t.example/c", [], body), Limits())
     assert time.monotonic() - start < 2
+
+
+# --- identifiers aggregated by SQL: the edge cases of joining and counting -----------------------------
+
+EMAIL = "Alice.Smith@Example.com"
+EMAIL_NORMAL = EMAIL.lower()
+PHONE = "+1 (415) 555-0123"
+
+
+def _digest(algorithm: str, text: str) -> str:
+    return hashlib.new(algorithm, text.encode()).hexdigest()
+
+
+def edge_case_store(path: Path):
+    """A store with every case the identifier join and counts must get right: an email
+    seen in two spellings, its sha256 as a hashed_email finding (upper case), its md5 only
+    in an uploaded field, a user id that is the email's sha1, a phone and its sha1 of the
+    digits, a second spelling of the phone (same digests: the first seen keeps them), ids
+    too short or too common to count, unattributed requests (not a second app), a receiver
+    named by its host, two requests at the same time (order by request id), non-ASCII
+    values, and fingerprint attributes (device details, a fonts field)."""
+    from leakmap.model import Analysis, Finding, Request
+    from leakmap.store import Store
+
+    sightings = [  # (app, company, host, [(data type, value)], [(field path, value)])
+        ("App A", "Mixpanel, Inc.", "api.mixpanel.com",
+         [("email", EMAIL + " "), ("user_id", "user-0001"), ("advertising_id", "ad-aaaa-1111"), ("user_id", "null"),
+          ("device_model", "Pixel 8"), ("timezone", "Europe/Berlin")], [("body.fonts", "Arial,Roboto")]),
+        ("App A", "Amplitude, Inc.", "api2.amplitude.com",
+         [("hashed_email", _digest("sha256", EMAIL_NORMAL).upper()), ("user_id", "user-0001"), ("user_id", "42"),
+          ("phone", PHONE), ("os_version", "14")], [("body.u.h", _digest("md5", EMAIL_NORMAL).upper())]),
+        ("App B", "", "collect.tracker.example.co.uk",
+         [("user_id", _digest("sha1", EMAIL_NORMAL)), ("advertising_id", "ad-aaaa-1111"),
+          ("hashed_phone", _digest("sha1", "14155550123")), ("installation_id", "inst-Ünïcode-1")],
+         [("body.x", "f" * 40)]),
+        ("", "Mixpanel, Inc.", "api.mixpanel.com",
+         [("email", EMAIL_NORMAL), ("phone", "14155550123"), ("device_id", "00000000-0000-0000-0000-000000000000"),
+          ("vendor_id", "vend-only-once")], []),
+        ("App B", "Mixpanel, Inc.", "api.mixpanel.com",
+         [("installation_id", "inst-Ünïcode-1"), ("user_id", "ZZZ-user"), ("user_id", "aaa-user")], []),
+    ]
+    store = Store(path)
+    for n, (app, company, host, found, fields) in enumerate(sightings):
+        request = Request(f"flow-{n}", "edge.mitm", 1_700_000_000 + min(n, 3), "POST", f"https://{host}/track",
+                          [], client="10.0.0.2")
+        findings = [Finding(t, v, f"body.f{k}", "body", "rule", t) for k, (t, v) in enumerate(found)]
+        store.add(Analysis(request, "decoded" if company else "no_rule", "t" if company else "", company,
+                           findings=findings, fields=[(p, v, "") for p, v in fields], app=app))
+    store.commit()
+    return store
