@@ -70,12 +70,23 @@ def identifier_dict(ident: Identifier, mask: Any = None) -> dict[str, Any]:
     }
 
 
-def build(store: Store, mask: Any = None, limit: int | None = None) -> dict[str, Any]:
+def build(store: Store, mask: Any = None, limit: int | None = None, routes_for: int | None = None) -> dict[str, Any]:
     """The whole `leakmap ids` answer: identifiers, fingerprints and the method behind the bits.
-    *limit*: describe only the first (most bridging) identifiers in full, as the report does;
-    the summary still counts them all."""
+    *limit*: describe only the first (most bridging) identifiers, as the report does; the
+    summary still counts them all. *routes_for*: list the routes (app × receiver) of only the
+    first N bridging and first N other identifiers, those `graph(result, N)` can draw (the
+    report's table shows none; an id sent by every app to every receiver has apps × receivers
+    routes)."""
+    idents = []
+    with_routes = {True: 0, False: 0}
     with IdentifierTables(store.db) as tables:
-        idents = [identifier_dict(i, mask) for i in tables.ranked(limit)]
+        for ident in tables.ranked(limit):
+            shape = identifier_dict(ident, mask)
+            if routes_for is not None:
+                if with_routes[shape["bridging"]] >= routes_for:
+                    shape["routes"] = []
+                with_routes[shape["bridging"]] += 1
+            idents.append(shape)
         count, bridging, receivers = tables.summary()
     prints = fingerprints(_fingerprint_rows(store))
     if mask is not None:
@@ -90,6 +101,8 @@ def build(store: Store, mask: Any = None, limit: int | None = None) -> dict[str,
         "fingerprint_method": METHOD,
     }
 
+
+GRAPH_LIMIT = 30  # identifiers the graph draws
 
 CSV_COLUMNS = ["value", "kind", "hashed_forms", "app", "receiver", "data_types", "requests", "first_seen",
                "last_seen", "bridging", "bridging_reasons"]
@@ -114,7 +127,7 @@ def fingerprint_csv_rows(result: dict[str, Any]) -> Iterator[list[Any]]:
                fp["relinkable"]]
 
 
-def graph(result: dict[str, Any], limit: int = 30) -> dict[str, Any]:
+def graph(result: dict[str, Any], limit: int = GRAPH_LIMIT) -> dict[str, Any]:
     """Layout of the apps – identifiers – receivers graph (three columns of nodes, an edge
     app→identifier and identifier→receiver per route), drawn as inline SVG by the report.
     Bridging identifiers first; at most *limit* identifiers so the picture stays readable."""

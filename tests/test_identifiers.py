@@ -161,6 +161,10 @@ def test_identifiers_joined_counted_and_ranked_by_sql(tmp_path):
     top = identifiers.build(store, limit=2)
     assert [i["value"] for i in top["identifiers"]] == [EMAIL + " ", "ad-aaaa-1111"]
     assert top["summary"] == result["summary"]
+    lean = identifiers.build(store, routes_for=2)  # the report: routes only for what its graph can draw
+    assert [bool(i["routes"]) for i in lean["identifiers"]] == [True, True, False, False, False, True, True, False,
+                                                                 False]
+    assert identifiers.graph(lean, 2) == identifiers.graph(result, 2)
     rows = list(csv.reader(io.StringIO(identifiers.render(result, "csv"))))
     assert len(rows) == 1 + sum(len(i["routes"]) for i in result["identifiers"]) == 17
     temp = store.db.execute("SELECT name FROM sqlite_temp_master WHERE name LIKE 'leakmap_ids%'").fetchall()
