@@ -34,7 +34,6 @@ IDENTIFIER_TYPES = (
     "advertising_id", "hashed_advertising_id", "android_id", "device_id", "push_token", "vendor_id",
     "installation_id", "user_id", "browser_id", "other_id", "email", "hashed_email", "phone", "hashed_phone",
 )
-HASHED_OF = {"hashed_email": "email", "hashed_phone": "phone"}
 HASH_ALGORITHMS = ("sha256", "sha1", "md5")
 _TOO_COMMON = {"0", "1", "-1", "true", "false", "null", "none", "undefined", "unknown", "anonymous",
                "00000000-0000-0000-0000-000000000000"}
