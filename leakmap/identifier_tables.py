@@ -1,9 +1,10 @@
 """Identifiers aggregated by SQLite: which id went from which app to which receiver.
 
-Why SQL: a capture of a million flows holds a hundred thousand tracker requests, most with
-fresh ids (an insert id, a new install, an ad id per device). Holding one Python object per
-distinct identifier with its routes made the identifiers section the one part of the report
-whose memory grew with the capture. Here every sighting goes to a temporary table of the
+Why SQL: a capture of a million flows holds a hundred thousand tracker requests, and the
+number of distinct ids grows with it (many devices in a lab, reinstalls, an SDK that makes a
+new id per session, a crafted capture with a new id in every request). Holding one Python
+object per distinct identifier with its routes made the identifiers section the one part of
+the report whose memory grew with the capture. Here every sighting goes to a temporary table of the
 store's connection (SQLite's temp store: on disk past its cache, gone with the connection),
 hashed emails and phones are folded into their plain value there, and Python materialises
 only the identifiers it shows: the top N of the report (most receivers, then most apps) or,
