@@ -163,7 +163,9 @@ class HostStats:
     apps: Counter[str] = field(default_factory=Counter)
     hits: dict[tuple[str, str], Hit] = field(default_factory=dict)  # (type, value) → first hit (bounded)
     hit_kinds: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)  # detector, detail, type, shape
-    ids: dict[str, set[int]] = field(default_factory=dict)  # identifier-like value → request numbers
+    # identifier-like value → [requests it was in, number of the last one]: a count, not the
+    # request numbers, so a value sent in every request costs the same as one sent twice
+    ids: dict[str, list[int]] = field(default_factory=dict)
     id_paths: dict[str, str] = field(default_factory=dict)
     batches: list[str] = field(default_factory=list)
     beacons: list[str] = field(default_factory=list)
@@ -185,9 +187,12 @@ class HostStats:
         for path, raw in paths.leaves(opened.doc, max_depth=16):
             value = scalar_text(raw)
             if value and _ID_LIKE.match(value) and not path.startswith("header"):
-                if value in self.ids or len(self.ids) < MAX_IDS_PER_HOST:
-                    self.ids.setdefault(value, set()).add(n)
-                    self.id_paths.setdefault(value, path)
+                seen = self.ids.get(value)
+                if seen is None and len(self.ids) < MAX_IDS_PER_HOST:
+                    self.ids[value] = [1, n]
+                    self.id_paths[value] = path
+                elif seen is not None and seen[1] != n:  # requests are numbered in order
+                    seen[0], seen[1] = seen[0] + 1, n
         batch = _batch_of(opened.doc)
         if batch and len(self.batches) < MAX_SAMPLE:
             self.batches.append(f"{endpoint}: {batch}")
@@ -206,7 +211,7 @@ class HostStats:
 
     def repeated_ids(self) -> list[tuple[str, str, int]]:
         """(value, path, requests) of identifier-like values seen in two or more requests."""
-        rows = [(v, self.id_paths[v], len(ns)) for v, ns in self.ids.items() if len(ns) >= 2]
+        rows = [(v, self.id_paths[v], requests) for v, (requests, _) in self.ids.items() if requests >= 2]
         return sorted(rows, key=lambda r: -r[2])
 
     def score(self) -> tuple[float, list[str]]:

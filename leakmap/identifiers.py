@@ -5,119 +5,27 @@ several companies, or by several apps, lets them link one person across all of t
 gather every identifier finding from a store, join hashed emails and phone numbers to the
 plain value when both were seen (sha256/sha1/md5 of the normalized form), and flag
 *bridging* identifiers: seen at two or more receivers, or sent by two or more apps.
-Everything is read back from the store with SQL, streamed row by row.
+The aggregation is SQLite's (identifier_tables.py), so memory does not grow with the number
+of distinct identifiers; this module shapes what it returns (JSON, CSV, text, the graph).
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
-import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import paths
 from .fingerprint import METHOD, attribute_for_key, attribute_of, fingerprints, RESETTABLE_TYPES
-from .match import registrable_domain
+from .identifier_tables import UNATTRIBUTED, Identifier, IdentifierTables, receiver_of
 from .store import Store
-
-IDENTIFIER_TYPES = (
-    "advertising_id", "hashed_advertising_id", "android_id", "device_id", "push_token", "vendor_id",
-    "installation_id", "user_id", "browser_id", "other_id", "email", "hashed_email", "phone", "hashed_phone",
-)
-HASHED_OF = {"hashed_email": "email", "hashed_phone": "phone"}
-HASH_ALGORITHMS = ("sha256", "sha1", "md5")
-_HEX_DIGEST = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$")
-_TOO_COMMON = {"0", "1", "-1", "true", "false", "null", "none", "undefined", "unknown", "anonymous",
-               "00000000-0000-0000-0000-000000000000"}
-UNATTRIBUTED = "unattributed"
-MIN_ID_LENGTH = 4  # shorter values (a counter, "42") would bridge everything by chance
-
-
-def normalized_forms(data_type: str, value: str) -> list[str]:
-    """The texts an SDK hashes for this email or phone (advertisers' matching rules: an
-    email trimmed and lower-cased; a phone as digits, with and without the leading +)."""
-    if data_type == "email":
-        return list(dict.fromkeys([value.strip().lower(), value]))
-    digits = re.sub(r"\D", "", value)
-    return list(dict.fromkeys([digits, "+" + digits, value]))
-
-
-def hashes_of(data_type: str, value: str) -> dict[str, str]:
-    """hex digest → form label (`sha256(email)`) for every normalized form of a plain value."""
-    out: dict[str, str] = {}
-    for text in normalized_forms(data_type, value):
-        for algorithm in HASH_ALGORITHMS:
-            out.setdefault(hashlib.new(algorithm, text.encode()).hexdigest(), f"{algorithm}({data_type})")
-    return out
-
-
-@dataclass(slots=True)
-class Route:
-    """One identifier from one app to one receiver."""
-
-    data_types: set[str] = field(default_factory=set)
-    requests: set[int] = field(default_factory=set)
-    first: float = float("inf")
-    last: float = 0.0
-
-    def see(self, data_type: str, request_id: int, timestamp: float) -> None:
-        self.data_types.add(data_type)
-        self.requests.add(request_id)
-        self.first, self.last = min(self.first, timestamp), max(self.last, timestamp)
-
-
-@dataclass(slots=True)
-class Identifier:
-    """One identifier value (the plain value when a hashed form was joined to it)."""
-
-    value: str
-    kind: str  # the first identifier type it was seen as
-    forms: dict[str, str] = field(default_factory=dict)  # hashed value → `sha256(email)`
-    routes: dict[tuple[str, str], Route] = field(default_factory=dict)  # (app, receiver) → route
-
-    def see(self, app: str, receiver: str, data_type: str, request_id: int, timestamp: float) -> None:
-        self.routes.setdefault((app, receiver), Route()).see(data_type, request_id, timestamp)
-
-    def merge(self, other: "Identifier", form: str) -> None:
-        """Fold a hashed form's sightings into this plain value."""
-        self.forms[other.value] = form
-        for key, route in other.routes.items():
-            mine = self.routes.setdefault(key, Route())
-            mine.data_types |= route.data_types
-            mine.requests |= route.requests
-            mine.first, mine.last = min(mine.first, route.first), max(mine.last, route.last)
-
-    @property
-    def apps(self) -> list[str]:
-        return sorted({app for app, _ in self.routes})
-
-    @property
-    def receivers(self) -> list[str]:
-        return sorted({receiver for _, receiver in self.routes})
-
-    def bridging(self) -> list[str]:
-        """Why this identifier links records across companies or apps ([] when it does not)."""
-        reasons = []
-        if len(self.receivers) >= 2:
-            reasons.append(f"sent to {len(self.receivers)} receivers: {', '.join(self.receivers)}")
-        apps = [app for app in self.apps if app != UNATTRIBUTED]  # "unknown" is no second app
-        if len(apps) >= 2:
-            reasons.append(f"sent by {len(apps)} apps: {', '.join(apps)}")
-        return reasons
 
 
 def _when(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts)) if 0 < ts < float("inf") else ""
-
-
-def receiver_of(company: str, host: str) -> str:
-    """The company when a rule named it, else the host's registrable domain."""
-    return company or registrable_domain(host or "")
 
 
 def _sightings(store: Store, types: tuple[str, ...]) -> Iterator[tuple[str, str, str, str, int, float]]:
@@ -128,42 +36,6 @@ def _sightings(store: Store, types: tuple[str, ...]) -> Iterator[tuple[str, str,
         f" JOIN requests r ON r.id = f.request_id WHERE f.data_type IN ({marks}) ORDER BY r.timestamp, r.id", types)
     for app, company, host, data_type, value, request_id, ts in cursor:
         yield app or UNATTRIBUTED, receiver_of(company, host), data_type, value or "", int(request_id), float(ts or 0)
-
-
-def _hex_fields(store: Store) -> Iterator[tuple[str, str, str, int, float]]:
-    """(app, receiver, value, request id, timestamp) of uploaded fields that look like a hex
-    digest: a hashed email no detector labelled is still joined when its plain form is known."""
-    cursor = store.db.execute(
-        "SELECT r.app, r.company, r.host, fl.value, r.id, r.timestamp FROM fields fl JOIN requests r"
-        " ON r.id = fl.request_id WHERE length(fl.value) IN (32, 40, 64)")
-    for app, company, host, value, request_id, ts in cursor:
-        lowered = (value or "").lower()
-        if _HEX_DIGEST.match(lowered):
-            yield app or UNATTRIBUTED, receiver_of(company, host), lowered, int(request_id), float(ts or 0)
-
-
-def collect(store: Store) -> list[Identifier]:
-    """Every identifier in the store with its routes, hashed forms joined to plain values."""
-    ids: dict[str, Identifier] = {}
-    for app, receiver, data_type, value, request_id, ts in _sightings(store, IDENTIFIER_TYPES):
-        if len(value) < MIN_ID_LENGTH or value.lower() in _TOO_COMMON:
-            continue
-        key = value.strip().lower() if data_type in ("email", "hashed_email", "hashed_phone") else value
-        ids.setdefault(key, Identifier(value, data_type)).see(app, receiver, data_type, request_id, ts)
-    known: dict[str, tuple[str, str]] = {}  # digest → (plain key, form)
-    for key, ident in ids.items():
-        if ident.kind in ("email", "phone"):
-            for digest, form in hashes_of(ident.kind, ident.value).items():
-                known.setdefault(digest, (key, form))
-    for digest in [k for k in ids if k in known and known[k][0] != k]:
-        plain, form = known[digest]
-        ids[plain].merge(ids.pop(digest), form)
-    for app, receiver, digest, request_id, ts in _hex_fields(store):
-        if digest in known:
-            plain, form = known[digest]
-            ids[plain].forms[digest] = form
-            ids[plain].see(app, receiver, "hashed_" + form[form.index("(") + 1:-1], request_id, ts)
-    return sorted(ids.values(), key=lambda i: (-len(i.receivers), -len(i.apps), i.kind, i.value))
 
 
 def _fingerprint_rows(store: Store) -> Iterator[tuple[str, str, str, str]]:
@@ -189,22 +61,33 @@ def identifier_dict(ident: Identifier, mask: Any = None) -> dict[str, Any]:
         "value": show(ident.value), "kind": ident.kind,
         "data_types": sorted({t for r in ident.routes.values() for t in r.data_types}),
         "hashed_forms": [{"form": form, "value": show(digest)} for digest, form in sorted(ident.forms.items())],
-        "apps": ident.apps, "receivers": ident.receivers,
-        "requests": len({i for r in ident.routes.values() for i in r.requests}),
+        "apps": ident.apps, "receivers": ident.receivers, "requests": ident.requests,
         "first_seen": _when(first), "last_seen": _when(last),
         "bridging": bool(ident.bridging()), "bridging_reasons": ident.bridging(),
-        "routes": [{"app": app, "receiver": receiver, "data_types": sorted(r.data_types), "requests": len(r.requests),
+        "routes": [{"app": app, "receiver": receiver, "data_types": r.data_types, "requests": r.requests,
                     "first_seen": _when(r.first), "last_seen": _when(r.last)}
                    for (app, receiver), r in sorted(ident.routes.items())],
     }
 
 
-def build(store: Store, mask: Any = None, limit: int | None = None) -> dict[str, Any]:
+def build(store: Store, mask: Any = None, limit: int | None = None, routes_for: int | None = None) -> dict[str, Any]:
     """The whole `leakmap ids` answer: identifiers, fingerprints and the method behind the bits.
-    *limit*: describe only the first (most bridging) identifiers in full, as the report does;
-    the summary still counts them all."""
-    collected = collect(store)
-    idents = [identifier_dict(i, mask) for i in collected[:limit]]
+    *limit*: describe only the first (most bridging) identifiers, as the report does; the
+    summary still counts them all. *routes_for*: list the routes (app × receiver) of only the
+    first N bridging and first N other identifiers, those `graph(result, N)` can draw (the
+    report's table shows none; an id sent by every app to every receiver has apps × receivers
+    routes)."""
+    idents = []
+    with_routes = {True: 0, False: 0}
+    with IdentifierTables(store.db) as tables:
+        for ident in tables.ranked(limit):
+            shape = identifier_dict(ident, mask)
+            if routes_for is not None:
+                if with_routes[shape["bridging"]] >= routes_for:
+                    shape["routes"] = []
+                with_routes[shape["bridging"]] += 1
+            idents.append(shape)
+        count, bridging, receivers = tables.summary()
     prints = fingerprints(_fingerprint_rows(store))
     if mask is not None:
         for fp in prints:
@@ -213,12 +96,13 @@ def build(store: Store, mask: Any = None, limit: int | None = None) -> dict[str,
     return {
         "identifiers": idents,
         "fingerprints": prints,
-        "summary": {"identifiers": len(collected), "bridging": sum(bool(i.bridging()) for i in collected),
-                    "receivers": len({r for i in collected for r in i.receivers}),
+        "summary": {"identifiers": count, "bridging": bridging, "receivers": receivers,
                     "relinkable_receivers": sum(f["relinkable"] for f in prints)},
         "fingerprint_method": METHOD,
     }
 
+
+GRAPH_LIMIT = 30  # identifiers the graph draws
 
 CSV_COLUMNS = ["value", "kind", "hashed_forms", "app", "receiver", "data_types", "requests", "first_seen",
                "last_seen", "bridging", "bridging_reasons"]
@@ -243,7 +127,7 @@ def fingerprint_csv_rows(result: dict[str, Any]) -> Iterator[list[Any]]:
                fp["relinkable"]]
 
 
-def graph(result: dict[str, Any], limit: int = 30) -> dict[str, Any]:
+def graph(result: dict[str, Any], limit: int = GRAPH_LIMIT) -> dict[str, Any]:
     """Layout of the apps – identifiers – receivers graph (three columns of nodes, an edge
     app→identifier and identifier→receiver per route), drawn as inline SVG by the report.
     Bridging identifiers first; at most *limit* identifiers so the picture stays readable."""

@@ -244,7 +244,8 @@ def _context(store: Store, data: ReportData, redact: bool, evidence_limit: int) 
 
 def identifiers_context(store: Store, redactor: Redactor) -> dict[str, Any]:
     """The Identifiers section (reports/_identifiers.html.j2): identifiers, fingerprints, graph."""
-    result = identifiers.build(store, redactor.value if redactor.enabled else None, IDENTIFIERS_LIMIT)
+    result = identifiers.build(store, redactor.value if redactor.enabled else None, IDENTIFIERS_LIMIT,
+                               routes_for=identifiers.GRAPH_LIMIT)
     return {"identifiers": result, "ids_graph": identifiers.graph(result)}
 
 

@@ -4,7 +4,7 @@ the store, so no chart holds every request."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .datatypes import SPECIAL
@@ -68,6 +68,30 @@ def requests_over_time_chart(times: Iterable[tuple[float, str, str]], start: flo
             "start": when(start), "end": when(end), "most": most}
 
 
+class Ticks:
+    """One lane's ticks, made when the template draws them: the lane keeps a count per pixel
+    column (a list of ints), not a dict per tick with its time text, so a timeline costs a
+    few kilobytes per receiver however many requests and apps the report has (the context of
+    every app is built before the page is written)."""
+
+    __slots__ = ("counts", "label_w", "start", "span")
+
+    def __init__(self, plot_w: int, label_w: int, start: float, span: float) -> None:
+        self.counts = [0] * (plot_w + 1)
+        self.label_w, self.start, self.span = label_w, start, span
+
+    def add(self, px: int) -> None:
+        # The lane's times lie within [start, start + span] (both come from the same rows),
+        # so px is a column of the plot; clamped all the same.
+        self.counts[min(max(px, 0), len(self.counts) - 1)] += 1
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        plot_w = len(self.counts) - 1
+        for px, n in enumerate(self.counts):
+            if n:
+                yield {"x": self.label_w + px, "n": n, "when": when(self.start + px / plot_w * self.span)}
+
+
 def timeline_chart(times: Iterable[tuple[float, str, str]], start: float | None, end: float | None,
                    parties: list[tuple[str, int]], lanes: int = 12) -> dict[str, Any]:
     """One lane per receiver (the *lanes* with most requests; *parties* is every receiver,
@@ -80,14 +104,11 @@ def timeline_chart(times: Iterable[tuple[float, str, str]], start: float | None,
     start = float(start)
     span = max(float(end) - start, 1e-9)
     top = [party for party, _ in parties[:lanes]]
-    ticks: dict[str, dict[int, int]] = {party: {} for party in top}
+    ticks = {party: Ticks(plot_w, label_w, start, span) for party in top}
     for ts, _, party in times:
         lane = ticks.get(party)
         if lane is not None:
-            px = round((float(ts) - start) / span * plot_w)
-            lane[px] = lane.get(px, 0) + 1
-    out = [{"party": party, "y": i * lane_h,
-            "ticks": [{"x": label_w + px, "n": n, "when": when(start + px / plot_w * span)}
-                      for px, n in sorted(ticks[party].items())]} for i, party in enumerate(top)]
+            lane.add(round((float(ts) - start) / span * plot_w))
+    out = [{"party": party, "y": i * lane_h, "ticks": ticks[party]} for i, party in enumerate(top)]
     return {"lanes": out, "width": CHART_WIDTH, "height": len(out) * lane_h + 18, "label_w": label_w,
             "start": when(start), "end": when(start + span), "more": max(0, len(parties) - lanes)}

@@ -221,17 +221,22 @@ class ReportData:
             f"SELECT app, count(*), min(timestamp), max(timestamp) FROM {REQUESTS} GROUP BY app")}
 
     def app_signals(self, limit: int = 5) -> dict[str, list[dict[str, Any]]]:
-        """Per app: how it was attributed (signal and evidence, as shown), most requests first."""
-        counted: dict[str, dict[tuple[str, str], int]] = {}
+        """Per app: how it was attributed (signal and evidence, as shown), most requests first.
+        Evidence can differ in every request (a Referer URL): SQLite counts it as shown (the
+        masking is a SQL function, so evidence masked alike is counted together) and keeps
+        the first *limit* per app."""
+        self.db.create_function("leakmap_shown_evidence", 1,
+                                lambda text: self.request_row({"app_evidence": text})["app_evidence"])
+        out: dict[str, list[dict[str, Any]]] = {}
         for app, signal, evidence, n in self.db.execute(
-                f"SELECT app, app_signal, app_evidence, count(*) FROM {REQUESTS}"
-                f" WHERE app_signal IS NOT NULL AND app_evidence IS NOT NULL GROUP BY app, app_signal, app_evidence"):
-            key = (signal, self.request_row({"app_evidence": evidence})["app_evidence"])
-            per_app = counted.setdefault(app, {})
-            per_app[key] = per_app.get(key, 0) + int(n)
-        return {app: [{"app": app, "app_signal": s, "app_evidence": e, "n": n}
-                      for (s, e), n in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
-                for app, pairs in counted.items()}
+                "SELECT app, app_signal, evidence, n FROM (SELECT app, app_signal, evidence, n, row_number() OVER"
+                " (PARTITION BY app ORDER BY n DESC, app_signal, evidence) AS k FROM (SELECT app, app_signal,"
+                " leakmap_shown_evidence(app_evidence) AS evidence, sum(n) AS n FROM (SELECT app, app_signal,"
+                f" app_evidence, count(*) AS n FROM {REQUESTS} WHERE app_signal IS NOT NULL AND app_evidence IS NOT"
+                " NULL GROUP BY app, app_signal, app_evidence) GROUP BY app, app_signal, evidence))"
+                " WHERE k <= ? ORDER BY app, k", (limit,)):
+            out.setdefault(app, []).append({"app": app, "app_signal": signal, "app_evidence": evidence, "n": int(n)})
+        return out
 
     def party_app_counts(self) -> dict[str, list[tuple[str, int]]]:
         """Per receiver: the apps that contacted it and how often, most first."""
