@@ -27,7 +27,8 @@ from .block import block_response
 from .contentview import LeakmapContentview, mark_flow
 from .decode import DEFAULT_MAX_BODY, Limits
 from .limits import DEFAULT_MAX_SECONDS
-from .live import LiveAnalysis, Outcome, printable, request_of, snapshot, snapshot_of
+from .live import LiveAnalysis
+from .live_wire import Outcome, printable, request_of, snapshot, snapshot_of
 from .match import registrable_domain
 from .model import LIVE_SOURCE, Request
 from .pipeline import Analyzer

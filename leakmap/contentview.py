@@ -20,7 +20,7 @@ import yaml
 from mitmproxy import contentviews, http
 
 from .datatypes import DATA_TYPES
-from .live import printable
+from .live_wire import printable
 from .decode import Limits
 from .model import Analysis
 from .pipeline import Analyzer

@@ -24,7 +24,7 @@ when it drains) and results are read when the pipe is readable: the event loop n
 
 Grouped commits: the child commits as soon as no request is waiting (a quiet proxy commits
 each request at once) and, while requests keep coming, at least every `COMMIT_SECONDS` or
-`COMMIT_REQUESTS` requests, whichever comes first. A request's result is sent only once it
+`COMMIT_REQUESTS` requests (live_worker.py), whichever comes first. A request's result is sent only once it
 is committed, so block mode acknowledges a tracker request only when a crash can no longer
 lose it. What a crash loses: `kill -9` of the child loses its open group (at most the commit
 window; each of those requests becomes a problem line, see below); of the proxy, also the
@@ -46,29 +46,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import marshal
 import os
 import select
-import struct
 import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .model import Request
+from .live_wire import FrameReader, Outcome, Snapshot, encode_frame, failed, printable
 
 log = logging.getLogger(__name__)
 MAX_BACKLOG_BYTES = 256 * 1024 * 1024
 PROBLEM_ALLOWANCE = 16 * 1024 * 1024  # problem lines queued on top of a full backlog, then only counted
-COMMIT_SECONDS = 0.2  # the longest an analysed request waits for its commit while the proxy is busy
-COMMIT_REQUESTS = 100  # ... or this many requests, whichever comes first
 MAX_RESTARTS = 3  # child deaths within RESTART_WINDOW before the proxy stops restarting it
 RESTART_WINDOW = 60.0
 CLOSE_SECONDS = 600.0  # the longest an exit waits for the child to finish (a report on a huge store)
-READ_SIZE = 1 << 20
 # Requests nobody waits for are sent in batches at most this late (or once BATCH_BYTES are
 # queued): each write wakes the child and each answer wakes the proxy, which on a busy
 # machine costs more than the request itself; in batches the child also runs with warm
@@ -76,92 +71,6 @@ READ_SIZE = 1 << 20
 # event-loop turn, and the child answers them at once.
 FLUSH_SECONDS = 0.05
 BATCH_BYTES = 1 << 20
-_HEADER = struct.Struct("<I")
-# A result for one request, as sent by the child: None (nothing of interest, not stored),
-# ("failed", reason) or ("found", tracker, endpoint, status, comment).
-Outcome = tuple | None
-# A request as it crosses the pipe: flow id, timestamp, method, URL, header fields as bytes
-# pairs, body, client, proxy mode, body still Content-Encoded.
-Snapshot = tuple
-
-
-def printable(text: str, limit: int = 200) -> str:
-    """Captured text made safe for a log line: no control characters, bounded length."""
-    return text[:limit].encode("ascii", "backslashreplace").decode("ascii").replace("\n", "\\n")
-
-
-def failed(reason: str) -> Outcome:
-    return ("failed", reason)
-
-
-def snapshot(flow: Any) -> Snapshot:
-    """The cheap copy of a mitmproxy flow's request the event loop takes: no decoding, no
-    header parsing (the raw header bytes are shared, not copied)."""
-    req = flow.request
-    conn = flow.client_conn
-    client = str(conn.peername[0]) if conn and conn.peername else ""
-    mode = conn.proxy_mode.full_spec if conn and conn.proxy_mode else ""
-    return (flow.id, req.timestamp_start or 0.0, req.method, req.pretty_url, req.headers.fields,
-            req.raw_content or b"", client, mode, True)
-
-
-def snapshot_of(request: Request) -> Snapshot:
-    """A Request built elsewhere (a WebSocket message) in the same form; its body is decoded."""
-    fields = tuple((k.encode("utf-8", "surrogateescape"), v.encode("utf-8", "surrogateescape"))
-                   for k, v in request.headers)
-    return (request.flow_id, request.timestamp, request.method, request.url, fields, request.body,
-            request.client, request.proxy_mode, False)
-
-
-def request_of(shot: Snapshot, source: str) -> Request:
-    """The Request a snapshot stands for (as `read.request_from_flow(decode=False)` makes it)."""
-    flow_id, timestamp, method, url, fields, body, client, mode, _ = shot
-    headers = [(k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for k, v in fields]
-    return Request(flow_id=flow_id, source=source, timestamp=timestamp, method=method, url=url, headers=headers,
-                   body=body, client=client, proxy_mode=mode, key=f"flow:{flow_id}")
-
-
-# --- frames: a 4-byte length, then a marshalled list of messages ---------------------------------
-
-def encode_frame(messages: list) -> bytes:
-    payload = marshal.dumps(messages)
-    return _HEADER.pack(len(payload)) + payload
-
-
-class FrameReader:
-    """Collects bytes from a pipe and hands out whole frames."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self._buffer = bytearray()
-        self._start = 0
-
-    def feed(self) -> bool:
-        """Read what the pipe holds (blocking if it is empty); False at end of file."""
-        data = os.read(self.fd, READ_SIZE)
-        if not data:
-            return False
-        if self._start:
-            del self._buffer[:self._start]
-            self._start = 0
-        self._buffer += data
-        return True
-
-    def frames(self) -> Iterator[list]:
-        while len(self._buffer) - self._start >= _HEADER.size:
-            (size,) = _HEADER.unpack_from(self._buffer, self._start)
-            end = self._start + _HEADER.size + size
-            if len(self._buffer) < end:
-                return
-            payload = bytes(self._buffer[self._start + _HEADER.size:end])
-            self._start = end
-            yield marshal.loads(payload)
-
-    def has_frame(self) -> bool:
-        if len(self._buffer) - self._start < _HEADER.size:
-            return False
-        (size,) = _HEADER.unpack_from(self._buffer, self._start)
-        return len(self._buffer) - self._start - _HEADER.size >= size
 
 
 # --- the proxy's end -----------------------------------------------------------------------------

@@ -23,14 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from .decode import Limits
-from .live import (COMMIT_REQUESTS, COMMIT_SECONDS, FrameReader, Outcome, encode_frame, failed, printable,
-                   request_of)
+from .live_wire import FrameReader, Outcome, encode_frame, failed, printable, request_of
 from .model import LIVE_SOURCE, Analysis, Problem, Request
 from .read import decode_request_body
 from .session import Session, parse_indicator
 from .store import Store, StoreError, store_fault
 
 log = logging.getLogger("leakmap.live")
+COMMIT_SECONDS = 0.2  # the longest an analysed request waits for its commit while the proxy is busy
+COMMIT_REQUESTS = 100  # ... or this many requests, whichever comes first
 Emit = Callable[[int, "Analysis | str | None"], None]  # token, then the Analysis, a failure reason or None
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from leakmap.decode import Limits
-from leakmap.live import COMMIT_REQUESTS, COMMIT_SECONDS
+from leakmap.live_worker import COMMIT_REQUESTS, COMMIT_SECONDS
 from leakmap.live_worker import GroupedCommits
 from leakmap.model import LIVE_SOURCE, Analysis, Request
 from leakmap.session import Session
