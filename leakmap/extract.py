@@ -27,6 +27,7 @@ from .limits import CHECK_EVERY, TookTooLong, clock
 from .model import Finding
 from .rules import NOT_PERSONAL, Endpoint, FieldMap
 from .guess import catch_all_shape
+from .leaf_memo import Answer, LeafMemo
 from .value_types import LONGEST_NOT_A_VALUE, NOT_A_VALUE, classify_key, contradicts, plausible_type, value_shapes
 
 IDENTITY_TYPES = ("app_id", "app_name", "project_key")
@@ -153,7 +154,7 @@ class Extraction:
             self.identity[f"{data_type}_path"] = path
 
     def replay(self, found: tuple[tuple[str, str, str, str, str], ...], path: str) -> None:
-        """Add a leaf's remembered findings (extract.LeafMemo) under its *path*."""
+        """Add a leaf's remembered findings (leaf_memo.LeafMemo) under its *path*."""
         seen, findings = self._seen, self.findings
         for data_type, value, context, detector, detail in found:
             if (data_type, value) in seen:
@@ -303,81 +304,6 @@ class _Tape(list[tuple[str, str, str, str, str]]):
 
 
 Sink = Extraction | _Tape  # where the detectors write a leaf's findings
-Answer = tuple[str, tuple[tuple[str, str, str, str, str], ...]]  # (field label, findings of the leaf)
-
-
-class LeafMemo:
-    """What the detectors said about a leaf, by its place and its value. Why: every event of
-    a batch, and every request of an SDK, repeats the same keys with mostly the same values
-    (the OS, the app version, the project key, the user's id, email and city); measured on
-    8,468 requests of eight SDKs, 85% of the leaves repeat an earlier (place, value). A
-    remembered leaf costs a dict lookup instead of every detector.
-
-    The place is what the labels depend on besides the value: the endpoint, where its
-    records start and which record variants apply, and the shape of the path (`a[3].b` →
-    `a[*].b`; the path itself where a rule names a literal position). Findings are replayed
-    with the leaf's own path. Long values are not remembered (they seldom repeat), and at
-    MAX_ENTRIES the memo starts afresh: values are attacker-controlled. Kept by the Analyzer
-    (its indicators are part of the answer) and never shared between analyzers."""
-
-    MAX_ENTRIES = 65_536
-    MAX_VALUE_CHARS = 256
-
-    def __init__(self) -> None:
-        self.answers: dict[tuple[Any, ...], Answer] = {}
-        self.shapes: dict[str, str] = {}  # concrete path → its shape (a regex substitution saved)
-        self._positional: dict[int, bool] = {}
-
-    def places(self, endpoint: Endpoint | None, records: Records | None) -> "_Places":
-        """The memo keys of one request's leaves."""
-        by_shape = endpoint is None or not self._names_positions(endpoint)
-        base = (id(endpoint), records.root, records.many) if records else (id(endpoint),)
-        return _Places(self, base, by_shape, records if records is not None and records.variants else None)
-
-    def remember(self, key: tuple[Any, ...], answer: Answer) -> None:
-        if len(self.answers) >= self.MAX_ENTRIES:
-            self.answers.clear()
-        self.answers[key] = answer
-
-    def shape(self, path: str) -> str:
-        shaped = self.shapes.get(path)
-        if shaped is None:
-            if len(self.shapes) >= self.MAX_ENTRIES:
-                self.shapes.clear()
-            shaped = self.shapes[path] = paths.shape(path)
-        return shaped
-
-    def _names_positions(self, endpoint: Endpoint) -> bool:
-        """Whether a field map of *endpoint* names a literal array position (`extinfo[1]`):
-        then two places of one shape can have different labels."""
-        known = self._positional.get(id(endpoint))
-        if known is None:
-            maps = [endpoint.fields, endpoint.request_fields, *(v.fields for v in endpoint.variants)]
-            texts = [t for m in maps for t in (*m.exact, *(w[2] for w in m.wildcards))]
-            known = self._positional[id(endpoint)] = any(paths.POSITION.search(t) for t in texts)
-        return known
-
-
-class _Places:
-    """Memo keys for the leaves of one request (what is the same for all of them is computed once)."""
-
-    __slots__ = ("memo", "base", "by_shape", "records")
-
-    def __init__(self, memo: LeafMemo, base: tuple[Any, ...], by_shape: bool, records: Records | None) -> None:
-        self.memo, self.base, self.by_shape, self.records = memo, base, by_shape, records
-
-    def key(self, path: str, value: str, is_text: bool) -> tuple[Any, ...] | None:
-        if len(value) > LeafMemo.MAX_VALUE_CHARS:
-            return None
-        place = self.memo.shape(path) if self.by_shape and "[" in path else path
-        if self.records is None:
-            return (self.base, place, value, is_text)
-        relative = self.records.relative(path)
-        maps = self.records.variants.get(path[: len(path) - len(relative)].rstrip("."), ()) \
-            if relative is not None else ()
-        return (self.base, tuple(map(id, maps)), place, value, is_text)
-
-
 @lru_cache(maxsize=4096)
 def _is_catch_all(rule_path: str) -> bool:
     """A catch-all (`properties.*`, `*.*[*]`, `**`) yields to key names and patterns;

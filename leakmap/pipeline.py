@@ -24,9 +24,10 @@ from . import grpc_frames, paths, text
 from .attribute import Attribution, Attributor
 from .decode import multidict, run_operations
 from .entities import receiver
-from .extract import Indicator, LeafMemo, extract
+from .extract import Indicator, extract
 from .firstparty import FirstParty
 from .generic import GenericPath, Opener
+from .leaf_memo import LeafMemo
 from .limits import Budget, Limits, TookTooLong, took_too_long
 from .match import HostIndex, registrable_domain
 from .model import Analysis, Finding, Request
@@ -228,7 +229,7 @@ class Analyzer:
         self.replays = ReplayBook(replay_limits, self.indicators)
         self._streams: list[Any] = []  # recordings in the last decoded document (replay.Stream)
         self.index = HostIndex(rules)
-        self.leaf_memo = LeafMemo()  # leaf labels by place and value, across requests (extract.py)
+        self.leaf_memo = LeafMemo()  # leaf labels by place and value, across requests (leaf_memo.py)
         self.shape_checks = 0  # candidates decoded to confirm a shape match (cost measure, benchmarks/)
         self.endpoints = {(rule.id, e.id): e for rule in rules for e in rule.endpoints}
         self._capture_options = (label, tuple(first_party))

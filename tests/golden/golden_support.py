@@ -41,7 +41,7 @@ def analyze(analyzer: Analyzer, request: Request) -> Analysis:
 
 
 def assert_memo_agrees(analyzer: Analyzer, request: Request, first: Analysis) -> None:
-    """The same request analysed again, its leaves now all remembered (extract.LeafMemo), and
+    """The same request analysed again, its leaves now all remembered (leaf_memo.LeafMemo), and
     once more with no memo, gives the same fields and findings: remembered labels replay
     exactly what the detectors say. (Rule-matched requests without a recording: a second
     read of a recording, or the generic path's digest memory, would differ by design.)"""
