@@ -27,12 +27,15 @@ class LeafMemo:
     value: the endpoint, where its records start and which record variants apply, and the
     shape of the path (`a[3].b` → `a[*].b`; the path itself where a rule names a literal
     position). Findings are replayed with the leaf's own path. Long values are not
-    remembered (they seldom repeat), and at MAX_ENTRIES the memo starts afresh: values are
-    attacker-controlled. Kept by the Analyzer (its indicators are part of the answer) and
-    never shared between analyzers."""
+    remembered (they seldom repeat), nor leaves of long paths, and at MAX_ENTRIES the memo
+    starts afresh: values and keys are attacker-controlled. Kept by the Analyzer (its
+    indicators are part of the answer) and never shared between analyzers."""
 
-    MAX_ENTRIES = 65_536
+    MAX_ENTRIES = 50_000
     MAX_VALUE_CHARS = 256
+    # Longer paths are not remembered either: keys are attacker-controlled, and a path may be
+    # up to depth × paths.MAX_KEY_CHARS long. Bounded so, the memo holds at most about 80 MB.
+    MAX_PATH_CHARS = 256
 
     def __init__(self) -> None:
         self.answers: dict[tuple[Any, ...], Answer] = {}
@@ -78,7 +81,7 @@ class _Places:
         self.memo, self.base, self.by_shape, self.records = memo, base, by_shape, records
 
     def key(self, path: str, value: str, is_text: bool) -> tuple[Any, ...] | None:
-        if len(value) > LeafMemo.MAX_VALUE_CHARS:
+        if len(value) > LeafMemo.MAX_VALUE_CHARS or len(path) > LeafMemo.MAX_PATH_CHARS:
             return None
         place = self.memo.shape(path) if self.by_shape and "[" in path else path
         if self.records is None:

@@ -254,3 +254,25 @@ def test_har_body_with_an_escaped_lone_surrogate_keeps_it(tmp_path: Path, sessio
     analysis = session.feed(request)
     assert analysis is not None and analysis.tracker == "segment" and analysis.status == "decoded", analysis.error
     assert ("body[0].properties.distinct_id", "cut\ud83d", "custom_property") in analysis.fields
+
+
+def test_leaf_memo_stays_bounded_on_long_keys_and_fresh_values(session: Session):
+    """Keys and values are attacker-controlled: leaves of long paths or long values are not
+    remembered, and a flood of fresh short ones makes the memo start afresh, never grow past
+    its bound. The findings are those of a fresh analysis either way."""
+    from leakmap.leaf_memo import LeafMemo
+
+    memo = session.analyzer.leaf_memo
+    deep: dict = {"email": "deep@example.com"}
+    for level in range(20):  # a path of about 4,000 characters, within the depth limit
+        deep = {f"k{level}" + "x" * 190: deep}
+    body = json.dumps([{"event": "x", "properties": {"token": "t", "nest": deep, "long": "v" * 5000}}]).encode()
+    analysis = session.feed(as_request(("POST", "https://api.segment.io/v1/batch", [], body)))
+    assert analysis is not None and ("email", "deep@example.com") in {(f.data_type, f.value) for f in analysis.findings}
+    assert all(len(key[-3]) <= LeafMemo.MAX_PATH_CHARS and len(key[-2]) <= LeafMemo.MAX_VALUE_CHARS
+               for key in memo.answers)
+    fresh = [{"event": "x", "properties": {"token": "t", **{f"p{i}": f"value-{n}-{i}" for i in range(500)}}}
+             for n in range(120)]
+    for batch in fresh:
+        session.feed(as_request(("POST", "https://api.segment.io/v1/batch", [], json.dumps([batch]).encode())))
+        assert len(memo.answers) <= LeafMemo.MAX_ENTRIES and len(memo.shapes) <= LeafMemo.MAX_ENTRIES
