@@ -1,10 +1,10 @@
-"""Header bidding in a real browser: Prebid.js (npm) with the bid adapters of ten SSPs and
+"""Header bidding in a real browser: Prebid.js (npm) with the bid adapters of twelve SSPs and
 DSPs runs one auction in Debian's headless Chromium through a real
 `mitmdump -s addons/leakmap.py` in block mode.
 
 Prebid.js ships ES modules; the test bundles the core with the appnexus (Xandr), rubicon
 (Magnite), pubmatic, openx, ix (Index Exchange), smartadserver and equativ (Equativ), adf
-(Adform), medianet, ttd (The Trade Desk) and taboola adapters, the user-id module with a
+(Adform), medianet, ttd (The Trade Desk), taboola, criteo and outbrain adapters, the user-id module with a
 publisher-provided id (a hashed email, as sites pass it) and TCF consent management, with
 esbuild (tests/js/adtech/prebid-entry.mjs), as a publisher's build does. The page sets the
 first-party data sites commonly send: year of birth, gender, page and user keywords. A TCF
@@ -33,7 +33,7 @@ from support.chromium import (SITE, build_site, chromium_page, findings, not_ans
 
 # Rule ids of the companies whose Prebid adapters run here (markers below name the adapters).
 COMPANIES = ("xandr", "magnite", "pubmatic", "openx", "index_exchange", "equativ", "adform", "media_net",
-             "the_trade_desk", "taboola")
+             "the_trade_desk", "taboola", "criteo", "outbrain")
 ID5_ID = "ID5*leakmapBlockModeId5Value"  # the ID5 rule's block-mode answer to the fetch call
 pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("xandr", "prebid.js appnexus adapter (npm) in Chromium"),
@@ -46,6 +46,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser,
               pytest.mark.real_client("media_net", "prebid.js medianet adapter (npm) in Chromium"),
               pytest.mark.real_client("the_trade_desk", "prebid.js ttd adapter (npm) in Chromium"),
               pytest.mark.real_client("taboola", "prebid.js taboola adapter (npm) in Chromium"),
+              pytest.mark.real_client("criteo", "prebid.js criteo adapter (npm) in Chromium"),
+              pytest.mark.real_client("outbrain", "prebid.js outbrain adapter (npm) in Chromium"),
               pytest.mark.real_client("id5", "prebid.js id5IdSystem module (npm) in Chromium")]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -53,7 +55,8 @@ ADTECH = ROOT / "tests" / "js" / "adtech"
 ESBUILD = ADTECH / "node_modules" / ".bin" / "esbuild"
 HOSTS = ("id5-sync.com", "ib.adnxs.com", "fastlane.rubiconproject.com", "hbopenbid.pubmatic.com", "rtb.openx.net",
          "htlb.casalemedia.com", "prg.smartadserver.com", "ssb-global.smartadserver.com", "adx.adform.net",
-         "prebid.media.net", "direct.adsrvr.org", "display.bidder.taboola.com")
+         "prebid.media.net", "direct.adsrvr.org", "display.bidder.taboola.com", "grid-bidder.criteo.com",
+         "b1h-euc1.zemanta.com")
 HEM = "b4c9a289323b21a01c3e940f150eb9b8c542587f1abfd8f0e1cc1ffc5e475514"
 HONEY = {"hashedEmail": HEM,
          # ID5 partner data as its docs ask sites to pass it: base64 of `1=<sha256 email>&8=<page>`.
@@ -74,6 +77,7 @@ SHOP_JS = shop_script(HONEY, """
   run("prebid", function () {
     pbjs.setConfig({
       consentManagement: {gdpr: {cmpApi: "iab", timeout: 2000}},
+      outbrain: {bidderUrl: "https://b1h-euc1.zemanta.com/api/bidder/prebid/bid/"},
       userSync: {syncEnabled: false, auctionDelay: 3000, userIds: [
         {name: "pubProvidedId", params: {eids: [
           {source: "example-shop.test", uids: [{id: H.hashedEmail, atype: 3, ext: {stype: "hemsha256"}}]}]}},
@@ -96,7 +100,9 @@ SHOP_JS = shop_script(HONEY, """
         {bidder: "adf", params: {mid: 1775017}},
         {bidder: "medianet", params: {cid: "8CUV090", crid: "358025426"}},
         {bidder: "ttd", params: {supplySourceId: "examplessp", publisherId: "1427ab10f2e448057ed3b422"}},
-        {bidder: "taboola", params: {publisherId: "exampleshop", tagId: "banner-top"}}
+        {bidder: "taboola", params: {publisherId: "exampleshop", tagId: "banner-top"}},
+        {bidder: "criteo", params: {networkId: 4050}},
+        {bidder: "outbrain", params: {publisher: {id: "exampleshop-ob"}, tagid: "banner-top"}}
       ]
     }]);
     pbjs.requestBids({timeout: 5000, bidsBackHandler: function () { window.auctionDone = true; }});
@@ -108,14 +114,16 @@ EXPECTED = [
     *((t, "consent_state", HONEY["tcString"]) for t in COMPANIES),
     *((t, "other_id", HONEY["hashedEmail"]) for t in COMPANIES if t != "media_net"),
     ("media_net", "other_id", HONEY["hashedEmail"]),  # under ortb2.user.ext.eids
-    *((t, "birth_date", "1984") for t in COMPANIES if t not in ("xandr",)),
-    *((t, "gender", "F") for t in COMPANIES if t not in ("xandr",)),
+    # Outbrain's adapter forwards no first-party user data (Prebid.js 11.36 outbrainBidAdapter).
+    *((t, "birth_date", "1984") for t in COMPANIES if t not in ("xandr", "outbrain")),
+    *((t, "gender", "F") for t in COMPANIES if t not in ("xandr", "outbrain")),
     *((t, "page_url", PAGE_URL) for t in COMPANIES),
     ("xandr", "project_key", "13144370"), ("magnite", "project_key", "14062"), ("magnite", "project_key", "70608"),
     ("pubmatic", "project_key", "156209"), ("openx", "project_key", "example-d.openx.net"),
     ("index_exchange", "project_key", "715964"), ("equativ", "project_key", "411951"),
     ("equativ", "project_key", "73"), ("media_net", "project_key", "8CUV090"),
     ("the_trade_desk", "project_key", "1427ab10f2e448057ed3b422"), ("taboola", "project_key", "exampleshop"),
+    ("criteo", "project_key", "4050"), ("outbrain", "project_key", "exampleshop-ob"),
     ("id5", "project_key", "173"), ("id5", "hashed_email", HEM), ("id5", "page_url", PAGE_URL),
     ("id5", "consent_state", HONEY["tcString"]),
     # The ID5 ID the page got back goes on to the bidders as a user id.

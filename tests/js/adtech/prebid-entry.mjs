@@ -13,6 +13,8 @@ import "prebid.js/modules/adfBidAdapter.js";
 import "prebid.js/modules/medianetBidAdapter.js";
 import "prebid.js/modules/ttdBidAdapter.js";
 import "prebid.js/modules/taboolaBidAdapter.js";
+import "prebid.js/modules/criteoBidAdapter.js";
+import "prebid.js/modules/outbrainBidAdapter.js";
 import "prebid.js/modules/userId.js";
 import "prebid.js/modules/pubProvidedIdSystem.js";
 import "prebid.js/modules/id5IdSystem.js";
