@@ -15,8 +15,8 @@ from typing import Any
 
 
 from . import compression, lzdecode, protobuf
-from .limits import LimitError, Limits, TookTooLong
-from .steps import DecodeError, StepFn, _as_bytes, _as_text
+from .limits import LimitError, Limits
+from .steps import DecodeError, StepFn, _as_bytes, _as_text, decoder_errors
 from .text_formats import multidict, step_json
 
 
@@ -99,14 +99,9 @@ def _lz(value: Any, limits: Limits, alphabet: str) -> str:
         text = text.replace(" ", "+")
     if not text:
         raise DecodeError("not LZ-string (empty)")
-    try:
+    with decoder_errors(limits, lzdecode.LZTooLarge, "LZ-string {} (--max-decompressed)",
+                        (lzdecode.LZError,), "not LZ-string: {}"):
         return lzdecode.decompress(text, alphabet, limits.max_decompressed, limits.deadline)
-    except lzdecode.LZTooLarge as e:
-        raise LimitError(f"LZ-string {e} (--max-decompressed)") from None
-    except lzdecode.LZError as e:
-        raise DecodeError(f"not LZ-string: {e}") from None
-    except TimeoutError:
-        raise TookTooLong(limits.max_seconds) from None
 
 
 def step_lzstring(value: Any, limits: Limits) -> str:
@@ -127,14 +122,8 @@ def step_protobuf(value: Any, limits: Limits, raw: frozenset[str] = frozenset())
     data = _as_bytes(value)
     if not data:
         raise DecodeError("not protobuf: empty")
-    try:
+    with decoder_errors(limits, protobuf.ProtobufLimit, "protobuf: {}", (protobuf.ProtobufError,), "not protobuf: {}"):
         return protobuf.decode(data, keep_raw=raw, max_values=limits.max_fields * 25, deadline=limits.deadline)
-    except protobuf.ProtobufLimit as e:
-        raise LimitError(f"protobuf: {e}") from None
-    except protobuf.ProtobufError as e:
-        raise DecodeError(f"not protobuf: {e}") from None
-    except TimeoutError:
-        raise TookTooLong(limits.max_seconds) from None
 
 
 def step_uuid(value: Any, limits: Limits) -> str:

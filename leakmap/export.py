@@ -145,13 +145,12 @@ def csv_cell(value: Any) -> str:
     defused (see spreadsheet_safe): text quoted with embedded quotes doubled, numbers bare,
     None as an empty quoted text. Written here because a findings row repeats its request's
     fifteen cells, which are then encoded once per request instead of once per finding
-    (tests/test_export.py checks it against the csv module on hostile text)."""
+    (tests/test_export_csv.py checks it against the csv module on hostile text)."""
     if value is None:
         return '""'
     if value.__class__ is str:
-        if value.startswith(FORMULA_STARTS):
-            value = "'" + value
-        return '"' + value.replace('"', '""') + '"' if '"' in value else '"' + value + '"'
+        value = spreadsheet_safe(value)
+        return '"' + value.replace('"', '""') + '"'
     if isinstance(value, (int, float)):
         return str(value)
     return csv_cell(str(value))

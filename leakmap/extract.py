@@ -141,29 +141,23 @@ class Extraction:
         self._max_findings = max_findings
         self._seen: set[tuple[str, str]] = set()
 
-    def add(self, data_type: str, value: str, path: str, detector: str, detail: str) -> None:
+    def add(self, data_type: str, value: str, path: str, detector: str, detail: str, context: str = "") -> None:
+        """One finding at *path* (its *context* derived from the path unless given)."""
         if (data_type, value) in self._seen:
             return
         if len(self.findings) >= self._max_findings:
             self.dropped_findings += 1
             return
         self._seen.add((data_type, value))
-        self.findings.append(Finding(data_type, value, path, _context(path), detector, detail))
+        self.findings.append(Finding(data_type, value, path, context or _context(path), detector, detail))
         if data_type in IDENTITY_TYPES and data_type not in self.identity:
             self.identity[data_type] = value
             self.identity[f"{data_type}_path"] = path
 
     def replay(self, found: tuple[tuple[str, str, str, str, str], ...], path: str) -> None:
         """Add a leaf's remembered findings (leaf_memo.LeafMemo) under its *path*."""
-        seen, findings = self._seen, self.findings
         for data_type, value, context, detector, detail in found:
-            if (data_type, value) in seen:
-                continue
-            if len(findings) >= self._max_findings or data_type in IDENTITY_TYPES:
-                self.add(data_type, value, path, detector, detail)
-                continue
-            seen.add((data_type, value))
-            findings.append(Finding(data_type, value, path, context, detector, detail))
+            self.add(data_type, value, path, detector, detail, context)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,9 @@ import struct
 from typing import Any
 
 from . import compression, protobuf
-from .limits import LimitError, Limits, TookTooLong
+from .limits import Limits
 from .model import Request
-from .steps import DecodeError, StepFn, _as_bytes
+from .steps import StepFn, _as_bytes, decoder_errors
 
 PREFIX = 5
 
@@ -79,27 +79,18 @@ def open_body(request: Request, body: bytes, limits: Limits) -> Any:
     (*limits*, with its deadline) applies."""
     encoding = request.header("grpc-encoding").strip().lower() or "gzip"
     try:
-        return open_messages(body, limits.max_fields, limits.max_decompressed, encoding, limits.deadline)
+        with decoder_errors(limits, protobuf.ProtobufLimit, "gRPC protobuf: {}"):
+            return open_messages(body, limits.max_fields, limits.max_decompressed, encoding, limits.deadline)
     except GrpcError:
         return body
-    except protobuf.ProtobufLimit as e:
-        raise LimitError(f"gRPC protobuf: {e}") from None
-    except TimeoutError:
-        raise TookTooLong(limits.max_seconds) from None
 
 
 def step_grpc(value: Any, limits: Limits) -> list[Any]:
     """Decode step `grpc`: gRPC's length-prefixed messages → [message, …], each as protobuf
     (as step `protobuf`) or, when it is not protobuf, bytes. gzip-compressed messages are
     inflated."""
-    try:
+    with decoder_errors(limits, protobuf.ProtobufLimit, "gRPC protobuf: {}", (GrpcError,)):
         return open_messages(_as_bytes(value), limits.max_fields, limits.max_decompressed, deadline=limits.deadline)
-    except GrpcError as e:
-        raise DecodeError(str(e)) from None
-    except protobuf.ProtobufLimit as e:
-        raise LimitError(f"gRPC protobuf: {e}") from None
-    except TimeoutError:
-        raise TookTooLong(limits.max_seconds) from None
 
 
 STEPS: dict[str, StepFn] = {"grpc": step_grpc}

@@ -40,11 +40,11 @@ class LeafMemo:
     def __init__(self) -> None:
         self.answers: dict[tuple[Any, ...], Answer] = {}
         self.shapes: dict[str, str] = {}  # concrete path → its shape (a regex substitution saved)
-        self._positional: dict[int, bool] = {}
 
     def places(self, endpoint: Endpoint | None, records: Records | None) -> "_Places":
         """The memo keys of one request's leaves."""
-        by_shape = endpoint is None or not self._names_positions(endpoint)
+        by_shape = endpoint is None or not any(
+            m.positional for m in (endpoint.fields, endpoint.request_fields, *(v.fields for v in endpoint.variants)))
         base = (id(endpoint), records.root, records.many) if records else (id(endpoint),)
         return _Places(self, base, by_shape, records if records is not None and records.variants else None)
 
@@ -60,16 +60,6 @@ class LeafMemo:
                 self.shapes.clear()
             shaped = self.shapes[path] = paths.shape(path)
         return shaped
-
-    def _names_positions(self, endpoint: Endpoint) -> bool:
-        """Whether a field map of *endpoint* names a literal array position (`extinfo[1]`):
-        then two places of one shape can have different labels."""
-        known = self._positional.get(id(endpoint))
-        if known is None:
-            maps = [endpoint.fields, endpoint.request_fields, *(v.fields for v in endpoint.variants)]
-            texts = [t for m in maps for t in (*m.exact, *(w[2] for w in m.wildcards))]
-            known = self._positional[id(endpoint)] = any(paths.POSITION.search(t) for t in texts)
-        return known
 
 
 class _Places:

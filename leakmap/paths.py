@@ -20,7 +20,7 @@ import json
 import math
 import re
 from functools import lru_cache
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .limits import TookTooLong, clock
@@ -70,28 +70,23 @@ class LookupMemo:
     """Memoised answers of a field map (rules.FieldMap.lookup). A miss tries every wildcard
     regex of the map, and a payload repeats the same few shapes in every record and request,
     so the answer is kept per shape of the concrete path (`a[3].b` → `a[*].b`), which decides
-    it, unless a rule path names a literal position; then per concrete path. At most
-    MAX_ENTRIES answers, then it starts afresh: payload keys are attacker-controlled. A memo
-    pickles empty (the compiled-rule cache stores rules, not answers)."""
+    it, unless a rule path names a literal position (*by_shape* false); then per concrete
+    path. At most MAX_ENTRIES answers, then it starts afresh: payload keys are
+    attacker-controlled. A memo pickles empty (the compiled-rule cache stores rules, not
+    answers)."""
 
-    __slots__ = ("_answers", "_by_shape")
+    __slots__ = ("_answers",)
     MAX_ENTRIES = 50_000
 
     def __init__(self) -> None:
         self._answers: dict[str, Any] = {}
-        self._by_shape: bool | None = None
 
     def __reduce__(self) -> tuple[type, tuple[()]]:
         return LookupMemo, ()
 
-    def get(self, concrete: str, compute: Callable[[str], Any], exact: Iterable[str],
-            wildcards: Iterable[tuple[Any, str, str]]) -> Any:
-        """The answer for *concrete*: remembered, or `compute(concrete)` remembered.
-        *exact* and *wildcards* are the map's rule paths (read once, to choose the key)."""
-        if self._by_shape is None:
-            texts = [*exact, *(text for _, _, text in wildcards)]
-            self._by_shape = not any(POSITION.search(text) for text in texts)
-        key = _INDEX.sub("[*]", concrete) if self._by_shape and "[" in concrete else concrete
+    def get(self, concrete: str, compute: Callable[[str], Any], by_shape: bool) -> Any:
+        """The answer for *concrete*: remembered, or `compute(concrete)` remembered."""
+        key = _INDEX.sub("[*]", concrete) if by_shape and "[" in concrete else concrete
         try:
             return self._answers[key]
         except KeyError:

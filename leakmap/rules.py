@@ -55,10 +55,14 @@ class FieldMap:
     wildcards: list[tuple[re.Pattern[str], str, str]] = field(default_factory=list)
     # Answers by path shape (see paths.LookupMemo): every record repeats the same shapes.
     memo: paths.LookupMemo = field(default_factory=paths.LookupMemo, repr=False, compare=False)
+    # A rule path names a literal array position (`extinfo[1]`): two concrete paths of one
+    # shape may then have different types, so answers are kept per concrete path.
+    positional: bool = False
 
     def add(self, segments: list[str], data_type: str) -> None:
         """Map the rule path *segments* (relative to where this map applies) to *data_type*."""
         text = paths.render(segments)
+        self.positional = self.positional or paths.POSITION.search(text) is not None
         # A wildcard key, or literal indices beside `[*]` (`body[3][*][0]`: position 0 of
         # every item of the positional array at position 3), which no shape lookup can match.
         mixed = "[*]" in segments and any(s[:1] == "[" and s[1:-1].isdigit() for s in segments)
@@ -78,7 +82,7 @@ class FieldMap:
         """(data type, rule path) for a concrete path relative to the record, or None."""
         if not self.exact and not self.wildcards:
             return None
-        return self.memo.get(relative_path, self._lookup, self.exact, self.wildcards)
+        return self.memo.get(relative_path, self._lookup, not self.positional)
 
     def _lookup(self, relative_path: str) -> tuple[str, str] | None:
         if relative_path in self.exact:  # a literal index: positional arrays (`extinfo[1]`)

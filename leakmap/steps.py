@@ -7,11 +7,12 @@ this; nothing here imports them, so the step modules never import each other or 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from .limits import Limits
+from .limits import LimitError, Limits, TookTooLong
 from .text import is_clean, original_bytes
 
 
@@ -23,6 +24,22 @@ class DecodeError(ValueError):
     def __init__(self, message: str, recognised: bool = False) -> None:
         super().__init__(message)
         self.recognised = recognised
+
+
+@contextmanager
+def decoder_errors(limits: Limits, too_large: type[Exception], limit_text: str,
+                   invalid: tuple[type[Exception], ...] = (), invalid_text: str = "{}") -> Iterator[None]:
+    """A bounded decoder's own exceptions as the engine's: its size limit (*too_large*) →
+    LimitError, malformed input (*invalid*) → DecodeError, its deadline (TimeoutError) →
+    TookTooLong for the request. The texts format the decoder's message (`{}`)."""
+    try:
+        yield
+    except too_large as e:
+        raise LimitError(limit_text.format(e)) from None
+    except invalid as e:
+        raise DecodeError(invalid_text.format(e)) from None
+    except TimeoutError:
+        raise TookTooLong(limits.max_seconds) from None
 
 
 def _as_bytes(value: Any) -> bytes:
