@@ -13,6 +13,7 @@ committed, so an SDK never sees an acknowledgement for a request a crash could s
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import re
 import signal
@@ -243,7 +244,15 @@ class Leakmap:
         self.live.command("report", str(Path(target).resolve()))
 
     def running(self) -> None:
-        """mitmdump has no command prompt: `kill -USR1 <pid>` writes the report too."""
+        """mitmdump has no command prompt: `kill -USR1 <pid>` writes the report too.
+
+        Also moves every object that exists now (the rules' tables, the analyzer for the
+        content view, mitmproxy's own start-up state: all kept for the proxy's lifetime) out
+        of the cyclic garbage collector's sight (`gc.freeze`): otherwise every full
+        collection walks them again while the proxy serves traffic. Measured with
+        benchmarks/bench_proxy_load.py: the proxy's collections took about 0.47 s in a run
+        with the addon and 0.45 s without; frozen, 0.32-0.36 s."""
+        gc.freeze()
         try:
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGUSR1, self.report)

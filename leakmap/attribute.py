@@ -39,11 +39,12 @@ class Attribution:
 
 def from_headers(request: Request) -> Attribution | None:
     """An app named by request headers: package/bundle headers, or an app-style User-Agent."""
+    headers = request.header_names()
     for name in APP_HEADERS:
-        value = request.header(name).strip()
+        value = headers.get(name, "").strip()
         if value and value.lower() not in _NOT_AN_APP:
             return Attribution(value, "header", f"{name}: {value}")
-    agent = request.header("user-agent")
+    agent = headers.get("user-agent", "")
     match = _APP_UA.match(agent)
     if match and match.group("name").lower() not in _LIBRARY_UA:
         name = unquote(match.group("name"))

@@ -15,7 +15,6 @@ not depend on how busy the machine was.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -71,8 +70,9 @@ class Budget:
         self.expanded = 0
 
     def step_limits(self) -> Limits:
-        left = max(0, self.limits.max_decompressed - self.expanded)
-        return dataclasses.replace(self.limits, max_decompressed=left, deadline=self.deadline)
+        limits = self.limits  # built field by field: dataclasses.replace costs ~3 µs a call
+        return Limits(limits.max_body, max(0, limits.max_decompressed - self.expanded), limits.max_depth,
+                      limits.max_fields, limits.max_seconds, self.deadline)
 
     def charge(self, produced: int, what: str) -> None:
         """Count *produced* bytes (or characters) of expanded output against the request's

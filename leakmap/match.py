@@ -137,7 +137,6 @@ class HostIndex:
             for name in sorted(names & self.shape_params.keys()):
                 add(self.shape_params[name], f"query parameter {name!r}")
         if self.shape_headers:
-            names = {name.lower() for name, _ in request.headers}
-            for name in sorted(names & self.shape_headers.keys()):
+            for name in sorted(request.header_names().keys() & self.shape_headers.keys()):
                 add(self.shape_headers[name], f"header {name!r}")
         return list(found.values())

@@ -46,13 +46,24 @@ class Request:
         self.path = parts.path or "/"
         self.query = parts.query
 
+    # The headers by lower-case name (first value of each), built on the first lookup: every
+    # request is asked for about ten headers. Rebuilt when `headers` is replaced.
+    _by_name: tuple[list[tuple[str, str]], dict[str, str], int] | None = field(default=None, init=False, repr=False,
+                                                                          compare=False)
+
     def header(self, name: str) -> str:
         """First value of header *name* (case-insensitive), or ""."""
-        name = name.lower()
-        for key, value in self.headers:
-            if key.lower() == name:
-                return value
-        return ""
+        return self.header_names().get(name.lower(), "")
+
+    def header_names(self) -> dict[str, str]:
+        """Lower-case header name → its first value."""
+        cached = self._by_name
+        if cached is None or cached[0] is not self.headers or len(cached[0]) != cached[2]:
+            by_name: dict[str, str] = {}
+            for key, value in self.headers:
+                by_name.setdefault(key.lower(), value)
+            cached = self._by_name = (self.headers, by_name, len(self.headers))
+        return cached[1]
 
 
 @dataclass(slots=True)

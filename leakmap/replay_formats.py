@@ -176,9 +176,49 @@ def _ids_in(node: dict[str, Any], ids: dict[str, str]) -> dict[str, str]:
     return here
 
 
+# The first character of text or bytes _may_hold_events can accept: gzip, zlib, JSON.
+_EVENTS_START = frozenset("\x1fx{[")
+_EVENTS_START_BYTES = frozenset(b"\x1fx{[")
+
+
+def _may_hold_streams(doc: Any) -> bool:
+    """False when no node of *doc* can be (or hold) a recording: no object names a
+    `timestamp` (every rrweb event does), no list starts with JSON text (events sent as
+    strings), no long text or bytes may hold events. A lean walk (no paths, no ids) that
+    spares almost every request the full search below."""
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if node.__class__ is dict:
+            if "timestamp" in node:
+                return True
+            values: Any = node.values()
+        elif node.__class__ is list:
+            if node and node[0].__class__ is str and node[0][:1] == "{":
+                return True
+            values = node
+        else:
+            continue
+        for value in values:
+            kind = value.__class__
+            if kind is dict or kind is list:
+                stack.append(value)
+            elif kind is str:
+                if len(value) > 40 and value[0] in _EVENTS_START and _may_hold_events(value):
+                    return True
+            elif kind is bytes:
+                if len(value) > 40 and value[0] in _EVENTS_START_BYTES and _may_hold_events(value):
+                    return True
+            elif isinstance(value, (dict, list, str, bytes)):  # subclasses: the full search decides
+                return True
+    return False
+
+
 def find_streams(doc: Any, budget: Budget, max_depth: int = 40) -> list[Stream]:
     """Every recording event list in the decoded document (bounded walk, no recursion)."""
     found: list[Stream] = []
+    if not _may_hold_streams(doc):
+        return found
     global_ids = _global_ids(doc)
     stack: list[tuple[_Where, Any, int, dict[str, str], Any, Any]] = [((), doc, 0, {}, None, None)]
     while stack:

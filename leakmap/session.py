@@ -109,7 +109,10 @@ class Session:
             store.add_problem(problem)
 
     def stats_for(self, source: str) -> Stats:
-        return self.stats.setdefault(source, Stats())
+        stats = self.stats.get(source)  # not setdefault: a Stats (four Counters) per request is not free
+        if stats is None:
+            stats = self.stats[source] = Stats()
+        return stats
 
     def feed(self, request: Request, commit: bool = True, where: str = "") -> Analysis | None:
         """Analyse and store one request; returns its analysis (None: nothing of interest).

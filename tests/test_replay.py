@@ -294,3 +294,33 @@ def test_redacted_report_shows_no_page_pictures(analyzer_factory, tmp_path: Path
     CliRunner().invoke(main, ["analyze", str(capture), "-o", str(tmp_path / "r.html"), "--redact", "-q"])
     section = (tmp_path / "r.html").read_text().split('<h2 id="replays">')[1].split('<h2 id="evidence">')[0]
     assert EMAIL not in section and "Diabetes clinic" not in section and "<img" not in section
+
+
+def test_the_quick_precheck_never_hides_a_recording() -> None:
+    """find_streams first asks a lean walk whether a document can hold a recording at all;
+    every form a recording travels in must pass it (and then be found), a bid request
+    full of long texts must not."""
+    import gzip
+
+    from support.replay_payloads import binary_string
+
+    from leakmap.replay_formats import Budget, _may_hold_streams, find_streams
+    first, _ = rrweb_page(EMAIL, PASSWORD)
+    forms = {
+        "plain, deep in lists": {"body": {"batch": [{"props": {"list": [[{"events": first}]]}}]}},
+        "events as JSON strings": {"body": {"events": [json.dumps(e) for e in first]}},
+        "gzip bytes": {"body": {"items": [{"payload": gzip.compress(json.dumps(first).encode())}]}},
+        "zlib bytes": {"body": zlib.compress(json.dumps(first).encode())},
+        "gzip binary string": {"body": {"data": binary_string(gzip.compress(json.dumps(first).encode()))}},
+        "JSON text inside a value": {"query": {"d": json.dumps(first)}},
+    }
+    for name, doc in forms.items():
+        assert _may_hold_streams(doc), name
+        assert find_streams(doc, Budget(10 * 2**20)), name
+    bid = {"body": {"id": "auction-1", "site": {"page": "https://shop.example/" + "p" * 60},
+                    "device": {"ua": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131 Safari/537.36"},
+                    "imp": [{"id": str(i), "banner": {"format": [{"w": 300, "h": 250}]}} for i in range(20)],
+                    "user": {"ext": {"eids": [{"source": "id5-sync.com", "uids": [{"id": "ID5*" + "a" * 60}]}]}}},
+           "header": {"user-agent": "Mozilla/5.0 " + "x" * 60}}
+    assert not _may_hold_streams(bid)
+    assert find_streams(bid, Budget(10 * 2**20)) == []
