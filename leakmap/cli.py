@@ -95,9 +95,10 @@ def main() -> None:
               help="TLS key log (SSLKEYLOGFILE) that decrypts HTTPS in pcap/pcapng captures (read with tshark); "
                    "keys embedded in a pcapng are used without it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-@click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Analyse this many capture files at once, in worker processes (one per core is a good "
-                   "choice); the findings are the same as with --jobs 1.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1),
+              help="Use this many worker processes: several capture files are analysed at once, a single "
+                   "capture by chunks of its requests. The findings are the same as with --jobs 1. "
+                   "[default: one per core when the captures total over 32 MB, else 1]")
 @click.option("--dask", "dask_address", metavar="SCHEDULER",
               help="Analyse on a Dask cluster (tcp://host:8786; pip install 'leakmap[dask]') and write the "
                    "findings as a Parquet dataset into --dataset, instead of a store and report. The workers "
@@ -110,7 +111,7 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
             har_path: Path | None, db: Path | None, label: str, rule_dirs: tuple[Path, ...], no_bundled_rules: bool,
             honey: tuple[str, ...], tracker_keys: tuple[str, ...], first_party: tuple[str, ...], redact: bool,
             show_secrets: bool, max_body: int, max_decompressed: int, max_seconds: float, quiet: bool,
-            keylog: Path | None = None, jobs: int = 1, dask_address: str | None = None,
+            keylog: Path | None = None, jobs: int | None = None, dask_address: str | None = None,
             dataset_dir: Path | None = None, no_report: bool = False, **replay_caps: int) -> None:
     """Analyze saved captures (mitmproxy .mitm/.flow dumps, HAR files, or pcap/pcapng packet
     captures with TLS keys) and write a report (unless --no-report).
@@ -118,7 +119,6 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
     Every file is streamed; an unreadable entry is reported with where it is and skipped.
     The run fails (exit 3) only when nothing at all could be read.
     """
-    from .report import write_report
     from .session import Session, parse_indicator, parse_keys
 
     try:
@@ -156,10 +156,16 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
         if flows_read == 0:
             store.close()
             fail("no flow could be read from any input", EXIT_NOTHING_READ)
+        beside = None
         if not no_report:
+            from .export_parts import export_beside
+            from .report import write_report  # not imported for --no-report (jinja2, the report's queries)
+
+            # The findings export runs in another process while this one builds the report.
+            beside = export_beside(store, findings_path, fmt or "csv", redact, show_secrets) if findings_path else None
             write_report(store, output, redact, show_secrets=show_secrets)
             click.echo(f"report: {output}")
-        export_outputs(store, findings_path, fmt, redact, har_path, show_secrets)
+        export_outputs(store, findings_path, fmt, redact, har_path, show_secrets, rows=beside)
         store.close()
 
 

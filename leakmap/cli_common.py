@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -106,12 +107,20 @@ def check_export(path: Path | None, fmt: str | None) -> str | None:
 
 
 def export_outputs(store: Store, path: Path | None, fmt: str | None, redact: bool, har: Path | None = None,
-            show_secrets: bool = False) -> None:
+                   show_secrets: bool = False, rows: Any = None) -> None:
+    """Write the findings export (CSV in parts on every core) and the evidence HAR. *rows*:
+    an export_parts.Child already writing the findings beside the report."""
     from .export import export_findings, write_evidence_har
+    from .export_parts import cores, export_csv_in_parts
 
     if path is not None:
         fmt = check_export(path, fmt)
-        rows = export_findings(store, path, fmt or "csv", redact, show_secrets)
+        if rows is not None:
+            rows = rows.result()
+        elif (fmt or "csv") == "csv":
+            rows = export_csv_in_parts(store, path, redact, show_secrets, cores())
+        else:
+            rows = export_findings(store, path, fmt or "csv", redact, show_secrets)
         click.echo(f"findings: {rows} rows written to {path} ({fmt})")
     if har is not None:
         n = write_evidence_har(store, har, redact, show_secrets)
@@ -134,12 +143,26 @@ def replay_limits(caps: dict[str, int]) -> ReplayLimits:
     return ReplayLimits(**{key[len("replay_"):]: value for key, value in caps.items() if key.startswith("replay_max_")})
 
 
+AUTO_JOBS_BYTES = 32 * 1024 * 1024  # smaller captures take seconds: worker processes would not pay off
+
+
+def auto_jobs(total_bytes: int) -> int:
+    """--jobs when not given: one worker per core this process may use (at most 8), for
+    captures of over AUTO_JOBS_BYTES in all."""
+    if total_bytes < AUTO_JOBS_BYTES:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
 def replay_captures(session: Session, captures: tuple[Path, ...], limits: Limits, label: str, quiet: bool,
-                    keylog: Path | None = None, jobs: int = 1, options: Any = None) -> None:
+                    keylog: Path | None = None, jobs: int | None = 1, options: Any = None) -> None:
     """Analyse every capture file into the session's store, with a progress bar for long
     work on a terminal; a file given twice is analysed once. *keylog*: TLS keys for pcap files.
-    *jobs* > 1: in that many processes (leakmap/batch.py; *options*: its AnalysisOptions)."""
+    *jobs* > 1: in that many processes, several captures one per worker (leakmap/batch.py;
+    *options*: its AnalysisOptions), one capture by chunks of requests (leakmap/parallel.py)."""
     total = sum(p.stat().st_size for p in captures if p.is_file())
+    jobs = jobs or auto_jobs(total)
     show = not quiet and sys.stderr.isatty() and total > 1_000_000
 
     def report_line(line: str) -> None:
@@ -169,7 +192,8 @@ def replay_captures(session: Session, captures: tuple[Path, ...], limits: Limits
             def progress(position: int, start: int = start) -> None:
                 bar.update(start + position - bar.pos)
 
-            session.replay(path, limits, label, lambda problem: report_line(str(problem)), progress, keylog)
+            session.replay(path, limits, label, lambda problem: report_line(str(problem)), progress, keylog,
+                           jobs=jobs)
             done += path.stat().st_size
             bar.update(done - bar.pos)
 

@@ -64,16 +64,19 @@ def export_format(path: Path, fmt: str | None) -> str:
 
 # --- the findings rows --------------------------------------------------------------------------------
 
-def finding_rows(store: Store, redact: bool, show_secrets: bool = False) -> Iterator[tuple[Any, ...]]:
+def finding_rows(store: Store, redact: bool, show_secrets: bool = False,
+                 requests: tuple[int, int] | None = None) -> Iterator[tuple[Any, ...]]:
     """The findings as tuples in the export contract's columns (EXPORT_COLUMNS) and order
     (time, request, finding), redacted like the report (secrets masked unless
     *show_secrets*), streamed. A request's own columns are redacted and masked once, for
-    all its findings."""
+    all its findings. *requests*: (first, count) of the requests with findings, in that
+    order: the findings of those only (an export written in parts, export_parts.py)."""
     db = store.db
     redactor = Redactor.for_store(db, redact)
     hider = secret_hider(db, redactor, show_secrets)
     findings_sql = _FINDINGS_SQL.format(clear=clear_sql("f.value") if redact else "1")
-    cursor = db.execute(_REQUESTS_SQL)
+    cursor = db.execute(_REQUESTS_SQL + " LIMIT ? OFFSET ?", (requests[1], requests[0])) if requests else \
+        db.execute(_REQUESTS_SQL)
     try:
         while chunk := cursor.fetchmany(CHUNK_ROWS):
             for row in chunk:
@@ -163,11 +166,12 @@ assert EXPORT_COLUMNS[_HEAD:_TAIL] == ["data_type", "data_category", "sensitivit
                                        "detector", "detail"], "write_csv encodes the finding's columns in this order"
 
 
-def write_csv(rows: Iterator[tuple[Any, ...]], out: IO[str]) -> int:
+def write_csv(rows: Iterator[tuple[Any, ...]], out: IO[str], header: bool = True) -> int:
     """CSV safe to open in a spreadsheet: formula-like text cells get a leading `'`, and every
     text cell is quoted (embedded quotes doubled), so no cell can spill into the next one.
     Rows come grouped by request (finding_rows' order): the request's cells are encoded once."""
-    out.write(",".join(csv_cell(c) for c in EXPORT_COLUMNS) + "\n")
+    if header:
+        out.write(",".join(csv_cell(c) for c in EXPORT_COLUMNS) + "\n")
     cell, n = csv_cell, 0
     request_id: Any = object()
     head = tail = ""
@@ -224,11 +228,18 @@ def write_parquet(rows: Iterator[tuple[Any, ...]], path: Path) -> int:
     return n
 
 
-def export_findings(store: Store, path: Path, fmt: str, redact: bool = False, show_secrets: bool = False) -> int:
+def requests_with_findings(store: Store) -> int:
+    """How many requests finding_rows goes through (what export_parts divides)."""
+    return store.db.execute("SELECT count(*) FROM requests r WHERE EXISTS (SELECT 1 FROM findings f"
+                            " WHERE f.request_id = r.id)").fetchone()[0]
+
+
+def export_findings(store: Store, path: Path, fmt: str, redact: bool = False, show_secrets: bool = False,
+                    requests: tuple[int, int] | None = None, header: bool = True) -> int:
     """Write the findings as CSV, JSON (records) or Parquet, the same rows in each; returns
-    how many."""
+    how many. *requests*, *header*: a part of a CSV export (finding_rows, write_csv)."""
     make_private(path)  # each writer below truncates in place, keeping mode 0600
-    rows = finding_rows(store, redact, show_secrets)
+    rows = finding_rows(store, redact, show_secrets, requests)
     try:
         if fmt == "parquet":
             export_format(path, fmt)
@@ -236,7 +247,7 @@ def export_findings(store: Store, path: Path, fmt: str, redact: bool = False, sh
         if fmt not in ("csv", "json"):
             raise ExportError(f"unknown export format {fmt!r}")
         with path.open("w", encoding="utf-8", newline="") as out:
-            return write_csv(rows, out) if fmt == "csv" else write_json(rows, out)
+            return write_csv(rows, out, header) if fmt == "csv" else write_json(rows, out)
     except sqlite3.Error as e:
         store.rollback()
         raise store_fault(store.path, e) from None

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
 
-from . import compression, grpc_frames, paths
+from . import compression, credentials, grpc_frames, paths
 from .decode import (DecodeError, step_base64, step_form, step_jwt, step_json, step_multipart, step_ndjson,
                      step_protobuf)
 from .limits import CHECK_EVERY, LimitError, Limits, TookTooLong
@@ -252,8 +252,16 @@ class GenericPath:
                 continue
             guess = self.guesser.guess(path, value)
             note = notes.get(path, "")
-            out.add(guess.data_type, guess.value, path, "generic", guess.reason + (f"; {note}" if note else ""))
+            # A credential recognised by its format (an API key, a JWT, a Bearer header, a
+            # session cookie) is what the value is, whatever its key says.
+            secrets = credentials.in_field(path, value)
             main = guess.data_type
+            if not (main == "unlabelled" and any(secret.value == value for secret in secrets)):
+                out.add(main, guess.value, path, "generic", guess.reason + (f"; {note}" if note else ""))
+            for secret in secrets:
+                out.add(secret.data_type, secret.value, path, "credential",
+                        f"{secret.kind}: {secret.evidence}" if secret.evidence else secret.kind)
+                main = secret.data_type if main == "unlabelled" else main
             for indicator in self.indicators:
                 form = indicator.find(value)
                 if form:

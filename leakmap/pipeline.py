@@ -214,8 +214,17 @@ def internal_error(error: BaseException) -> str:
     return f"internal: {type(error).__name__}: {message}" if message else f"internal: {type(error).__name__}"
 
 
+# What `Analyzer.prepare` hands to `finish`: None (nothing to analyse), GENERIC (no rule or
+# payload shape: the generic path decides, in capture order), or the analysis with the
+# recordings found in its document (replay_formats.Stream).
+GENERIC = "generic"
+Prepared = tuple[Analysis, list[Any]] | str | None
+
+
 class Analyzer:
-    """Compiled rules + detectors + attribution state; `analyze` is called per request."""
+    """Compiled rules + detectors + attribution state; `analyze` is called per request.
+    It is `prepare` (the request alone) then `finish` (in capture order, with what earlier
+    requests taught: recordings, the app's own domains, which app a client is)."""
 
     def __init__(self, rules: list[Rule], limits: Limits | None = None, indicators: list[Indicator] | None = None,
                  label: str = "", keys: Mapping[str, str] | None = None, first_party: Iterable[str] = (),
@@ -257,13 +266,54 @@ class Analyzer:
         """The analysis of *request*, or None when it is neither a tracker request nor
         carries anything a generic detector recognises (most traffic: kept out of the store).
         CORS preflights (OPTIONS) carry no data and are not analysed."""
+        return self.finish(request, self.prepare(request))
+
+    def prepare(self, request: Request) -> Prepared:
+        """The part of `analyze` that depends on *request* alone (and the rules): a rule's
+        or a payload shape's decoding and extraction, the recordings in the document found
+        but not read. What it returns depends on no earlier request, so `--jobs` workers
+        prepare the requests of one capture in parallel (leakmap/parallel.py) and `finish`
+        takes them in capture order. None: nothing to analyse (a CORS preflight)."""
         if request.method == "OPTIONS":
             return None
         budget = Budget(self.limits)
+        self._streams = []
         try:
-            analysis = self._analyze(request, budget)
+            match = self.index.match(request)
+            if match is not None:
+                analysis = Analysis(request, "decoded", match.rule.id, match.rule.company, match.rule.category,
+                                    match_via="host")
+                if match.endpoint is None:
+                    analysis.endpoint = "(no endpoint rule)"
+                    self._decode(analysis, None, budget, f"no endpoint rule: {match.rule.name} host, "
+                                                         f"but no endpoint matches {request.method} {request.path}")
+                else:
+                    self._decode(analysis, match.endpoint, budget)
+                return analysis, self._streams
+            analysis = self._by_shape(request, budget)
+            return (analysis, self._streams) if analysis is not None else GENERIC
         except Exception as e:  # matching itself failed: still one problem line, not the end of the run
-            analysis = Analysis(request, "not_decoded", error=internal_error(e))
+            return Analysis(request, "not_decoded", error=internal_error(e)), []
+
+    def finish(self, request: Request, prepared: Prepared) -> Analysis | None:
+        """The part of `analyze` that depends on the requests before this one, run in
+        capture order: the recordings read on, the generic path (which learns the app's own
+        domains), the app attributed."""
+        if prepared is None:
+            return None
+        if prepared is GENERIC:
+            try:
+                analysis = self._generic(request, Budget(self.limits))
+                if analysis is None:
+                    self.attributor.observe(request)
+            except Exception as e:
+                analysis = Analysis(request, "not_decoded", error=internal_error(e))
+        else:
+            analysis, self._streams = prepared
+            try:
+                self._read_replays(analysis)
+            except Exception as e:
+                self._fail(analysis, internal_error(e))
         if analysis is None:
             return None
         try:
@@ -273,28 +323,6 @@ class Analyzer:
             self._fail(analysis, internal_error(e))
         analysis.app, analysis.app_signal, analysis.app_evidence = found.app, found.signal, found.evidence
         analysis.error = text.display(analysis.error)  # printed and stored as it is
-        return analysis
-
-    def _analyze(self, request: Request, budget: Budget) -> Analysis | None:
-        match = self.index.match(request)
-        if match is not None:
-            analysis = Analysis(request, "decoded", match.rule.id, match.rule.company, match.rule.category,
-                                match_via="host")
-            if match.endpoint is None:
-                analysis.endpoint = "(no endpoint rule)"
-                self._decode(analysis, None, budget, f"no endpoint rule: {match.rule.name} host, "
-                                                     f"but no endpoint matches {request.method} {request.path}")
-            else:
-                self._decode(analysis, match.endpoint, budget)
-            self._read_replays(analysis)
-            return analysis
-        analysis = self._by_shape(request, budget)
-        if analysis is not None:
-            self._read_replays(analysis)
-            return analysis
-        analysis = self._generic(request, budget)
-        if analysis is None:
-            self.attributor.observe(request)
         return analysis
 
     def _read_replays(self, analysis: Analysis) -> None:

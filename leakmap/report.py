@@ -27,6 +27,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -202,6 +203,33 @@ def build_context(store: Store, redact: bool = False, evidence_limit: int = EVID
 
 
 def _context(store: Store, data: ReportData, redact: bool, evidence_limit: int) -> dict[str, Any]:
+    with ThreadPoolExecutor(1) as beside:
+        ids = beside.submit(_identifiers_apart, store.path, redact) if _readable_apart(store) else None
+        context = _main_context(store, data, redact, evidence_limit)
+        context.update(ids.result() if ids is not None else identifiers_context(store, data.redactor))
+    return context
+
+
+def _readable_apart(store: Store) -> bool:
+    """Whether another connection sees what this store holds: a file, all of it committed."""
+    if not store.path.is_file():
+        return False
+    store.commit()
+    return True
+
+
+def _identifiers_apart(path: Path, redact: bool) -> dict[str, Any]:
+    """The Identifiers section built on a connection of its own, in a thread beside the rest
+    of the report: most of its time is SQLite's (identifier_tables.py), which runs without
+    Python's interpreter lock, so it overlaps the other sections' work."""
+    reader = Store.reader(path)
+    try:
+        return identifiers_context(reader, Redactor.for_store(reader.db, redact))
+    finally:
+        reader.close()
+
+
+def _main_context(store: Store, data: ReportData, redact: bool, evidence_limit: int) -> dict[str, Any]:
     rows = [_with_times(r) for r in data.groups()]
     apps = data.apps()
     meta = data.party_meta(store.trackers())
@@ -235,7 +263,6 @@ def _context(store: Store, data: ReportData, redact: bool, evidence_limit: int) 
         "problems": [str(p) for p in store.problems()],
         "unseen": [{**u, "first": when(u["first"]), "last": when(u["last"]),
                     "app_evidence": data.redactor.text(u["app_evidence"] or "")} for u in store.unseen()],
-        **identifiers_context(store, data.redactor),
         "third_parties": third_party_context(data),
         "replays": [recording_view(summary, data.hider, data.redactor.value if redact else None, f"rec-{n}")
                     for n, summary in enumerate(store.replays(), 1)],

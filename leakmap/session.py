@@ -9,17 +9,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from .decode import Limits
 from .extract import Indicator
 from .match import registrable_domain
 from .model import Analysis, Problem, Request
-from .pipeline import STOPPED, Analyzer, Stats, internal_error
+from .pipeline import STOPPED, Analyzer, Prepared, Stats, internal_error
 from .read import BODY_LOST, read_any
 from .replay import ReplayLimits
 from .text import display
 from .rules import load_rules
 from .store import Store
+
+UNPREPARED = object()  # Session.feed: the request is analysed whole, here
 
 
 # Honey types a tester naturally writes that leakmap's vocabulary spells otherwise.
@@ -114,15 +117,18 @@ class Session:
             stats = self.stats[source] = Stats()
         return stats
 
-    def feed(self, request: Request, commit: bool = True, where: str = "") -> Analysis | None:
+    def feed(self, request: Request, commit: bool = True, where: str = "",
+             prepared: Prepared | object = UNPREPARED) -> Analysis | None:
         """Analyse and store one request; returns its analysis (None: nothing of interest).
         A request that stopped the pipeline (an exception, a limit, its time budget) is
         also stored as a Problem naming it (*where*: e.g. "flow 12"; default its flow id), so
-        it gets its own line in the CLI and the report; see `request_problem`."""
+        it gets its own line in the CLI and the report; see `request_problem`. *prepared*:
+        what `Analyzer.prepare` made of it already (in a worker process: leakmap/parallel.py)."""
         stats = self.stats_for(request.source)
         stats.flows_read += 1
         try:
-            analysis = self.analyzer.analyze(request)
+            analysis = self.analyzer.analyze(request) if prepared is UNPREPARED else \
+                self.analyzer.finish(request, prepared)  # type: ignore[arg-type]
         except Exception as e:  # the analyzer contains its own failures; this is the last guard
             analysis = Analysis(request, "not_decoded", error=internal_error(e))
         stats.count(analysis)
@@ -155,19 +161,27 @@ class Session:
             self.store.set_stats(display(source), stats.to_dict())
 
     def replay(self, path: Path, limits: Limits, label: str = "", on_problem: Callable[[Problem], None] | None = None,
-               progress: Callable[[int], None] | None = None, keylog: Path | None = None) -> Stats:
+               progress: Callable[[int], None] | None = None, keylog: Path | None = None, jobs: int = 1) -> Stats:
         """Analyse every flow of one capture file, committing in batches for speed (a replay
-        can simply be rerun, unlike a live capture)."""
+        can simply be rerun, unlike a live capture). *jobs* > 1: the requests are prepared
+        in that many worker processes (leakmap/parallel.py), with the same findings."""
         stats = self.stats_for(str(path))
         self.analyzer.start_capture()
-        for n, item in enumerate(read_any(path, limits, label, progress, keylog), 1):
+        items = read_any(path, limits, label, progress, keylog)
+        if jobs > 1:
+            from .parallel import prepared_in_processes
+
+            pairs: Iterable[tuple[Request | Problem, Any]] = prepared_in_processes(self.analyzer, items, jobs)
+        else:
+            pairs = ((item, UNPREPARED) for item in items)
+        for n, (item, prepared) in enumerate(pairs, 1):
             if isinstance(item, Problem):
                 self.problem(item)
                 if on_problem:
                     on_problem(item)
             else:
                 self.last_problem = None
-                self.feed(item, commit=False, where=f"flow {n}")
+                self.feed(item, commit=False, where=f"flow {n}", prepared=prepared)
                 if self.last_problem is not None and on_problem:
                     on_problem(self.last_problem)
             if n % 2000 == 0:

@@ -192,6 +192,19 @@ class Store:
         _migrate(self.db)
         self.db.commit()
 
+    @classmethod
+    def reader(cls, path: Path | str) -> Store:
+        """Another connection to an existing store, for reading only: a process forked to
+        write part of an export (export_parts.py) opens its own (a SQLite connection must
+        not cross a fork) and changes nothing in the file."""
+        store = cls.__new__(cls)
+        store.path = Path(path)
+        try:
+            store.db = sqlite3.connect(f"{store.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        except sqlite3.Error as e:
+            raise store_fault(store.path, e) from None
+        return store
+
     def _refuse_newer_schema(self) -> None:
         """A store written by a newer leakmap may hold tables or meanings this code does not
         know: refuse it before changing anything in it."""

@@ -63,9 +63,16 @@ def evidence(text: str) -> str:
     return base64.b64encode(original_bytes(text)).decode("ascii")
 
 
+class JsonText(str):
+    """JSON that `dumps` made already (in a --jobs worker, leakmap/parallel.py): `dumps`
+    returns it as it is."""
+
+
 def dumps(value: Any) -> str:
     """JSON text of *value* in which every string is in display form. Clean values (the
     common case) cost one json.dumps and one scan."""
+    if value.__class__ is JsonText:
+        return value
     text = json.dumps(value, ensure_ascii=False, default=str)
     if is_clean(text):
         return text

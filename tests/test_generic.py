@@ -56,6 +56,23 @@ def test_third_party_upload_is_decoded_and_every_leaf_is_a_field(rules):
     assert any("gzip" in step for step in a.decode_chain)
 
 
+def test_credentials_sent_to_a_third_party_without_a_rule_are_caught_by_their_value(rules):
+    """A secret key, a JWT or a Bearer header reaching a vendor no rule covers is a
+    credential finding (its format says so, whatever its key), not an unlabelled value."""
+    key = "sk-proj-" + "Ab3dE6fG9hJ2kL5mN8pQ1rS4tU7vW0xY3zA6bC9dE2fG5hJ8kL1mN4pQ7rS0" + "T3BlbkFJ" + "x" * 20
+    jwt = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." + base64.urlsafe_b64encode(b'{"sub":"user-42","exp":1893456000}').decode().rstrip("=")
+           + ".c2lnbmF0dXJlLW5vdC1jaGVja2Vk")
+    a = Analyzer(rules).analyze(request("https://ingest.newvendor.example/v2/e",
+                                        json.dumps({"cfg": {"k": key}, "note": f"token {jwt} attached"}),
+                                        [("authorization", "Bearer ab12CD34ef56GH78ij90KL12")]))
+    found = {(f.data_type, f.value): f.detector for f in a.findings}
+    assert found[("api_key", key)] == found[("auth_token", jwt)] == "credential"
+    assert found[("auth_token", "Bearer ab12CD34ef56GH78ij90KL12")] == "credential"
+    assert ("unlabelled", key) not in found  # the value is the key: one finding, not two
+    fields = {path: data_type for path, _, data_type in a.fields}
+    assert fields["body.cfg.k"] == "api_key" and fields["header.authorization"] == "auth_token"
+
+
 def test_encoded_values_are_opened_for_typing(rules):
     analyzer = Analyzer(rules)
     email = "bob@example.net"

@@ -5,6 +5,8 @@ generator: mobile and web Mixpanel SDK formats among ordinary app traffic)."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import sqlite3
 import sys
@@ -17,6 +19,8 @@ from support.cli import leakmap
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_analyze import generate  # noqa: E402
+
+from leakmap.parallel import _prepare_chunk as _PREPARE_CHUNK  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +73,66 @@ def test_jobs_exit_3_when_nothing_could_be_read(tmp_path: Path):
     result = leakmap("analyze", "a.har", "b.har", "--jobs", "2", "-o", "r.html", cwd=tmp_path)
     assert result.returncode == 3, result.stdout + result.stderr
     assert result.stderr.count("a.har") >= 1 and "b.har" in result.stderr
+
+
+# --- one capture on every core (leakmap/parallel.py) -----------------------------------------
+
+@pytest.fixture(scope="module")
+def one_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One dump of 600 flows: Mixpanel SDK formats among ordinary app traffic, a session
+    recording whose two requests sit at the start and the end (different chunks, different
+    workers: `finish` must join them in order), and a request the worker-death test keys on."""
+    from support.replay_payloads import flow, rrweb_page, write_capture
+
+    folder = tmp_path_factory.mktemp("one")
+    generate(folder / "base.mitm", 600, 0.3, seed=900)
+    first, second = rrweb_page("jane.doe@example.org", "Correct-Horse-9!")
+    url = "https://rec.selfhosted.example/collect"
+    write_capture(folder / "head.mitm", [flow("POST", url, json.dumps({"sessionId": "s-1", "events": first}).encode())])
+    write_capture(folder / "tail.mitm", [
+        flow("GET", "https://shop.example/die-here", b"", {"accept": "*/*"}),
+        flow("POST", url, json.dumps({"sessionId": "s-1", "events": second}).encode(), timestamp=1_765_000_002)])
+    capture = folder / "app.mitm"
+    capture.write_bytes(b"".join((folder / n).read_bytes() for n in ("head.mitm", "base.mitm", "tail.mitm")))
+    return capture
+
+
+def analyse_one(capture: Path, out: Path, jobs: int):
+    out.mkdir()
+    result = leakmap("analyze", capture, "--jobs", jobs, "--db", out / "s.db", "--no-report", "--findings",
+                     out / "f.csv", "--honey", "email=jane.doe@example.org", cwd=out)
+    assert result.returncode == 0, result.stderr
+    return result, store_rows(out / "s.db"), (out / "f.csv").read_bytes()
+
+
+def test_one_capture_with_jobs_gives_the_same_findings_store_and_lines(tmp_path: Path, one_capture: Path):
+    one, store_one, csv_one = analyse_one(one_capture, tmp_path / "jobs1", 1)
+    two, store_two, csv_two = analyse_one(one_capture, tmp_path / "jobs2", 2)
+    assert csv_one == csv_two
+    assert store_one == store_two  # same ids, order, fields, problems and per-source counters
+    assert one.stdout.replace("jobs1", "jobsN") == two.stdout.replace("jobs2", "jobsN")
+    assert len(store_two["findings"]) > 1000
+    with sqlite3.connect(tmp_path / "jobs2" / "s.db") as conn:  # the recording was read across both requests
+        (summary,) = conn.execute("SELECT summary FROM replays").fetchone()
+    assert json.loads(summary)["requests"] == 2
+
+
+def _die_on_marker(shots: list[tuple]) -> bytes:
+    """leakmap.parallel._prepare_chunk, except that the worker process dies (as a kill or the
+    out-of-memory killer ends it) on the chunk holding the marker request."""
+    if any("/die-here" in shot[4] for shot in shots):
+        Path(os.environ["LEAKMAP_TEST_DIED"]).write_text("died")
+        os._exit(9)
+    return _PREPARE_CHUNK(shots)
+
+
+def test_a_worker_that_dies_loses_and_repeats_nothing(tmp_path: Path, one_capture: Path,
+                                                      monkeypatch: pytest.MonkeyPatch):
+    from leakmap import parallel
+
+    _, store_one, csv_one = analyse_one(one_capture, tmp_path / "jobs1", 1)
+    monkeypatch.setattr(parallel, "_prepare_chunk", _die_on_marker)  # forked workers inherit it
+    monkeypatch.setenv("LEAKMAP_TEST_DIED", str(tmp_path / "died"))
+    _, store_two, csv_two = analyse_one(one_capture, tmp_path / "jobs2", 2)
+    assert (tmp_path / "died").exists()  # a worker did die
+    assert csv_one == csv_two and store_one == store_two
