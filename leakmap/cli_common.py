@@ -111,7 +111,7 @@ def export_outputs(store: Store, path: Path | None, fmt: str | None, redact: boo
     """Write the findings export (CSV in parts on every core) and the evidence HAR. *rows*:
     an export_parts.Child already writing the findings beside the report."""
     from .export import export_findings, write_evidence_har
-    from .export_parts import cores, export_csv_in_parts
+    from .export_parts import export_csv_in_parts
 
     if path is not None:
         fmt = check_export(path, fmt)
@@ -146,13 +146,15 @@ def replay_limits(caps: dict[str, int]) -> ReplayLimits:
 AUTO_JOBS_BYTES = 32 * 1024 * 1024  # smaller captures take seconds: worker processes would not pay off
 
 
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def auto_jobs(total_bytes: int) -> int:
-    """--jobs when not given: one worker per core this process may use (at most 8), for
-    captures of over AUTO_JOBS_BYTES in all."""
-    if total_bytes < AUTO_JOBS_BYTES:
-        return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(cores, 8))
+    """--jobs when not given: one worker per core (at most 8) for captures of over
+    AUTO_JOBS_BYTES in all."""
+    return 1 if total_bytes < AUTO_JOBS_BYTES else min(cores(), 8)
 
 
 def replay_captures(session: Session, captures: tuple[Path, ...], limits: Limits, label: str, quiet: bool,

@@ -30,11 +30,6 @@ from .store import Store, StoreError
 MIN_PART_REQUESTS = 2_000  # fewer requests with findings: one process (a fork costs more than it saves)
 
 
-def cores() -> int:
-    """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 

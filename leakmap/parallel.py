@@ -9,11 +9,13 @@ each request in capture order. The findings are those of `--jobs 1`: `finish` se
 same requests in the same order with the same prepared parts.
 
 Why processes, and what crosses: one interpreter runs one thread of Python at a time, so
-only processes use more cores. Workers are forked (where the OS can) after the rules are
-compiled, and inherit the analyzer. A request travels as a tuple of builtin types and a
-prepared analysis comes back as one (`marshal`, ~20 µs a request: pickling the Analysis and
-Finding objects costs 100 µs to write and 400 µs to read, as much as analysing them); a
-value marshal cannot write sends its chunk by pickle instead.
+only processes use more cores. Workers are forked after the rules are compiled and inherit
+the analyzer (where there is no fork, as on Windows, one capture is analysed in one
+process). A request travels as a tuple of builtin types; a prepared analysis comes back as
+one too (`marshal`), its evidence tree and fields already encoded as the JSON the store
+writes (`text.JsonText`): about 40 µs a request in all, where pickling the Analysis and
+Finding objects cost 100 µs to write and 400 µs to read, as much as analysing them. A value
+marshal cannot write sends its chunk by pickle instead.
 
 Bounded: at most WINDOW chunks per worker, and MAX_PENDING_BYTES of request bodies, are in
 flight; a chunk is at most CHUNK_REQUESTS requests or CHUNK_BYTES of bodies. Failures: a
@@ -35,10 +37,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from . import text
 from .model import Analysis, Finding, Problem, Request
 from .pipeline import GENERIC, Analyzer, Prepared
 from .replay_formats import Stream
-from . import text
 from .text import JsonText
 
 log = logging.getLogger(__name__)
@@ -57,8 +59,12 @@ def prepared_in_processes(analyzer: Analyzer, items: Iterable[Item], jobs: int) 
     """Each item of *items* (requests and problems, in capture order) with its prepared
     analysis (None for a problem), prepared by *jobs* worker processes, in the same order."""
     global _analyzer
+    if "fork" not in multiprocessing.get_all_start_methods():  # Windows: workers would start without the rules
+        for item in items:
+            yield item, analyzer.prepare(item) if isinstance(item, Request) else None
+        return
     _analyzer = analyzer
-    pool: ProcessPoolExecutor | None = ProcessPoolExecutor(jobs, mp_context=_context())
+    pool: ProcessPoolExecutor | None = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
     window: deque[tuple[list[Item], Future[bytes] | None]] = deque()
     pending_bytes = 0
     try:
@@ -88,10 +94,10 @@ def prepared_in_processes(analyzer: Analyzer, items: Iterable[Item], jobs: int) 
 
 def _finished(analyzer: Analyzer, chunk: list[Item], future: Future[bytes] | None,
               pool: ProcessPoolExecutor | None) -> Iterator[tuple[Item, Prepared]]:
-    """The chunk's items with their prepared analyses (prepared here when its worker died);
-    returns the pool, or None once it is broken."""
+    """The chunk's items with their prepared analyses (prepared here once the pool is
+    broken); returns the pool, or None once it is broken."""
     wires: Iterator[Any] | None = None
-    if future is not None:
+    if future is not None and pool is not None:
         try:
             wires = iter(_decode_chunk(future.result()))
         except BrokenProcessPool:
@@ -107,6 +113,7 @@ def _finished(analyzer: Analyzer, chunk: list[Item], future: Future[bytes] | Non
 
 
 def _broken(pool: ProcessPoolExecutor | None) -> None:
+    """A worker died (killed, out of memory): the pool is unusable, its other chunks too."""
     log.error("leakmap: a worker process died; the rest of the capture is analysed in this process")
     if pool is not None:
         pool.shutdown(cancel_futures=True)
@@ -130,19 +137,12 @@ def _body_bytes(chunk: list[Item]) -> int:
     return sum(len(item.body) for item in chunk if isinstance(item, Request))
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    """fork where there is one: a worker starts with the rules compiled and the analyzer
-    built; elsewhere spawn (each worker then builds them again)."""
-    return multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-
-
 # --- in a worker -------------------------------------------------------------------------------
 
 def _prepare_chunk(shots: list[tuple[Any, ...]]) -> bytes:
     """Prepare each request of a chunk; the results in one message (b"m" marshal, b"p" pickle)."""
     analyzer = _analyzer
-    if analyzer is None:
-        raise RuntimeError("leakmap: a worker started without the analyzer (no fork on this system)")
+    assert analyzer is not None, "workers are forked from the process that set it"
     results = [_encode(analyzer.prepare(request), request) for request in map(_request_of, shots)]
     try:
         return b"m" + marshal.dumps(results)

@@ -298,7 +298,7 @@ class Analyzer:
     def finish(self, request: Request, prepared: Prepared) -> Analysis | None:
         """The part of `analyze` that depends on the requests before this one, run in
         capture order: the recordings read on, the generic path (which learns the app's own
-        domains), the app attributed."""
+        domains; it has a time budget of its own), the app attributed."""
         if prepared is None:
             return None
         if prepared is GENERIC:
