@@ -18,7 +18,8 @@ Finding objects cost 100 µs to write and 400 µs to read, as much as analysing 
 marshal cannot write sends its chunk by pickle instead.
 
 Bounded: at most WINDOW chunks per worker, and MAX_PENDING_BYTES of request bodies, are in
-flight; a chunk is at most CHUNK_REQUESTS requests or CHUNK_BYTES of bodies. Failures: a
+flight; a chunk is at most CHUNK_REQUESTS requests or CHUNK_BYTES of bodies, and its results
+about RESULT_BYTES (what does not fit is prepared by the reading process). Failures: a
 request that fails in `prepare` is one problem line as in one process (prepare catches
 it); a worker that dies (killed, out of memory) ends the pool, and the chunks not yet
 prepared are prepared in this process: nothing is lost or analysed twice.
@@ -48,6 +49,12 @@ CHUNK_REQUESTS = 32
 CHUNK_BYTES = 4 * 1024 * 1024
 WINDOW = 4  # chunks in flight per worker
 MAX_PENDING_BYTES = 64 * 1024 * 1024
+# A chunk's results stop at about this many bytes: its other requests, and one whose own
+# result is larger (a decompression bomb within --max-decompressed), are sent back as HERE
+# and prepared by the reading process, as with --jobs 1. So the results in flight stay
+# within WINDOW × jobs × 2 × RESULT_BYTES whatever the capture holds.
+RESULT_BYTES = 8 * 1024 * 1024
+HERE = "here"
 
 Item = Request | Problem
 
@@ -108,7 +115,8 @@ def _finished(analyzer: Analyzer, chunk: list[Item], future: Future[bytes] | Non
         if isinstance(item, Problem):
             yield item, None
         else:
-            yield item, _decoded(next(wires), item) if wires is not None else analyzer.prepare(item)
+            wire = next(wires) if wires is not None else HERE
+            yield item, analyzer.prepare(item) if wire == HERE else _decoded(wire, item)
     return pool
 
 
@@ -143,7 +151,16 @@ def _prepare_chunk(shots: list[tuple[Any, ...]]) -> bytes:
     """Prepare each request of a chunk; the results in one message (b"m" marshal, b"p" pickle)."""
     analyzer = _analyzer
     assert analyzer is not None, "workers are forked from the process that set it"
-    results = [_encode(analyzer.prepare(request), request) for request in map(_request_of, shots)]
+    results: list[Any] = []
+    size = 0
+    for request in map(_request_of, shots):
+        if size > RESULT_BYTES:  # the rest of the chunk is prepared by the reading process
+            results.append(HERE)
+            continue
+        wire = _encode(analyzer.prepare(request), request)
+        weight = _weight(wire)
+        results.append(wire if weight <= RESULT_BYTES else HERE)
+        size += weight
     try:
         return b"m" + marshal.dumps(results)
     except ValueError:  # a value of a type marshal does not write (none of the bundled steps make one)
@@ -175,6 +192,14 @@ def _encode(prepared: Prepared, request: Request) -> Any:
             [(f.data_type, f.value, f.path, f.context, f.detector, f.detail) for f in analysis.findings],
             analysis.identity, [(s.path, s.events, s.ids) for s in streams],
             analysis.request.url if analysis.request.url != request.url else None)  # tracker keys masked
+
+
+def _weight(wire: Any) -> int:
+    """About how many bytes a prepared analysis takes on the wire."""
+    if not isinstance(wire, tuple):
+        return 0
+    streams = wire[14]
+    return len(wire[10]) + len(wire[11] or "") + (len(marshal.dumps(streams)) if streams else 0)
 
 
 def _decode_chunk(message: bytes) -> list[Any]:

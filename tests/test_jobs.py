@@ -136,3 +136,16 @@ def test_a_worker_that_dies_loses_and_repeats_nothing(tmp_path: Path, one_captur
     _, store_two, csv_two = analyse_one(one_capture, tmp_path / "jobs2", 2)
     assert (tmp_path / "died").exists()  # a worker did die
     assert csv_one == csv_two and store_one == store_two
+
+
+def test_results_past_the_bound_are_prepared_by_the_reading_process(tmp_path: Path, one_capture: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch):
+    """A chunk's results are bounded (a decompression bomb must not fill the memory with
+    results in flight): what passes the bound is prepared by the reading process instead,
+    with the same findings."""
+    from leakmap import parallel
+
+    _, store_one, csv_one = analyse_one(one_capture, tmp_path / "jobs1", 1)
+    monkeypatch.setattr(parallel, "RESULT_BYTES", 3000)  # forked workers inherit it
+    _, store_two, csv_two = analyse_one(one_capture, tmp_path / "jobs2", 2)
+    assert csv_one == csv_two and store_one == store_two
