@@ -19,9 +19,9 @@ import click
 from . import __version__
 from .cli_audit import check, diff_command
 from .cli_common import (EXIT_BAD_RULES, EXIT_BAD_STORE, EXIT_INTERNAL, EXIT_NOTHING_READ, check_export,
-                         export_outputs, fail, findings_option, format_option, har_option, open_store, redact_option,
-                         replay_captures, replay_limit_options, replay_limits, rules_option, show_secrets_option,
-                         store_faults_exit_5, tracker_key_option)
+                         fail, findings_option, format_option, har_option, open_store, redact_option, replay_captures,
+                         replay_limit_options, replay_limits, rules_option, show_secrets_option, store_faults_exit_5,
+                         tracker_key_option, write_report_and_exports)
 from .cli_explore import discover, ids_command, replay_command, rules_draft
 from .cli_rules import rules_schema, types_command
 from .limits import DEFAULT_MAX_BODY, DEFAULT_MAX_DECOMPRESSED, DEFAULT_MAX_SECONDS, Limits
@@ -156,16 +156,8 @@ def analyze(captures: tuple[Path, ...], output: Path, findings_path: Path | None
         if flows_read == 0:
             store.close()
             fail("no flow could be read from any input", EXIT_NOTHING_READ)
-        beside = None
-        if not no_report:
-            from .export_parts import export_beside
-            from .report import write_report  # not imported for --no-report (jinja2, the report's queries)
-
-            # The findings export runs in another process while this one builds the report.
-            beside = export_beside(store, findings_path, fmt or "csv", redact, show_secrets) if findings_path else None
-            write_report(store, output, redact, show_secrets=show_secrets)
-            click.echo(f"report: {output}")
-        export_outputs(store, findings_path, fmt, redact, har_path, show_secrets, rows=beside)
+        write_report_and_exports(store, None if no_report else output, findings_path, fmt, redact, har_path,
+                                 show_secrets)
         store.close()
 
 
@@ -209,16 +201,12 @@ def report(db: Path | None, dataset_dir: Path | None, output: Path, findings_pat
     """Rebuild the HTML report (and exports) from a findings store or a Parquet dataset."""
     if (db is None) == (dataset_dir is None):
         raise click.UsageError("give either --db STORE or --dataset DIR")
-    from .report import write_report
-
     fmt = check_export(findings_path, fmt)
     from .cli_batch import store_from_dataset
 
     with tempfile.TemporaryDirectory(prefix="leakmap-") as tmp:
         store = open_store(db) if db else store_from_dataset(dataset_dir, Path(tmp) / "findings.db")
-        write_report(store, output, redact, show_secrets=show_secrets)
-        click.echo(f"report: {output}")
-        export_outputs(store, findings_path, fmt, redact, har_path, show_secrets)
+        write_report_and_exports(store, output, findings_path, fmt, redact, har_path, show_secrets)
         store.close()
 
 

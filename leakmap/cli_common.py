@@ -127,6 +127,21 @@ def export_outputs(store: Store, path: Path | None, fmt: str | None, redact: boo
         click.echo(f"evidence HAR: {n} tracker requests written to {har}")
 
 
+def write_report_and_exports(store: Store, output: Path | None, path: Path | None, fmt: str | None, redact: bool,
+                             har: Path | None = None, show_secrets: bool = False) -> None:
+    """The HTML report (none when *output* is None), then the exports; the findings export
+    is written by another process while this one builds the report (export_parts.py)."""
+    beside = None
+    if output is not None:
+        from .export_parts import export_beside
+        from .report import write_report  # not imported for --no-report (jinja2, the report's queries)
+
+        beside = export_beside(store, path, fmt or "csv", redact, show_secrets) if path else None
+        write_report(store, output, redact, show_secrets=show_secrets)
+        click.echo(f"report: {output}")
+    export_outputs(store, path, fmt, redact, har, show_secrets, rows=beside)
+
+
 def replay_limit_options(command):  # type: ignore[no-untyped-def]
     """--replay-max-events/-nodes/-depth/-bytes: per-recording caps (replay.ReplayLimits)."""
     defaults = ReplayLimits()
