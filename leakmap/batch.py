@@ -40,6 +40,7 @@ from .decode import Limits
 from .extract import Indicator
 from .merge import merge_store
 from .model import Problem
+from .parallel import ignore_interrupts
 from .pipeline import Stats
 from .replay import ReplayLimits
 from .session import Session
@@ -105,6 +106,7 @@ _events: Any = None  # the worker side of the progress/problem queue
 
 def _start_worker(events: Any) -> None:
     global _events
+    ignore_interrupts()
     _events = events
 
 

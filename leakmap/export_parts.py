@@ -19,6 +19,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,7 @@ def _run(path: Path, work: Callable[[Store], Any], send: Any) -> None:
     """The child's body: never touches the parent's connection, leaves by os._exit (no
     finalizer may close what the parent still uses)."""
     code = 0
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; this daemon ends with it
     try:
         store = Store.reader(path)
         try:

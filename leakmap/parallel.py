@@ -32,6 +32,7 @@ import logging
 import marshal
 import multiprocessing
 import pickle
+import signal
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -71,7 +72,8 @@ def prepared_in_processes(analyzer: Analyzer, items: Iterable[Item], jobs: int) 
             yield item, analyzer.prepare(item) if isinstance(item, Request) else None
         return
     _analyzer = analyzer
-    pool: ProcessPoolExecutor | None = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
+    pool: ProcessPoolExecutor | None = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                                                           initializer=ignore_interrupts)
     window: deque[tuple[list[Item], Future[bytes] | None]] = deque()
     pending_bytes = 0
     try:
@@ -146,6 +148,13 @@ def _body_bytes(chunk: list[Item]) -> int:
 
 
 # --- in a worker -------------------------------------------------------------------------------
+
+def ignore_interrupts() -> None:
+    """A worker's first step: Ctrl-C in the terminal reaches the whole process group, and
+    it is the CLI process's to handle (it stops the pool); a worker would only print a
+    traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
 
 def _prepare_chunk(shots: list[tuple[Any, ...]]) -> bytes:
     """Prepare each request of a chunk; the results in one message (b"m" marshal, b"p" pickle)."""
