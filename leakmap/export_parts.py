@@ -31,8 +31,9 @@ from .store import Store, StoreError
 MIN_PART_REQUESTS = 2_000  # fewer requests with findings: one process (a fork costs more than it saves)
 
 
-def can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+def can_fork(store: Store) -> bool:
+    """Whether a forked process can read *store* on a connection of its own."""
+    return "fork" in multiprocessing.get_all_start_methods() and store.path.is_file()
 
 
 class Child:
@@ -57,6 +58,10 @@ class Child:
         if outcome == "error":
             raise StoreError(f"findings export: {value}")
         return value
+
+    def wait(self) -> None:
+        """Wait until the process has ended (after `result`, at once)."""
+        self._process.join()
 
 
 def _run(path: Path, work: Callable[[Store], Any], send: Any) -> None:
@@ -85,7 +90,7 @@ def export_csv_in_parts(store: Store, path: Path, redact: bool, show_secrets: bo
     """export.export_findings(store, path, "csv", ...) with the rows written by *parts*
     processes at once; returns the rows written."""
     total = requests_with_findings(store)
-    parts = min(parts, total // MIN_PART_REQUESTS) if can_fork() else 1
+    parts = min(parts, total // MIN_PART_REQUESTS) if can_fork(store) else 1
     if parts <= 1:
         return export_findings(store, path, "csv", redact, show_secrets)
     store.commit()  # the children read what is committed
@@ -103,7 +108,7 @@ def export_csv_in_parts(store: Store, path: Path, redact: bool, show_secrets: bo
                     shutil.copyfileobj(part, out, 1 << 20)
     finally:
         for child in children:  # (already finished unless the parent's own part failed)
-            child._process.join()
+            child.wait()
         for file in files:
             file.unlink(missing_ok=True)
     return rows
@@ -120,7 +125,7 @@ def _part_writer(file: Path, redact: bool, show_secrets: bool,
 def export_beside(store: Store, path: Path, fmt: str, redact: bool, show_secrets: bool) -> Child | None:
     """Start the findings export in a child process, to run while this one builds the
     report; None where processes cannot be forked (then export after the report)."""
-    if not can_fork() or requests_with_findings(store) < MIN_PART_REQUESTS:
+    if not can_fork(store) or requests_with_findings(store) < MIN_PART_REQUESTS:
         return None
     store.commit()
     return Child(store.path, lambda reader: export_findings(reader, path, fmt, redact, show_secrets))
