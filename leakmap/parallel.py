@@ -10,8 +10,8 @@ same requests in the same order with the same prepared parts.
 
 Why processes, and what crosses: one interpreter runs one thread of Python at a time, so
 only processes use more cores. Workers are forked after the rules are compiled and inherit
-the analyzer (where there is no fork, as on Windows, one capture is analysed in one
-process). A request travels as a tuple of builtin types; a prepared analysis comes back as
+the analyzer (where there is no fork, as on Windows, Session.replay analyses one capture in
+one process). A request travels as a tuple of builtin types; a prepared analysis comes back as
 one too (`marshal`), its evidence tree and fields already encoded as the JSON the store
 writes (`text.JsonText`): about 40 µs a request in all, where pickling the Analysis and
 Finding objects cost 100 µs to write and 400 µs to read, as much as analysing them. A value
@@ -27,23 +27,22 @@ prepared are prepared in this process: nothing is lost or analysed twice.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import marshal
 import multiprocessing
-import pickle
 import signal
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any
 
-from . import text
-from .model import Analysis, Finding, Problem, Request
-from .pipeline import GENERIC, Analyzer, Prepared
-from .replay_formats import Stream
-from .text import JsonText
+from . import parallel_wire as pw
+from .limits import Limits
+from .model import Problem, Request
+from .pipeline import Analyzer, Prepared
+from .read import Progress
+from .read_mitm import items_of_record, mitm_records, read_mitm
 
 log = logging.getLogger(__name__)
 CHUNK_REQUESTS = 32
@@ -67,10 +66,6 @@ def prepared_in_processes(analyzer: Analyzer, items: Iterable[Item], jobs: int) 
     """Each item of *items* (requests and problems, in capture order) with its prepared
     analysis (None for a problem), prepared by *jobs* worker processes, in the same order."""
     global _analyzer
-    if "fork" not in multiprocessing.get_all_start_methods():  # Windows: workers would start without the rules
-        for item in items:
-            yield item, analyzer.prepare(item) if isinstance(item, Request) else None
-        return
     _analyzer = analyzer
     pool: ProcessPoolExecutor | None = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
                                                            initializer=ignore_interrupts)
@@ -85,7 +80,7 @@ def prepared_in_processes(analyzer: Analyzer, items: Iterable[Item], jobs: int) 
                 pool = yield from _finished(analyzer, done, future, pool)
             future = None
             if pool is not None:
-                shots = [_request_tuple(item) for item in chunk if isinstance(item, Request)]
+                shots = [pw.request_tuple(item) for item in chunk if isinstance(item, Request)]
                 try:
                     future = pool.submit(_prepare_chunk, shots) if shots else None
                 except BrokenProcessPool:
@@ -101,6 +96,97 @@ def prepared_in_processes(analyzer: Analyzer, items: Iterable[Item], jobs: int) 
         _analyzer = None
 
 
+def prepared_dump_in_processes(analyzer: Analyzer, path: Path, limits: Limits, label: str, progress: Progress,
+                               jobs: int) -> Iterator[tuple[Item, Prepared]]:
+    """`read_mitm` and `prepared_in_processes` in one for a mitmproxy dump: this process only
+    cuts the dump into records (read.mitm_records); the workers parse them with mitmproxy's
+    FlowReader (most of a mixed capture's time) and prepare their requests. Where the framing
+    stops (a damaged tail) the rest is read here by read_mitm, and a record a worker cannot
+    parse ends the file with read_mitm's problem line: the items are those one process reads."""
+    global _analyzer
+    source = str(path)
+    _analyzer = analyzer
+    pool: ProcessPoolExecutor | None = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                                                           initializer=ignore_interrupts)
+    window: deque[tuple[list[tuple[int, int, bytes]], Future[bytes] | None]] = deque()
+    pending_bytes, index, end, stopped = 0, 0, 0, False
+    try:
+        with path.open("rb") as f:
+            for chunk in _record_chunks(mitm_records(f)):
+                size = sum(len(record) for _, _, record in chunk)
+                while window and (len(window) >= jobs * WINDOW or pending_bytes + size > MAX_PENDING_BYTES):
+                    done, future = window.popleft()
+                    pending_bytes -= sum(len(record) for _, _, record in done)
+                    pool, stopped = yield from _records_finished(analyzer, done, future, pool, source, limits, label,
+                                                                 progress)
+                    if stopped:
+                        return
+                future = None
+                if pool is not None:
+                    try:
+                        future = pool.submit(_prepare_records, chunk, source, limits, label)
+                    except BrokenProcessPool:
+                        pool = _broken(pool)
+                window.append((chunk, future))
+                pending_bytes += size
+                index, end = chunk[-1][0], chunk[-1][1]
+            while window:
+                done, future = window.popleft()
+                pool, stopped = yield from _records_finished(analyzer, done, future, pool, source, limits, label,
+                                                             progress)
+                if stopped:
+                    return
+            for item in read_mitm(path, limits, label, progress, start=end, first=index):  # a damaged tail
+                yield item, analyzer.prepare(item) if isinstance(item, Request) else None
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        _analyzer = None
+
+
+def _record_chunks(records: Iterator[tuple[int, int, bytes]]) -> Iterator[list[tuple[int, int, bytes]]]:
+    """(flow number, end offset, bytes) of the dump's records, in chunks."""
+    chunk: list[tuple[int, int, bytes]] = []
+    size = 0
+    for number, (_, end, record) in enumerate(records, 1):
+        chunk.append((number, end, record))
+        size += len(record)
+        if len(chunk) >= CHUNK_REQUESTS or size >= CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _records_finished(analyzer: Analyzer, chunk: list[tuple[int, int, bytes]], future: Future[bytes] | None,
+                      pool: ProcessPoolExecutor | None, source: str, limits: Limits, label: str,
+                      progress: Progress) -> Iterator[tuple[Item, Prepared]]:
+    """The items of a chunk of records with their prepared analyses, in order; returns the
+    pool (None once broken) and whether the file ends here (a record that does not parse)."""
+    wires: Iterator[Any] | None = None
+    if future is not None and pool is not None:
+        try:
+            wires = iter(pw.decode_message(future.result()))
+        except BrokenProcessPool:
+            pool = _broken(pool)
+        except Exception as e:
+            log.error(f"leakmap: a worker process failed ({type(e).__name__}); its requests are analysed here")
+    for number, end, record in chunk:
+        if progress and number % 256 == 0:
+            progress(end)
+        wire = next(wires) if wires is not None else HERE
+        if wire == HERE:
+            items, problem = items_of_record(record, number, end, source, limits, label)
+            pairs = [(item, analyzer.prepare(item) if isinstance(item, Request) else None) for item in items]
+        else:
+            pairs, problem = pw.record_decoded(wire, source)
+        yield from pairs
+        if problem is not None:
+            yield problem, None
+            return pool, True
+    return pool, False
+
+
 def _finished(analyzer: Analyzer, chunk: list[Item], future: Future[bytes] | None,
               pool: ProcessPoolExecutor | None) -> Iterator[tuple[Item, Prepared]]:
     """The chunk's items with their prepared analyses (prepared here once the pool is
@@ -108,7 +194,7 @@ def _finished(analyzer: Analyzer, chunk: list[Item], future: Future[bytes] | Non
     wires: Iterator[Any] | None = None
     if future is not None and pool is not None:
         try:
-            wires = iter(_decode_chunk(future.result()))
+            wires = iter(pw.decode_message(future.result()))
         except BrokenProcessPool:
             pool = _broken(pool)
         except Exception as e:  # the worker lives on; this chunk is prepared here
@@ -118,7 +204,7 @@ def _finished(analyzer: Analyzer, chunk: list[Item], future: Future[bytes] | Non
             yield item, None
         else:
             wire = next(wires) if wires is not None else HERE
-            yield item, analyzer.prepare(item) if wire == HERE else _decoded(wire, item)
+            yield item, analyzer.prepare(item) if wire == HERE else pw.decoded(wire, item)
     return pool
 
 
@@ -162,69 +248,34 @@ def _prepare_chunk(shots: list[tuple[Any, ...]]) -> bytes:
     assert analyzer is not None, "workers are forked from the process that set it"
     results: list[Any] = []
     size = 0
-    for request in map(_request_of, shots):
+    for request in map(pw.request_of, shots):
         if size > RESULT_BYTES:  # the rest of the chunk is prepared by the reading process
             results.append(HERE)
             continue
-        wire = _encode(analyzer.prepare(request), request)
-        weight = _weight(wire)
+        wire = pw.encode(analyzer.prepare(request), request)
+        weight = pw.weight(wire)
         results.append(wire if weight <= RESULT_BYTES else HERE)
         size += weight
-    try:
-        return b"m" + marshal.dumps(results)
-    except ValueError:  # a value of a type marshal does not write (none of the bundled steps make one)
-        return b"p" + pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
+    return pw.message(results)
 
 
-# --- the wire forms ------------------------------------------------------------------------------
-
-def _request_tuple(request: Request) -> tuple[Any, ...]:
-    return (request.flow_id, request.source, request.timestamp, request.method, request.url, request.headers,
-            request.body, request.client, request.proxy_mode, request.body_error, request.label, request.key,
-            request.capture_app)
-
-
-def _request_of(shot: tuple[Any, ...]) -> Request:
-    return Request(*shot)
-
-
-def _encode(prepared: Prepared, request: Request) -> Any:
-    """A prepared analysis as builtin types (marshal's)."""
-    if prepared is None or prepared is GENERIC:
-        return prepared
-    analysis, streams = prepared  # type: ignore[misc]
-    # The evidence tree and the fields go as the JSON the store writes: encoding it here
-    # spares this process decoding the trees and the writing process encoding them.
-    return (analysis.status, analysis.tracker, analysis.company, analysis.category, analysis.endpoint,
-            analysis.rule_source, analysis.match_via, analysis.matched_by, analysis.error, analysis.decode_chain,
-            text.dumps(analysis.payload), text.dumps(analysis.fields) if analysis.fields else None,
-            [(f.data_type, f.value, f.path, f.context, f.detector, f.detail) for f in analysis.findings],
-            analysis.identity, [(s.path, s.events, s.ids) for s in streams],
-            analysis.request.url if analysis.request.url != request.url else None)  # tracker keys masked
+def _prepare_records(records: list[tuple[int, int, bytes]], source: str, limits: Limits, label: str) -> bytes:
+    """Parse and prepare each record of a chunk (read_mitm.items_of_record, then prepare); per
+    record: its items and their prepared analyses, the problem that ends the file, or HERE."""
+    analyzer = _analyzer
+    assert analyzer is not None, "workers are forked from the process that set it"
+    results: list[Any] = []
+    size = 0
+    for number, end, record in records:
+        if size > RESULT_BYTES:
+            results.append(HERE)
+            continue
+        items, problem = items_of_record(record, number, end, source, limits, label)
+        wire = ([pw.item_wire(item, analyzer) for item in items],
+                (problem.where, problem.message) if problem is not None else None)
+        weight = sum(pw.weight(prepared) + (len(item[1][6]) if item[0] == "r" else 0) for item, prepared in wire[0])
+        results.append(wire if weight <= RESULT_BYTES else HERE)
+        size += weight
+    return pw.message(results)
 
 
-def _weight(wire: Any) -> int:
-    """About how many bytes a prepared analysis takes on the wire."""
-    if not isinstance(wire, tuple):
-        return 0
-    streams = wire[14]
-    return len(wire[10]) + len(wire[11] or "") + (len(marshal.dumps(streams)) if streams else 0)
-
-
-def _decode_chunk(message: bytes) -> list[Any]:
-    return marshal.loads(message[1:]) if message[:1] == b"m" else pickle.loads(message[1:])  # noqa: S301 (our workers')
-
-
-def _decoded(wire: Any, request: Request) -> Prepared:
-    if wire is None or wire == GENERIC:
-        return None if wire is None else GENERIC
-    (status, tracker, company, category, endpoint, rule_source, match_via, matched_by, error, decode_chain,
-     payload, fields, findings, identity, streams, url) = wire
-    if url is not None:
-        request = dataclasses.replace(request, url=url)
-    analysis = Analysis(request, status, tracker=tracker, company=company, category=category, endpoint=endpoint,
-                        rule_source=rule_source, match_via=match_via, matched_by=matched_by, error=error,
-                        decode_chain=decode_chain, payload=JsonText(payload),
-                        fields=JsonText(fields) if fields is not None else [],
-                        findings=[Finding(*f) for f in findings], identity=identity)
-    return analysis, [Stream(path, events, ids) for path, events, ids in streams]

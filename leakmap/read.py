@@ -98,32 +98,6 @@ def decode_request_body(request: Request, limits: Limits) -> None:
     request.body, request.body_error = decode_body(request.body, request.header("content-encoding"), limits)
 
 
-def read_mitm(path: Path, limits: Limits, label: str = "", progress: Progress = None) -> Iterator[Item]:
-    """Stream HTTP flows from a mitmproxy dump; a truncated or corrupt tail is one Problem."""
-    from mitmproxy import http, io
-    from mitmproxy.exceptions import FlowReadException
-
-    from .websocket import requests_from_websocket
-
-    source = str(path)
-    with path.open("rb") as f:
-        index = 0
-        try:
-            for index, flow in enumerate(io.FlowReader(f).stream(), 1):
-                if progress and index % 256 == 0:
-                    progress(f.tell())
-                if isinstance(flow, http.HTTPFlow):
-                    yield request_from_flow(flow, source, limits, label)
-                    if flow.websocket is not None:
-                        yield from requests_from_websocket(flow, source, limits, label)
-                else:
-                    yield Problem(source, f"flow {index}", f"skipped: {type(flow).__name__} is not an HTTP flow")
-        except FlowReadException as e:
-            yield Problem(source, f"after flow {index} (byte {f.tell()})", f"corrupt or truncated dump: {e}")
-        except Exception as e:  # mitmproxy's deserializer raises assorted errors on garbage
-            yield Problem(source, f"after flow {index} (byte {f.tell()})", f"unreadable flow data: {type(e).__name__}: {e}")
-
-
 def _har_body(container: dict[str, Any], text_key: str = "text") -> bytes:
     """Body bytes from a HAR postData/content object, honouring the base64 variants that
     HAR writers use for binary data (`encoding`, `_encoding`, `_base64`)."""
@@ -368,6 +342,8 @@ def read_any(path: Path, limits: Limits, label: str = "", progress: Progress = N
         if kind == "pcap":
             yield from read_pcap(path, limits, label, keylog)
             return
+        from .read_mitm import read_mitm
+
         reader = read_har if kind == "har" else read_mitm
         yield from reader(path, limits, label, progress)
     except OSError as e:

@@ -6,6 +6,7 @@ store and report exactly the same way.
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -16,13 +17,26 @@ from .extract import Indicator
 from .match import registrable_domain
 from .model import Analysis, Problem, Request
 from .pipeline import STOPPED, Analyzer, Prepared, Stats, internal_error
-from .read import BODY_LOST, read_any
+from .read import BODY_LOST, read_any, sniff_format
 from .replay import ReplayLimits
 from .text import display
 from .rules import load_rules
 from .store import Store
 
 UNPREPARED = object()  # Session.feed: the request is analysed whole, here
+
+
+def can_fork() -> bool:
+    """Worker processes that inherit the compiled rules need fork (not on Windows)."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def readable_dump(path: Path) -> bool:
+    """A mitmproxy dump this process can open (read_any reports any other case itself)."""
+    try:
+        return sniff_format(path) == "mitm"
+    except OSError:
+        return False
 
 
 # Honey types a tester naturally writes that leakmap's vocabulary spells otherwise.
@@ -167,13 +181,17 @@ class Session:
         in that many worker processes (leakmap/parallel.py), with the same findings."""
         stats = self.stats_for(str(path))
         self.analyzer.start_capture()
-        items = read_any(path, limits, label, progress, keylog)
-        if jobs > 1:
+        pairs: Iterable[tuple[Request | Problem, Any]]
+        if jobs > 1 and can_fork() and readable_dump(path):
+            from .parallel import prepared_dump_in_processes  # the workers parse the dump too
+
+            pairs = prepared_dump_in_processes(self.analyzer, path, limits, label, progress, jobs)
+        elif jobs > 1 and can_fork():
             from .parallel import prepared_in_processes
 
-            pairs: Iterable[tuple[Request | Problem, Any]] = prepared_in_processes(self.analyzer, items, jobs)
+            pairs = prepared_in_processes(self.analyzer, read_any(path, limits, label, progress, keylog), jobs)
         else:
-            pairs = ((item, UNPREPARED) for item in items)
+            pairs = ((item, UNPREPARED) for item in read_any(path, limits, label, progress, keylog))
         for n, (item, prepared) in enumerate(pairs, 1):
             if isinstance(item, Problem):
                 self.problem(item)

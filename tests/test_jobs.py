@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_analyze import generate  # noqa: E402
 
-from leakmap.parallel import _prepare_chunk as _PREPARE_CHUNK  # noqa: E402
+from leakmap.parallel import _prepare_records as _PREPARE_RECORDS  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,8 @@ def test_jobs_exit_3_when_nothing_could_be_read(tmp_path: Path):
 def one_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One dump of 600 flows: Mixpanel SDK formats among ordinary app traffic, a session
     recording whose two requests sit at the start and the end (different chunks, different
-    workers: `finish` must join them in order), and a request the worker-death test keys on."""
+    workers: `finish` must join them in order), a TCP flow, a WebSocket flow, and a request
+    the worker-death test keys on."""
     from support.replay_payloads import flow, rrweb_page, write_capture
 
     folder = tmp_path_factory.mktemp("one")
@@ -89,7 +90,10 @@ def one_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     first, second = rrweb_page("jane.doe@example.org", "Correct-Horse-9!")
     url = "https://rec.selfhosted.example/collect"
     write_capture(folder / "head.mitm", [flow("POST", url, json.dumps({"sessionId": "s-1", "events": first}).encode())])
+    from mitmproxy.test import tflow
+
     write_capture(folder / "tail.mitm", [
+        tflow.ttcpflow(), tflow.twebsocketflow(),  # not HTTP: a problem line; WebSocket: its messages
         flow("GET", "https://shop.example/die-here", b"", {"accept": "*/*"}),
         flow("POST", url, json.dumps({"sessionId": "s-1", "events": second}).encode(), timestamp=1_765_000_002)])
     capture = folder / "app.mitm"
@@ -112,18 +116,19 @@ def test_one_capture_with_jobs_gives_the_same_findings_store_and_lines(tmp_path:
     assert store_one == store_two  # same ids, order, fields, problems and per-source counters
     assert one.stdout.replace("jobs1", "jobsN") == two.stdout.replace("jobs2", "jobsN")
     assert len(store_two["findings"]) > 1000
+    assert any("TCPFlow is not an HTTP flow" in row[-1] for row in store_two["problems"])
     with sqlite3.connect(tmp_path / "jobs2" / "s.db") as conn:  # the recording was read across both requests
         (summary,) = conn.execute("SELECT summary FROM replays").fetchone()
     assert json.loads(summary)["requests"] == 2
 
 
-def _die_on_marker(shots: list[tuple]) -> bytes:
-    """leakmap.parallel._prepare_chunk, except that the worker process dies (as a kill or the
-    out-of-memory killer ends it) on the chunk holding the marker request."""
-    if any("/die-here" in shot[4] for shot in shots):
+def _die_on_marker(records: list[tuple], *args) -> bytes:
+    """leakmap.parallel._prepare_records, except that the worker process dies (as a kill or
+    the out-of-memory killer ends it) on the chunk holding the marker request."""
+    if any(b"/die-here" in record for _, _, record in records):
         Path(os.environ["LEAKMAP_TEST_DIED"]).write_text("died")
         os._exit(9)
-    return _PREPARE_CHUNK(shots)
+    return _PREPARE_RECORDS(records, *args)
 
 
 def test_a_worker_that_dies_loses_and_repeats_nothing(tmp_path: Path, one_capture: Path,
@@ -131,7 +136,7 @@ def test_a_worker_that_dies_loses_and_repeats_nothing(tmp_path: Path, one_captur
     from leakmap import parallel
 
     _, store_one, csv_one = analyse_one(one_capture, tmp_path / "jobs1", 1)
-    monkeypatch.setattr(parallel, "_prepare_chunk", _die_on_marker)  # forked workers inherit it
+    monkeypatch.setattr(parallel, "_prepare_records", _die_on_marker)  # forked workers inherit it
     monkeypatch.setenv("LEAKMAP_TEST_DIED", str(tmp_path / "died"))
     _, store_two, csv_two = analyse_one(one_capture, tmp_path / "jobs2", 2)
     assert (tmp_path / "died").exists()  # a worker did die
@@ -149,3 +154,18 @@ def test_results_past_the_bound_are_prepared_by_the_reading_process(tmp_path: Pa
     monkeypatch.setattr(parallel, "RESULT_BYTES", 3000)  # forked workers inherit it
     _, store_two, csv_two = analyse_one(one_capture, tmp_path / "jobs2", 2)
     assert csv_one == csv_two and store_one == store_two
+
+
+def test_a_record_that_does_not_parse_ends_the_dump_as_in_one_process(tmp_path: Path, one_capture: Path):
+    """A record whose framing is whole but whose content is no flow (a tnetstring string) ends
+    the file with the problem line one process gives; a damaged tail is read on by this
+    process: the same items, problems and findings either way."""
+    body = one_capture.read_bytes()
+    for name, damaged in (("bad-record.mitm", body[: len(body) // 2] + b"5:hello," + body),
+                          ("bad-tail.mitm", body + b"12:not a record")):
+        capture = tmp_path / name
+        capture.write_bytes(damaged)
+        one, store_one, csv_one = analyse_one(capture, tmp_path / f"{name}-1", 1)
+        two, store_two, csv_two = analyse_one(capture, tmp_path / f"{name}-2", 2)
+        assert csv_one == csv_two and store_one == store_two
+        assert one.stderr == two.stderr and "corrupt or truncated dump" in two.stderr

@@ -218,8 +218,11 @@ CRAFTED: list[Crafted] = [
     Crafted("JSON nested 100,000 levels", lambda: _mixpanel(deep_json(100_000)), ""),
     Crafted("1 MB key above 700,000 leaves", lambda: ENDPOINTS[1].wrap(
         long_key_leaves_json(1_000_000, 700_000).encode()), ""),
+    # Whether this one ends within the 2 s budget or is stopped by it depends on the machine
+    # (the recording search's pre-check made it cheaper): its bound is what is checked.
+    # test_cli_hostile.py's test_request_over_its_time_budget_is_one_line checks the stop.
     Crafted("2,700,000 empty lists (8 MB JSON)", lambda: ENDPOINTS[1].wrap(
-        ("[" + "[]," * 2_700_000 + "[]]").encode()), "took too long"),
+        ("[" + "[]," * 2_700_000 + "[]]").encode()), ""),
     Crafted("20,000 repeated query parameters", lambda: (
         "GET", "https://api.mixpanel.com/track/?" + "&".join(["ip=1"] * 19_999), [], b""), ""),
     Crafted("sentry envelope of 2,000,000 empty items", lambda: (
