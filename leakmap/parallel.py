@@ -4,8 +4,9 @@ The requests of one capture are analysed in two parts (pipeline.Analyzer): `prep
 depends on the request alone (a rule's or a payload shape's decoding and extraction: nearly
 all of the work), `finish` on the requests before it (recordings read on, the generic path
 that learns the app's own domains, attribution). Worker processes prepare chunks of
-requests; this process reads the capture, hands out the chunks, and finishes and stores
-each request in capture order. The findings are those of `--jobs 1`: `finish` sees the
+requests (of a mitmproxy dump: chunks of its raw records, which they also parse with
+FlowReader, most of a mixed capture's time); this process reads the capture, hands out the
+chunks, and finishes and stores each request in capture order. The findings are those of `--jobs 1`: `finish` sees the
 same requests in the same order with the same prepared parts.
 
 Why processes, and what crosses: one interpreter runs one thread of Python at a time, so
@@ -22,7 +23,9 @@ flight; a chunk is at most CHUNK_REQUESTS requests or CHUNK_BYTES of bodies, and
 about RESULT_BYTES (what does not fit is prepared by the reading process). Failures: a
 request that fails in `prepare` is one problem line as in one process (prepare catches
 it); a worker that dies (killed, out of memory) ends the pool, and the chunks not yet
-prepared are prepared in this process: nothing is lost or analysed twice.
+prepared are prepared in this process: nothing is lost or analysed twice. A dump's damaged
+tail is read by read_mitm here, and a record that does not parse ends the file with the
+problem line one process writes.
 """
 
 from __future__ import annotations

@@ -29,12 +29,14 @@ def message(results: list[Any]) -> bytes:
 
 
 def item_wire(item: Item, analyzer: Analyzer) -> tuple[Any, Any]:
+    """One item of a dump's record, prepared (in a worker): ("r", request) or ("p", problem)."""
     if isinstance(item, Request):
         return ("r", request_tuple(item)), encode(analyzer.prepare(item), item)
     return ("p", (item.source, item.where, item.message)), None
 
 
 def record_decoded(wire: Any, source: str) -> tuple[list[tuple[Item, Prepared]], Problem | None]:
+    """A record's items with their prepared analyses, and the problem that ends the file there."""
     items, stop = wire
     pairs: list[tuple[Item, Prepared]] = []
     for (kind, fields), prepared in items:
