@@ -107,16 +107,16 @@ def check_export(path: Path | None, fmt: str | None) -> str | None:
 
 
 def export_outputs(store: Store, path: Path | None, fmt: str | None, redact: bool, har: Path | None = None,
-                   show_secrets: bool = False, rows: Any = None) -> None:
-    """Write the findings export (CSV in parts on every core) and the evidence HAR. *rows*:
+                   show_secrets: bool = False, beside: Any = None) -> None:
+    """Write the findings export (CSV in parts on every core) and the evidence HAR. *beside*:
     an export_parts.Child already writing the findings beside the report."""
     from .export import export_findings, write_evidence_har
     from .export_parts import export_csv_in_parts
 
     if path is not None:
         fmt = check_export(path, fmt)
-        if rows is not None:
-            rows = rows.result()
+        if beside is not None:
+            rows = beside.result()
         elif (fmt or "csv") == "csv":
             rows = export_csv_in_parts(store, path, redact, show_secrets, cores())
         else:
@@ -139,7 +139,7 @@ def write_report_and_exports(store: Store, output: Path | None, path: Path | Non
         beside = export_beside(store, path, fmt or "csv", redact, show_secrets) if path else None
         write_report(store, output, redact, show_secrets=show_secrets)
         click.echo(f"report: {output}")
-    export_outputs(store, path, fmt, redact, har, show_secrets, rows=beside)
+    export_outputs(store, path, fmt, redact, har, show_secrets, beside)
 
 
 def replay_limit_options(command):  # type: ignore[no-untyped-def]

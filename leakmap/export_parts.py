@@ -32,8 +32,8 @@ MIN_PART_REQUESTS = 2_000  # fewer requests with findings: one process (a fork c
 
 
 def can_fork(store: Store) -> bool:
-    """Whether a forked process can read *store* on a connection of its own."""
-    return "fork" in multiprocessing.get_all_start_methods() and store.path.is_file()
+    """Whether a forked process can read *store* on a connection of its own (committed)."""
+    return "fork" in multiprocessing.get_all_start_methods() and store.readable_elsewhere()
 
 
 class Child:
@@ -93,7 +93,6 @@ def export_csv_in_parts(store: Store, path: Path, redact: bool, show_secrets: bo
     parts = min(parts, total // MIN_PART_REQUESTS) if can_fork(store) else 1
     if parts <= 1:
         return export_findings(store, path, "csv", redact, show_secrets)
-    store.commit()  # the children read what is committed
     bounds = [total * k // parts for k in range(parts + 1)]
     files = [path.with_name(f".{path.name}.part{k}") for k in range(1, parts)]
     children = [Child(store.path, _part_writer(file, redact, show_secrets, (bounds[k], bounds[k + 1] - bounds[k])))
@@ -127,5 +126,4 @@ def export_beside(store: Store, path: Path, fmt: str, redact: bool, show_secrets
     report; None where processes cannot be forked (then export after the report)."""
     if not can_fork(store) or requests_with_findings(store) < MIN_PART_REQUESTS:
         return None
-    store.commit()
     return Child(store.path, lambda reader: export_findings(reader, path, fmt, redact, show_secrets))

@@ -34,11 +34,11 @@ import logging
 import multiprocessing
 import signal
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from . import parallel_wire as pw
 from .limits import Limits
@@ -60,6 +60,7 @@ RESULT_BYTES = 8 * 1024 * 1024
 HERE = "here"
 
 Item = Request | Problem
+Record = tuple[int, int, bytes]  # a dump's record: flow number, end offset, bytes
 
 # The analyzer a forked worker inherits from the process that started the pool.
 _analyzer: Analyzer | None = None
@@ -68,88 +69,128 @@ _analyzer: Analyzer | None = None
 def prepared_in_processes(analyzer: Analyzer, items: Iterable[Item], jobs: int) -> Iterator[tuple[Item, Prepared]]:
     """Each item of *items* (requests and problems, in capture order) with its prepared
     analysis (None for a problem), prepared by *jobs* worker processes, in the same order."""
+    def submit(pool: ProcessPoolExecutor, chunk: list[Item]) -> Future[bytes] | None:
+        shots = [pw.request_tuple(item) for item in chunk if isinstance(item, Request)]
+        return pool.submit(_prepare_chunk, shots) if shots else None
+
+    def finish(chunk: list[Item], wires: Iterator[Any] | None) -> Generator[tuple[Item, Prepared], None, bool]:
+        for item in chunk:
+            if isinstance(item, Problem):
+                yield item, None
+            else:
+                wire = next(wires) if wires is not None else HERE
+                yield item, analyzer.prepare(item) if wire == HERE else pw.decoded(wire, item)
+        return False
+
+    yield from _in_flight(analyzer, _chunks(items), _body_bytes, submit, finish, jobs)
+
+
+def prepared_dump_in_processes(analyzer: Analyzer, path: Path, limits: Limits, label: str, progress: Progress,
+                               jobs: int) -> Iterator[tuple[Item, Prepared]]:
+    """`read_mitm` and `prepared_in_processes` in one for a mitmproxy dump: this process only
+    cuts the dump into records (read_mitm.mitm_records); the workers parse them with
+    mitmproxy's FlowReader (most of a mixed capture's time) and prepare their requests. Where
+    the framing stops (a damaged tail) the rest is read here by read_mitm, and a record a
+    worker cannot parse ends the file with read_mitm's problem line: the items are those one
+    process reads."""
+    source = str(path)
+    framed = 0  # records cut so far
+
+    def cut(f: BinaryIO) -> Iterator[list[Record]]:
+        nonlocal framed
+        for chunk in _record_chunks(mitm_records(f)):
+            framed = chunk[-1][0]
+            yield chunk
+
+    def submit(pool: ProcessPoolExecutor, chunk: list[Record]) -> Future[bytes]:
+        return pool.submit(_prepare_records, chunk, source, limits, label)
+
+    def finish(chunk: list[Record], wires: Iterator[Any] | None) -> Generator[tuple[Item, Prepared], None, bool]:
+        for number, end, record in chunk:
+            if progress and number % 256 == 0:
+                progress(end)
+            wire = next(wires) if wires is not None else HERE
+            if wire == HERE:
+                items, problem = items_of_record(record, number, end, source, limits, label)
+                pairs = [(item, analyzer.prepare(item) if isinstance(item, Request) else None) for item in items]
+            else:
+                pairs, problem = pw.record_decoded(wire, source)
+            yield from pairs
+            if problem is not None:
+                yield problem, None
+                return True
+        return False
+
+    with path.open("rb") as f:
+        if (yield from _in_flight(analyzer, cut(f), _record_bytes, submit, finish, jobs)):
+            return
+        start = f.tell()  # the end of the file, or the start of what mitm_records could not cut
+    for item in read_mitm(path, limits, label, progress, start=start, first=framed):  # a damaged tail
+        yield item, analyzer.prepare(item) if isinstance(item, Request) else None
+
+
+def _in_flight(analyzer: Analyzer, chunks: Iterable[Any], weigh: Callable[[Any], int],
+               submit: Callable[[ProcessPoolExecutor, Any], Future[bytes] | None],
+               finish: Callable[[Any, Iterator[Any] | None], Generator[tuple[Item, Prepared], None, bool]],
+               jobs: int) -> Generator[tuple[Item, Prepared], None, bool]:
+    """The window both kinds of capture share: hands *chunks* to *jobs* forked workers
+    (*submit*), at most WINDOW per worker and MAX_PENDING_BYTES (*weigh*) in flight, and
+    yields each chunk's items in order (*finish*, given the worker's results, or None when
+    this process is to prepare them: the pool broke or the worker failed). Returns True
+    when *finish* says the capture ends there."""
     global _analyzer
     _analyzer = analyzer
     pool: ProcessPoolExecutor | None = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
                                                            initializer=ignore_interrupts)
-    window: deque[tuple[list[Item], Future[bytes] | None]] = deque()
+    window: deque[tuple[Any, Future[bytes] | None]] = deque()
     pending_bytes = 0
     try:
-        for chunk in _chunks(items):
-            size = _body_bytes(chunk)
+        for chunk in chunks:
+            size = weigh(chunk)
             while window and (len(window) >= jobs * WINDOW or pending_bytes + size > MAX_PENDING_BYTES):
                 done, future = window.popleft()
-                pending_bytes -= _body_bytes(done)
-                pool = yield from _finished(analyzer, done, future, pool)
+                pending_bytes -= weigh(done)
+                wires, pool = _results(future, pool)
+                if (yield from finish(done, wires)):
+                    return True
             future = None
             if pool is not None:
-                shots = [pw.request_tuple(item) for item in chunk if isinstance(item, Request)]
                 try:
-                    future = pool.submit(_prepare_chunk, shots) if shots else None
+                    future = submit(pool, chunk)
                 except BrokenProcessPool:
                     pool = _broken(pool)
             window.append((chunk, future))
             pending_bytes += size
         while window:
             done, future = window.popleft()
-            pool = yield from _finished(analyzer, done, future, pool)
+            wires, pool = _results(future, pool)
+            if (yield from finish(done, wires)):
+                return True
+        return False
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         _analyzer = None
 
 
-def prepared_dump_in_processes(analyzer: Analyzer, path: Path, limits: Limits, label: str, progress: Progress,
-                               jobs: int) -> Iterator[tuple[Item, Prepared]]:
-    """`read_mitm` and `prepared_in_processes` in one for a mitmproxy dump: this process only
-    cuts the dump into records (read.mitm_records); the workers parse them with mitmproxy's
-    FlowReader (most of a mixed capture's time) and prepare their requests. Where the framing
-    stops (a damaged tail) the rest is read here by read_mitm, and a record a worker cannot
-    parse ends the file with read_mitm's problem line: the items are those one process reads."""
-    global _analyzer
-    source = str(path)
-    _analyzer = analyzer
-    pool: ProcessPoolExecutor | None = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
-                                                           initializer=ignore_interrupts)
-    window: deque[tuple[list[tuple[int, int, bytes]], Future[bytes] | None]] = deque()
-    pending_bytes, index, end, stopped = 0, 0, 0, False
+def _results(future: Future[bytes] | None,
+             pool: ProcessPoolExecutor | None) -> tuple[Iterator[Any] | None, ProcessPoolExecutor | None]:
+    """A chunk's results from its worker, or None when this process is to prepare the chunk;
+    and the pool, None once it is broken."""
+    if future is None or pool is None:
+        return None, pool
     try:
-        with path.open("rb") as f:
-            for chunk in _record_chunks(mitm_records(f)):
-                size = sum(len(record) for _, _, record in chunk)
-                while window and (len(window) >= jobs * WINDOW or pending_bytes + size > MAX_PENDING_BYTES):
-                    done, future = window.popleft()
-                    pending_bytes -= sum(len(record) for _, _, record in done)
-                    pool, stopped = yield from _records_finished(analyzer, done, future, pool, source, limits, label,
-                                                                 progress)
-                    if stopped:
-                        return
-                future = None
-                if pool is not None:
-                    try:
-                        future = pool.submit(_prepare_records, chunk, source, limits, label)
-                    except BrokenProcessPool:
-                        pool = _broken(pool)
-                window.append((chunk, future))
-                pending_bytes += size
-                index, end = chunk[-1][0], chunk[-1][1]
-            while window:
-                done, future = window.popleft()
-                pool, stopped = yield from _records_finished(analyzer, done, future, pool, source, limits, label,
-                                                             progress)
-                if stopped:
-                    return
-            for item in read_mitm(path, limits, label, progress, start=end, first=index):  # a damaged tail
-                yield item, analyzer.prepare(item) if isinstance(item, Request) else None
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-        _analyzer = None
+        return iter(pw.decode_message(future.result())), pool
+    except BrokenProcessPool:
+        return None, _broken(pool)
+    except Exception as e:  # the worker lives on; this chunk is prepared here
+        log.error(f"leakmap: a worker process failed ({type(e).__name__}); its requests are analysed here")
+        return None, pool
 
 
-def _record_chunks(records: Iterator[tuple[int, int, bytes]]) -> Iterator[list[tuple[int, int, bytes]]]:
+def _record_chunks(records: Iterator[tuple[int, int, bytes]]) -> Iterator[list[Record]]:
     """(flow number, end offset, bytes) of the dump's records, in chunks."""
-    chunk: list[tuple[int, int, bytes]] = []
+    chunk: list[Record] = []
     size = 0
     for number, (_, end, record) in enumerate(records, 1):
         chunk.append((number, end, record))
@@ -161,54 +202,8 @@ def _record_chunks(records: Iterator[tuple[int, int, bytes]]) -> Iterator[list[t
         yield chunk
 
 
-def _records_finished(analyzer: Analyzer, chunk: list[tuple[int, int, bytes]], future: Future[bytes] | None,
-                      pool: ProcessPoolExecutor | None, source: str, limits: Limits, label: str,
-                      progress: Progress) -> Iterator[tuple[Item, Prepared]]:
-    """The items of a chunk of records with their prepared analyses, in order; returns the
-    pool (None once broken) and whether the file ends here (a record that does not parse)."""
-    wires: Iterator[Any] | None = None
-    if future is not None and pool is not None:
-        try:
-            wires = iter(pw.decode_message(future.result()))
-        except BrokenProcessPool:
-            pool = _broken(pool)
-        except Exception as e:
-            log.error(f"leakmap: a worker process failed ({type(e).__name__}); its requests are analysed here")
-    for number, end, record in chunk:
-        if progress and number % 256 == 0:
-            progress(end)
-        wire = next(wires) if wires is not None else HERE
-        if wire == HERE:
-            items, problem = items_of_record(record, number, end, source, limits, label)
-            pairs = [(item, analyzer.prepare(item) if isinstance(item, Request) else None) for item in items]
-        else:
-            pairs, problem = pw.record_decoded(wire, source)
-        yield from pairs
-        if problem is not None:
-            yield problem, None
-            return pool, True
-    return pool, False
-
-
-def _finished(analyzer: Analyzer, chunk: list[Item], future: Future[bytes] | None,
-              pool: ProcessPoolExecutor | None) -> Iterator[tuple[Item, Prepared]]:
-    """The chunk's items with their prepared analyses (prepared here once the pool is
-    broken); returns the pool, or None once it is broken."""
-    wires: Iterator[Any] | None = None
-    if future is not None and pool is not None:
-        try:
-            wires = iter(pw.decode_message(future.result()))
-        except BrokenProcessPool:
-            pool = _broken(pool)
-        except Exception as e:  # the worker lives on; this chunk is prepared here
-            log.error(f"leakmap: a worker process failed ({type(e).__name__}); its requests are analysed here")
-    for item in chunk:
-        if isinstance(item, Problem):
-            yield item, None
-        else:
-            wire = next(wires) if wires is not None else HERE
-            yield item, analyzer.prepare(item) if wire == HERE else pw.decoded(wire, item)
-    return pool
+def _record_bytes(chunk: list[Record]) -> int:
+    return sum(len(record) for _, _, record in chunk)
 
 
 def _broken(pool: ProcessPoolExecutor | None) -> None:
@@ -262,7 +257,7 @@ def _prepare_chunk(shots: list[tuple[Any, ...]]) -> bytes:
     return pw.message(results)
 
 
-def _prepare_records(records: list[tuple[int, int, bytes]], source: str, limits: Limits, label: str) -> bytes:
+def _prepare_records(records: list[Record], source: str, limits: Limits, label: str) -> bytes:
     """Parse and prepare each record of a chunk (read_mitm.items_of_record, then prepare); per
     record: its items and their prepared analyses, the problem that ends the file, or HERE."""
     analyzer = _analyzer

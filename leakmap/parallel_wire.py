@@ -86,8 +86,11 @@ def decode_message(message: bytes) -> list[Any]:
 
 
 def decoded(wire: Any, request: Request) -> Prepared:
-    if wire is None or wire == GENERIC:
-        return None if wire is None else GENERIC
+    """What `encode` made of *request*'s prepared analysis, as `Analyzer.finish` takes it."""
+    if wire is None:
+        return None
+    if wire == GENERIC:
+        return GENERIC
     (status, tracker, company, category, endpoint, rule_source, match_via, matched_by, error, decode_chain,
      payload, fields, findings, identity, streams, url) = wire
     if url is not None:

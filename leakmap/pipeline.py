@@ -303,15 +303,15 @@ class Analyzer:
             return None
         if prepared is GENERIC:
             try:
-                analysis = self._generic(request, Budget(self.limits))
+                analysis = self._generic(request)
                 if analysis is None:
                     self.attributor.observe(request)
             except Exception as e:
                 analysis = Analysis(request, "not_decoded", error=internal_error(e))
         else:
-            analysis, self._streams = prepared
+            analysis, streams = prepared
             try:
-                self._read_replays(analysis)
+                self._read_replays(analysis, streams)
             except Exception as e:
                 self._fail(analysis, internal_error(e))
         if analysis is None:
@@ -325,16 +325,17 @@ class Analyzer:
         analysis.error = text.display(analysis.error)  # printed and stored as it is
         return analysis
 
-    def _read_replays(self, analysis: Analysis) -> None:
+    def _read_replays(self, analysis: Analysis, streams: list[Any]) -> None:
         """Session recordings in the document (any host): what they showed and what was typed
         becomes findings of this request, like every other field (replay.py). A recording the
-        reader cannot finish makes the request not decoded, with what was read kept."""
-        if not self._streams:
+        reader cannot finish makes the request not decoded, with what was read kept. *streams*:
+        the recordings `_decode` found in its document."""
+        if not streams:
             return
         request = analysis.request
         receiver_name = analysis.company or registrable_domain(request.host)
         try:
-            recordings, found = self.replays.read(self._streams, receiver_name, analysis.tracker, request.client)
+            recordings, found = self.replays.read(streams, receiver_name, analysis.tracker, request.client)
         except Exception as e:
             self._fail(analysis, internal_error(e))
             return
@@ -501,14 +502,19 @@ class Analyzer:
                 return True
         return False
 
-    def _generic(self, request: Request, budget: Budget) -> Analysis | None:
+    def _generic(self, request: Request) -> Analysis | None:
         """A request no rule covers. A session recording (an rrweb stream to any host, the
         app's own collector included) is read as a recording (leakmap/replay.py); another
         third-party upload goes through the generic path (leakmap/generic.py); the app's own
-        traffic only through the honey values given."""
+        traffic only through the honey values given. Its time budget starts once it is to be
+        decoded (most requests are only triaged)."""
         skip = self.generic.triage(request)
         honey = skip == "first_party" and bool(self.indicators)
-        if honey or may_hold_recording(request.body):
+        recording = honey or may_hold_recording(request.body)
+        if skip and not recording:
+            return None
+        budget = Budget(self.limits)
+        if recording:
             analysis = self._recording_or_honey(request, budget, third_party=not skip)
             if analysis.replays or (honey and analysis.findings) or analysis.error.startswith(STOPPED):
                 return analysis
@@ -540,7 +546,7 @@ class Analyzer:
         if third_party:
             self._third_party(analysis)
         self._decode(analysis, None, budget)
-        self._read_replays(analysis)
+        self._read_replays(analysis, self._streams)
         if analysis.status != "not_decoded":
             analysis.status = "no_rule"
         return analysis

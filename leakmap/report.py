@@ -204,18 +204,10 @@ def build_context(store: Store, redact: bool = False, evidence_limit: int = EVID
 
 def _context(store: Store, data: ReportData, redact: bool, evidence_limit: int) -> dict[str, Any]:
     with ThreadPoolExecutor(1) as beside:
-        ids = beside.submit(_identifiers_apart, store.path, redact) if _readable_apart(store) else None
+        ids = beside.submit(_identifiers_apart, store.path, redact) if store.readable_elsewhere() else None
         context = _main_context(store, data, redact, evidence_limit)
         context.update(ids.result() if ids is not None else identifiers_context(store, data.redactor))
     return context
-
-
-def _readable_apart(store: Store) -> bool:
-    """Whether another connection sees what this store holds: a file, all of it committed."""
-    if not store.path.is_file():
-        return False
-    store.commit()
-    return True
 
 
 def _identifiers_apart(path: Path, redact: bool) -> dict[str, Any]:

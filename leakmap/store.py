@@ -205,6 +205,14 @@ class Store:
             raise store_fault(store.path, e) from None
         return store
 
+    def readable_elsewhere(self) -> bool:
+        """Commit, and say whether another connection (`reader`, another thread or a forked
+        process) can open this store: it must be a file."""
+        if not self.path.is_file():
+            return False
+        self.commit()
+        return True
+
     def _refuse_newer_schema(self) -> None:
         """A store written by a newer leakmap may hold tables or meanings this code does not
         know: refuse it before changing anything in it."""
