@@ -82,7 +82,7 @@ def prepared_in_processes(analyzer: Analyzer, items: Iterable[Item], jobs: int) 
                 yield item, analyzer.prepare(item) if wire == HERE else pw.decoded(wire, item)
         return False
 
-    yield from _in_flight(analyzer, _chunks(items), _body_bytes, submit, finish, jobs)
+    yield from _in_flight(analyzer, items, _body_bytes, submit, finish, jobs)
 
 
 def prepared_dump_in_processes(analyzer: Analyzer, path: Path, limits: Limits, label: str, progress: Progress,
@@ -96,11 +96,10 @@ def prepared_dump_in_processes(analyzer: Analyzer, path: Path, limits: Limits, l
     source = str(path)
     framed = 0  # records cut so far
 
-    def cut(f: BinaryIO) -> Iterator[list[Record]]:
+    def cut(f: BinaryIO) -> Iterator[Record]:
         nonlocal framed
-        for chunk in _record_chunks(mitm_records(f)):
-            framed = chunk[-1][0]
-            yield chunk
+        for framed, (_, end, record) in enumerate(mitm_records(f), 1):
+            yield framed, end, record
 
     def submit(pool: ProcessPoolExecutor, chunk: list[Record]) -> Future[bytes]:
         return pool.submit(_prepare_records, chunk, source, limits, label)
@@ -129,12 +128,13 @@ def prepared_dump_in_processes(analyzer: Analyzer, path: Path, limits: Limits, l
         yield item, analyzer.prepare(item) if isinstance(item, Request) else None
 
 
-def _in_flight(analyzer: Analyzer, chunks: Iterable[Any], weigh: Callable[[Any], int],
+def _in_flight(analyzer: Analyzer, units: Iterable[Any], size_of: Callable[[Any], int],
                submit: Callable[[ProcessPoolExecutor, Any], Future[bytes] | None],
                finish: Callable[[Any, Iterator[Any] | None], Generator[tuple[Item, Prepared], None, bool]],
                jobs: int) -> Generator[tuple[Item, Prepared], None, bool]:
-    """The window both kinds of capture share: hands *chunks* to *jobs* forked workers
-    (*submit*), at most WINDOW per worker and MAX_PENDING_BYTES (*weigh*) in flight, and
+    """The window both kinds of capture share: hands *units* (requests or a dump's records)
+    in chunks to *jobs* forked workers (*submit*), at most WINDOW chunks per worker and
+    MAX_PENDING_BYTES (*size_of* each unit) in flight, and
     yields each chunk's items in order (*finish*, given the worker's results, or None when
     this process is to prepare them: the pool broke or the worker failed). Returns True
     when *finish* says the capture ends there."""
@@ -145,11 +145,11 @@ def _in_flight(analyzer: Analyzer, chunks: Iterable[Any], weigh: Callable[[Any],
     window: deque[tuple[Any, Future[bytes] | None]] = deque()
     pending_bytes = 0
     try:
-        for chunk in chunks:
-            size = weigh(chunk)
+        for chunk in _chunks(units, size_of):
+            size = sum(map(size_of, chunk))
             while window and (len(window) >= jobs * WINDOW or pending_bytes + size > MAX_PENDING_BYTES):
                 done, future = window.popleft()
-                pending_bytes -= weigh(done)
+                pending_bytes -= sum(map(size_of, done))
                 wires, pool = _results(future, pool)
                 if (yield from finish(done, wires)):
                     return True
@@ -188,22 +188,8 @@ def _results(future: Future[bytes] | None,
         return None, pool
 
 
-def _record_chunks(records: Iterator[tuple[int, int, bytes]]) -> Iterator[list[Record]]:
-    """(flow number, end offset, bytes) of the dump's records, in chunks."""
-    chunk: list[Record] = []
-    size = 0
-    for number, (_, end, record) in enumerate(records, 1):
-        chunk.append((number, end, record))
-        size += len(record)
-        if len(chunk) >= CHUNK_REQUESTS or size >= CHUNK_BYTES:
-            yield chunk
-            chunk, size = [], 0
-    if chunk:
-        yield chunk
-
-
-def _record_bytes(chunk: list[Record]) -> int:
-    return sum(len(record) for _, _, record in chunk)
+def _record_bytes(record: Record) -> int:
+    return len(record[2])
 
 
 def _broken(pool: ProcessPoolExecutor | None) -> None:
@@ -214,12 +200,13 @@ def _broken(pool: ProcessPoolExecutor | None) -> None:
     return None
 
 
-def _chunks(items: Iterable[Item]) -> Iterator[list[Item]]:
-    chunk: list[Item] = []
+def _chunks(units: Iterable[Any], size_of: Callable[[Any], int]) -> Iterator[list[Any]]:
+    """*units* in chunks of CHUNK_REQUESTS, or fewer once they hold CHUNK_BYTES."""
+    chunk: list[Any] = []
     size = 0
-    for item in items:
-        chunk.append(item)
-        size += len(item.body) if isinstance(item, Request) else 0
+    for unit in units:
+        chunk.append(unit)
+        size += size_of(unit)
         if len(chunk) >= CHUNK_REQUESTS or size >= CHUNK_BYTES:
             yield chunk
             chunk, size = [], 0
@@ -227,8 +214,8 @@ def _chunks(items: Iterable[Item]) -> Iterator[list[Item]]:
         yield chunk
 
 
-def _body_bytes(chunk: list[Item]) -> int:
-    return sum(len(item.body) for item in chunk if isinstance(item, Request))
+def _body_bytes(item: Item) -> int:
+    return len(item.body) if isinstance(item, Request) else 0
 
 
 # --- in a worker -------------------------------------------------------------------------------
