@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+import string
 import zlib
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
@@ -182,6 +185,40 @@ def test_secret_hider_masks_all_forms() -> None:
     shown = hider.text(text)
     assert RESET not in shown and "ab12CD34ef56GH78ij90KL12" not in shown and "20 chars, sha256:" in shown
     assert SecretHider([RESET], show=True).text(text) == text
+
+
+def test_secret_hider_masks_the_longest_secret_at_the_first_place_one_starts() -> None:
+    """Leftmost-longest, as the one regex of all forms (longest first) did: a secret that is
+    the start of a longer one masks only where the longer one is not."""
+    short, long = "tok_ab12CD34", "tok_ab12CD34ef56GH78"
+    hider = SecretHider([short, long])
+    shown = hider.text(f"a={long}; b={short}x; c=xx{short}")
+    assert shown == f"a={mask(long)}; b={mask(short)}x; c=xx{mask(short)}"
+    assert hider.text("nothing secret here") == "nothing secret here" and hider.text(42) == 42
+    assert not SecretHider([]) and SecretHider([]).text(long) == long
+
+
+def test_secret_hider_with_many_distinct_secrets_masks_each_wherever_it_sits() -> None:
+    """An app that signs every request with a fresh token leaves a secret per request: every
+    one of 20,000 is masked in every form, and the text around them is left as it was."""
+    chance = random.Random(3)
+    alphabet = string.ascii_letters + string.digits + "+/="
+    secrets = ["".join(chance.choices(alphabet, k=chance.randint(20, 60))) for _ in range(20_000)]
+    hider = SecretHider(secrets)
+    picked = chance.sample(secrets, 50)
+    filler = [" ".join(chance.choices(["GET", "/v1/events", "app=shop", "x=1", "ok"], k=6)) for _ in picked]
+    text = " | ".join(f"{f} token={quote(v, safe='')} json=\"{v}\" {f}" for f, v in zip(filler, picked))
+    shown = hider.text(text)
+    for value in picked:
+        assert value not in shown and quote(value, safe="") not in shown
+        assert shown.count(mask(value)) == 2
+    assert all(f in shown for f in filler)
+
+
+def test_secret_hider_masks_text_that_is_not_valid_unicode_in_its_display_form() -> None:
+    hider = SecretHider([RESET])
+    shown = hider.text(f"bad \udcff byte then {RESET}")
+    assert RESET not in shown and shown.startswith("bad \\xff byte then ")
 
 
 def test_masked_value_shapes() -> None:
