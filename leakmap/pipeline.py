@@ -184,8 +184,9 @@ def evidence(doc: Any, max_depth: int = 32, max_nodes: int = MAX_EVIDENCE_NODES)
     left -= 1
     out = kept(doc, 0)
     if unclean and isinstance(out, dict):
-        out["not_unicode"] = {}
-        _not_unicode(out, "", out["not_unicode"])
+        found: dict[str, str] = {}  # filled before it joins *out*: its own keys may not be clean
+        _not_unicode(out, "", found)
+        out["not_unicode"] = found
     return out
 
 
