@@ -135,7 +135,7 @@ class Endpoint:
     description: str
     hosts: tuple[str, ...]  # empty: recognised on any host by its shape alone
     methods: frozenset[str]
-    path: re.Pattern[str] | None
+    path: paths.LazyPattern | None  # compiled when a request first needs it
     operations: list[Operation]
     records: list[list[str]]
     # The rule's one `fields` map, split at load time by root: with `records`, the `record.`
@@ -307,7 +307,9 @@ def _compile_rule(data: dict[str, Any], file: str, fail: Any) -> Rule | None:
 def _compile_endpoint(rule: Rule, ep: dict[str, Any], where: list[Any], fail: Any) -> Endpoint | None:
     path = None
     try:
-        path = re.compile(ep["path"]) if "path" in ep else None
+        if "path" in ep:
+            re.compile(ep["path"])  # checked now; compiled for use when a request first needs it
+            path = paths.LazyPattern(ep["path"])
     except re.error as e:
         fail(where + ["path"], f"invalid path regex: {e}")
     operations = []
