@@ -143,6 +143,29 @@ def test_a_worker_that_dies_loses_and_repeats_nothing(tmp_path: Path, one_captur
     assert csv_one == csv_two and store_one == store_two
 
 
+def _note_numbers(records: list[tuple], *args) -> bytes:
+    """leakmap.parallel._prepare_records, noting the flow numbers a worker prepares."""
+    with open(os.environ["LEAKMAP_TEST_SEEN"], "a") as seen:
+        seen.write("".join(f"{number}\n" for number, _, _ in records))
+    return _PREPARE_RECORDS(records, *args)
+
+
+def test_workers_start_warm_from_chunks_the_reading_process_prepared(tmp_path: Path, one_capture: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch):
+    """The first chunks are prepared before the workers are forked, so each inherits the
+    leaf labels they taught instead of learning them again; the findings do not change."""
+    from leakmap import parallel
+
+    _, store_one, csv_one = analyse_one(one_capture, tmp_path / "jobs1", 1)
+    monkeypatch.setattr(parallel, "_prepare_records", _note_numbers)
+    monkeypatch.setattr(parallel, "WARM_CHUNKS", 3)
+    monkeypatch.setenv("LEAKMAP_TEST_SEEN", str(tmp_path / "seen"))
+    _, store_two, csv_two = analyse_one(one_capture, tmp_path / "jobs2", 2)
+    seen = [int(n) for n in (tmp_path / "seen").read_text().split()]
+    assert min(seen) == 3 * parallel.CHUNK_REQUESTS + 1 and len(seen) == len(set(seen)) and max(seen) > 600
+    assert csv_one == csv_two and store_one == store_two
+
+
 def test_results_past_the_bound_are_prepared_by_the_reading_process(tmp_path: Path, one_capture: Path,
                                                                     monkeypatch: pytest.MonkeyPatch):
     """A chunk's results are bounded (a decompression bomb must not fill the memory with
