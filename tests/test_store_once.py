@@ -102,3 +102,24 @@ def test_a_store_of_schema_2_gets_its_fields_table_folded_into_requests(tmp_path
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT type FROM sqlite_master WHERE name = 'fields'").fetchone() == ("view",)
         assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+
+
+def test_summary_counts_per_app_and_tracker(tmp_path):
+    """The CLI's closing summary, summed per request then per app and tracker, equals the
+    one SQL grouping of every finding it replaced, on a store of several apps and trackers
+    (some requests moved to another app and to a host no rule names)."""
+    from leakmap.store import Store
+
+    result = leakmap("analyze", SAMPLE, ROOT / "samples" / "multi-app-sample.mitm", "--db", "s.db", "--no-report",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        conn.execute("UPDATE requests SET app = 'other app', tracker = '' WHERE id % 3 = 0")
+    store = Store(tmp_path / "s.db")
+    expected = store.db.execute(
+        "SELECT r.app, r.tracker, count(*), group_concat(DISTINCT f.data_type) FROM findings f"
+        " JOIN requests r ON r.id = f.request_id GROUP BY r.app, r.tracker ORDER BY r.app, r.tracker").fetchall()
+    got = store.summary_counts()
+    assert [(a, t, n, sorted(x.split(","))) for a, t, n, x in got] == \
+        [(a, t, n, sorted(x.split(","))) for a, t, n, x in expected]
+    assert len(got) >= 4 and sum(n for _, _, n, _ in got) == store.db.execute("SELECT count(*) FROM findings").fetchone()[0]
