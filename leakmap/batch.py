@@ -40,8 +40,8 @@ from .decode import Limits
 from .extract import Indicator
 from .merge import merge_store
 from .model import Problem
-from .parallel import ignore_interrupts
 from .pipeline import Stats
+from .processes import can_fork, ignore_interrupts
 from .replay import ReplayLimits
 from .session import Session
 from .store import Store
@@ -118,8 +118,7 @@ def _job(index: int, path: Path, options: AnalysisOptions, store_path: Path) -> 
 def _context() -> multiprocessing.context.BaseContext:
     """fork where there is one: a worker starts in milliseconds with the rules already
     compiled (the CLI process has no threads and no open transaction at that point)."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    return multiprocessing.get_context("fork" if can_fork() else "spawn")
 
 
 def replay_in_processes(session: Session, options: AnalysisOptions, files: list[Path], jobs: int,

@@ -19,11 +19,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
-import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import processes
 from .export import export_findings, requests_with_findings
 from .private_files import make_private
 from .store import Store, StoreError
@@ -33,7 +33,7 @@ MIN_PART_REQUESTS = 2_000  # fewer requests with findings: one process (a fork c
 
 def can_fork(store: Store) -> bool:
     """Whether a forked process can read *store* on a connection of its own (committed)."""
-    return "fork" in multiprocessing.get_all_start_methods() and store.readable_elsewhere()
+    return processes.can_fork() and store.readable_elsewhere()
 
 
 class Child:
@@ -68,7 +68,7 @@ def _run(path: Path, work: Callable[[Store], Any], send: Any) -> None:
     """The child's body: never touches the parent's connection, leaves by os._exit (no
     finalizer may close what the parent still uses)."""
     code = 0
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; this daemon ends with it
+    processes.ignore_interrupts()  # this daemon ends with its parent
     try:
         store = Store.reader(path)
         try:

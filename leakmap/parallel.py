@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import signal
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -48,6 +47,7 @@ from . import parallel_wire as pw
 from .limits import Limits
 from .model import Problem, Request
 from .pipeline import Analyzer, Prepared
+from .processes import ignore_interrupts
 from .read import Progress
 from .read_mitm import items_of_record, mitm_records, read_mitm
 
@@ -236,45 +236,50 @@ def _body_bytes(item: Item) -> int:
 
 # --- in a worker -------------------------------------------------------------------------------
 
-def ignore_interrupts() -> None:
-    """A worker's first step: Ctrl-C in the terminal reaches the whole process group, and
-    it is the CLI process's to handle (it stops the pool); a worker would only print a
-    traceback."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _prepare_chunk(shots: list[tuple[Any, ...]]) -> bytes:
     """Prepare each request of a chunk; the results in one message (b"m" marshal, b"p" pickle)."""
-    analyzer = _analyzer
-    assert analyzer is not None, "workers are forked from the process that set it"
-    results: list[Any] = []
-    size = 0
-    for request in map(pw.request_of, shots):
-        if size > RESULT_BYTES:  # the rest of the chunk is prepared by the reading process
-            results.append(HERE)
-            continue
+    analyzer = _inherited()
+
+    def prepared(shot: tuple[Any, ...]) -> tuple[Any, int]:
+        request = pw.request_of(shot)
         wire = pw.encode(analyzer.prepare(request), request)
-        weight = pw.weight(wire)
-        results.append(wire if weight <= RESULT_BYTES else HERE)
-        size += weight
-    return pw.message(results)
+        return wire, pw.weight(wire)
+
+    return _bounded(shots, prepared)
 
 
 def _prepare_records(records: list[Record], source: str, limits: Limits, label: str) -> bytes:
     """Parse and prepare each record of a chunk (read_mitm.items_of_record, then prepare); per
     record: its items and their prepared analyses, the problem that ends the file, or HERE."""
-    analyzer = _analyzer
-    assert analyzer is not None, "workers are forked from the process that set it"
+    analyzer = _inherited()
+
+    def prepared(record: Record) -> tuple[Any, int]:
+        number, end, data = record
+        items, problem = items_of_record(data, number, end, source, limits, label)
+        wire = ([pw.item_wire(item, analyzer) for item in items],
+                (problem.where, problem.message) if problem is not None else None)
+        # The requests travel back too (this process only cut the record): their bodies count.
+        return wire, sum(pw.weight(p) + (len(item[1][6]) if item[0] == "r" else 0) for item, p in wire[0])
+
+    return _bounded(records, prepared)
+
+
+def _inherited() -> Analyzer:
+    assert _analyzer is not None, "workers are forked from the process that set it"
+    return _analyzer
+
+
+def _bounded(units: list[Any], prepared: Callable[[Any], tuple[Any, int]]) -> bytes:
+    """The results of *units* (each: its wire form and about how many bytes it takes) in one
+    message, bounded: a result over RESULT_BYTES, and every unit after the chunk's results
+    passed it, is HERE, prepared by the reading process instead."""
     results: list[Any] = []
     size = 0
-    for number, end, record in records:
+    for unit in units:
         if size > RESULT_BYTES:
             results.append(HERE)
             continue
-        items, problem = items_of_record(record, number, end, source, limits, label)
-        wire = ([pw.item_wire(item, analyzer) for item in items],
-                (problem.where, problem.message) if problem is not None else None)
-        weight = sum(pw.weight(prepared) + (len(item[1][6]) if item[0] == "r" else 0) for item, prepared in wire[0])
+        wire, weight = prepared(unit)
         results.append(wire if weight <= RESULT_BYTES else HERE)
         size += weight
     return pw.message(results)

@@ -278,7 +278,6 @@ class Analyzer:
         if request.method == "OPTIONS":
             return None
         budget = Budget(self.limits)
-        self._streams = []
         try:
             match = self.index.match(request)
             if match is not None:

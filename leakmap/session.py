@@ -6,7 +6,6 @@ store and report exactly the same way.
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -17,6 +16,7 @@ from .extract import Indicator
 from .match import registrable_domain
 from .model import Analysis, Problem, Request
 from .pipeline import STOPPED, Analyzer, Prepared, Stats, internal_error
+from .processes import can_fork
 from .read import BODY_LOST, read_any, sniff_format
 from .replay import ReplayLimits
 from .text import display
@@ -24,11 +24,6 @@ from .rules import load_rules
 from .store import Store
 
 UNPREPARED = object()  # Session.feed: the request is analysed whole, here
-
-
-def can_fork() -> bool:
-    """Worker processes that inherit the compiled rules need fork (not on Windows)."""
-    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def readable_dump(path: Path) -> bool:
